@@ -1,0 +1,59 @@
+"""Reading operator fields: required ones named when missing, the caller's number made canonical."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from aiohttp import web
+
+from channels.models import BadCallback
+from sessions.validators import InvalidInput, mobile
+
+MAX_FIELD = 512
+
+
+async def form_fields(request: web.Request) -> Mapping[str, str]:
+    """Form body (POST) merged over the query string (GET or POST), as operators use both."""
+    fields: dict[str, str] = {k: v for k, v in request.query.items()}
+    if request.method == "POST" and request.can_read_body:
+        try:
+            form = await request.post()
+        except ValueError as exc:
+            raise BadCallback("malformed_body", [], "the form body could not be read") from exc
+        fields.update({k: v for k, v in form.items() if isinstance(v, str)})
+    return fields
+
+
+async def json_fields(request: web.Request) -> Mapping[str, Any]:
+    try:
+        body = await request.read()
+        data = json.loads(body or b"null")
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise BadCallback("malformed_json", [], "the body is not valid JSON") from exc
+    if not isinstance(data, dict):
+        raise BadCallback("malformed_json", [], "the body must be a JSON object")
+    return data
+
+
+def require(
+    fields: Mapping[str, str], names: tuple[str, ...], allow_empty: tuple[str, ...] = ()
+) -> None:
+    missing = [
+        n for n in names if n not in fields or (not fields[n].strip() and n not in allow_empty)
+    ]
+    if missing:
+        raise BadCallback("missing_fields", missing, f"missing fields: {', '.join(missing)}")
+    too_long = [n for n in names if len(fields[n]) > MAX_FIELD]
+    if too_long:
+        raise BadCallback("invalid_fields", too_long, f"fields too long: {', '.join(too_long)}")
+
+
+def caller(value: str, field: str) -> str:
+    try:
+        return mobile(value)
+    except InvalidInput as exc:
+        raise BadCallback(
+            "invalid_fields", [field], f"{field} is not an Iranian mobile number"
+        ) from exc

@@ -1,0 +1,71 @@
+"""The gateway's own JSON dialect: one input per hop, an explicit hop counter for retries."""
+
+from __future__ import annotations
+
+import json
+from typing import Literal
+
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from channels.fields import caller, json_fields
+from channels.models import BadCallback, SessionEvent, UssdHop, UssdReply
+
+
+class JsonUssdRequest(BaseModel):
+    """One hop. Send `hop` 0 on the first request and increase it by one per answer: a request
+    repeated with the same `hop` is a retry and gets the same screen again."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    session_id: str = Field(min_length=1, max_length=128)
+    msisdn: str = Field(min_length=1, max_length=32)
+    service_code: str = Field(default="", max_length=64)
+    text: str = Field(default="", max_length=512, description="the caller's newest input")
+    event: Literal["new", "continue", "end"] = "continue"
+    hop: int = Field(ge=0, le=10_000)
+
+
+class JsonUssdResponse(BaseModel):
+    session_id: str
+    text: str
+    end: bool
+    hop: int
+
+
+class JsonDialect:
+    name = "json"
+
+    async def parse(self, request: web.Request) -> UssdHop:
+        data = await json_fields(request)
+        try:
+            body = JsonUssdRequest.model_validate(data)
+        except ValidationError as exc:
+            missing = sorted({str(e["loc"][0]) for e in exc.errors() if e["type"] == "missing"})
+            if missing:
+                raise BadCallback(
+                    "missing_fields", missing, f"missing fields: {', '.join(missing)}"
+                ) from exc
+            invalid = sorted({str(e["loc"][0]) for e in exc.errors() if e["loc"]})
+            raise BadCallback(
+                "invalid_fields", invalid, f"invalid fields: {', '.join(invalid)}"
+            ) from exc
+        return UssdHop(
+            dialect=self.name,
+            session_id=body.session_id,
+            msisdn=caller(body.msisdn, "msisdn"),
+            service_code=body.service_code,
+            text=body.text,
+            event=SessionEvent(body.event),
+            hop_key=str(body.hop),
+        )
+
+    def render(self, reply: UssdReply, hop: UssdHop) -> web.Response:
+        out = JsonUssdResponse(
+            session_id=hop.session_id, text=reply.text, end=reply.end, hop=int(hop.hop_key)
+        )
+        return web.json_response(out.model_dump(), dumps=_dumps)
+
+
+def _dumps(value: object) -> str:
+    return json.dumps(value, ensure_ascii=False)

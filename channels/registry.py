@@ -1,0 +1,12 @@
+"""The USSD dialects the gateway speaks, by the name in `POST /ussd/{dialect}`."""
+
+from __future__ import annotations
+
+from channels.africastalking import AfricasTalking
+from channels.json_dialect import JsonDialect
+from channels.models import Dialect
+
+DIALECTS: dict[str, Dialect] = {
+    "africastalking": AfricasTalking(),
+    "json": JsonDialect(),
+}

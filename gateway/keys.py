@@ -1,0 +1,18 @@
+"""Typed application keys: what the app holds, set up and torn down in `cleanup_ctx`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from aiohttp import web
+
+from gateway.settings import Settings
+from sessions.flows.base import Flow
+from sessions.ports import Storage
+from sessions.ussd import UssdSessions
+
+SETTINGS = web.AppKey("settings", Settings)
+STORAGE: web.AppKey[Storage] = web.AppKey("storage")
+USSD = web.AppKey("ussd", UssdSessions)
+CLOCK: web.AppKey[Callable[[], float]] = web.AppKey("clock")
+FLOWS: web.AppKey[tuple[Flow, ...]] = web.AppKey("flows")

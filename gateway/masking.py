@@ -1,0 +1,37 @@
+"""Masking of personal data and secrets before anything reaches a log line."""
+
+from __future__ import annotations
+
+import re
+
+# Mobile numbers in every accepted shape, national IDs / tracking codes (8–10 digits), and long
+# digit runs in any script; keys that look like API keys; `password=` style pairs.
+_DIGIT = r"[0-9\u06f0-\u06f9\u0660-\u0669]"
+_MOBILE = re.compile(rf"(?:\+|00)?(?:98|0)?9{_DIGIT}{{9}}(?!{_DIGIT})")
+_LONG_DIGITS = re.compile(rf"(?<!{_DIGIT}){_DIGIT}{{6,}}(?!{_DIGIT})")
+_API_KEY = re.compile(r"\bdgk_[A-Za-z0-9_\-]+")
+_SECRET_PAIR = re.compile(
+    r"(?i)\b(password|passwd|pwd|token|api[_-]?key|secret|code|authorization)(\s*[=:]\s*)([^\s&,;]+)"
+)
+# Kavenegar puts the key in the URL path: /v1/{API_KEY}/sms/send.json
+_KEY_IN_PATH = re.compile(r"(/v1/)[^/\s]+(/)")
+
+
+def mask_msisdn(msisdn: str) -> str:
+    """0912***4567: keeps the operator prefix and the last digits, enough to tell numbers apart."""
+    if len(msisdn) < 7:
+        return "***"
+    return f"{msisdn[:4]}***{msisdn[-4:]}"
+
+
+def mask_secret(_value: str) -> str:
+    return "***"
+
+
+def mask_text(text: str) -> str:
+    """Masks everything that looks sensitive in free text (log messages, exception texts)."""
+    text = _KEY_IN_PATH.sub(r"\1***\2", text)
+    text = _API_KEY.sub("dgk_***", text)
+    text = _SECRET_PAIR.sub(lambda m: f"{m.group(1)}{m.group(2)}***", text)
+    text = _MOBILE.sub(lambda m: mask_msisdn(m.group(0)), text)
+    return _LONG_DIGITS.sub(lambda m: m.group(0)[:2] + "***", text)

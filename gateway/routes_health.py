@@ -1,0 +1,27 @@
+"""Liveness and readiness."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from gateway.keys import STORAGE
+
+
+async def healthz(request: web.Request) -> web.Response:
+    return web.json_response({"status": "ok"})
+
+
+async def readyz(request: web.Request) -> web.Response:
+    try:
+        ok = await request.app[STORAGE].ping()
+    except Exception:
+        ok = False
+    status = 200 if ok else 503
+    return web.json_response(
+        {"status": "ready" if ok else "unavailable", "database": ok}, status=status
+    )
+
+
+def setup(app: web.Application) -> None:
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)

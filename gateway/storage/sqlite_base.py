@@ -1,0 +1,99 @@
+"""The SQLite connection: WAL, a busy timeout, versioned migrations, short serialised transactions.
+
+One aiosqlite connection serves the process. Every public storage call takes the lock, so a
+coroutine never reads another one's half-finished transaction; each write path is one short
+`BEGIN IMMEDIATE … COMMIT`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from importlib import resources
+from pathlib import Path
+from typing import Self
+
+import aiosqlite
+
+log = logging.getLogger(__name__)
+
+MIGRATIONS_PACKAGE = "gateway.migrations.sqlite"
+BUSY_TIMEOUT_MS = 5000
+
+
+def migration_scripts() -> list[tuple[int, str, str]]:
+    """(version, name, sql) for every `NNNN_name.sql`, in order."""
+    folder = resources.files("gateway") / "migrations" / "sqlite"
+    scripts = []
+    for entry in folder.iterdir():
+        name = entry.name
+        if name.endswith(".sql") and name[:4].isdigit():
+            scripts.append((int(name[:4]), name, entry.read_text(encoding="utf-8")))
+    scripts.sort()
+    versions = [v for v, _, _ in scripts]
+    if versions != list(range(1, len(versions) + 1)):
+        raise RuntimeError(f"migration versions must be 1..n without gaps: {versions}")
+    return scripts
+
+
+class SqliteBase:
+    def __init__(self, conn: aiosqlite.Connection) -> None:
+        self._conn = conn
+        self._lock = asyncio.Lock()
+
+    @classmethod
+    async def open(cls, path: Path | str) -> Self:
+        if str(path) != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        conn = await aiosqlite.connect(str(path), isolation_level=None)
+        conn.row_factory = aiosqlite.Row
+        # WAL lets readers run beside the writer; NORMAL sync in WAL is durable across a process
+        # crash (a power cut may lose the last commits, never corrupt the file).
+        await conn.execute("PRAGMA journal_mode=WAL")
+        await conn.execute("PRAGMA synchronous=NORMAL")
+        await conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        await conn.execute("PRAGMA foreign_keys=ON")
+        self = cls(conn)
+        await self.migrate()
+        return self
+
+    async def migrate(self) -> int:
+        async with self._lock:
+            row = await (await self._conn.execute("PRAGMA user_version")).fetchone()
+            current = int(row[0]) if row else 0
+            for version, name, sql in migration_scripts():
+                if version <= current:
+                    continue
+                log.info("applying migration %s", name)
+                await self._conn.executescript(
+                    f"BEGIN IMMEDIATE;\n{sql}\nPRAGMA user_version={version};\nCOMMIT;"
+                )
+                current = version
+            return current
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        async with self._lock:
+            await self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._conn
+            except BaseException:
+                await self._conn.execute("ROLLBACK")
+                raise
+            await self._conn.execute("COMMIT")
+
+    @asynccontextmanager
+    async def reading(self) -> AsyncIterator[aiosqlite.Connection]:
+        async with self._lock:
+            yield self._conn
+
+    async def ping(self) -> bool:
+        async with self.reading() as conn:
+            await conn.execute("SELECT 1")
+        return True
+
+    async def close(self) -> None:
+        async with self._lock:
+            await self._conn.close()

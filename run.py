@@ -1,0 +1,118 @@
+"""The command line: serve (default), dial (a terminal phone), check, create-api-key."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import uuid
+from collections.abc import Sequence
+
+from aiohttp import ClientSession, ClientTimeout, web
+
+from gateway import logs
+from gateway.app import create_app
+from gateway.settings import Settings
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    settings = Settings()
+    if args.host:
+        settings.host = args.host
+    if args.port:
+        settings.port = args.port
+    logs.configure(settings.log_level, settings.log_json)
+    app = create_app(settings, demo=args.demo)
+    web.run_app(
+        app,
+        host=settings.host,
+        port=settings.port,
+        access_log_class=logs.AccessLogger,
+        print=lambda line: print(line, flush=True),
+    )
+    return 0
+
+
+async def _dial(url: str, msisdn: str, code: str, inputs: Sequence[str] | None) -> int:
+    """A phone in the terminal: Africa's Talking hops, keeping the `*`-joined history."""
+    session_id = f"dial-{uuid.uuid4().hex[:12]}"
+    history: list[str] = []
+    scripted = list(inputs) if inputs is not None else None
+    async with ClientSession(timeout=ClientTimeout(total=10)) as http:
+        while True:
+            form = {
+                "sessionId": session_id,
+                "serviceCode": code,
+                "phoneNumber": msisdn,
+                "networkCode": "43211",
+                "text": "*".join(history),
+            }
+            async with http.post(f"{url.rstrip('/')}/ussd/africastalking", data=form) as resp:
+                body = await resp.text()
+                if resp.status != 200:
+                    print(f"gateway answered {resp.status}: {body}", file=sys.stderr)
+                    return 1
+            kind, _, screen = body.partition(" ")
+            print("┌" + "─" * 30)
+            for line in screen.splitlines():
+                print("│ " + line)
+            print("└" + "─" * 30)
+            if kind == "END":
+                return 0
+            if scripted is not None:
+                if not scripted:
+                    return 0
+                answer = scripted.pop(0)
+                print(f"> {answer}")
+            else:
+                try:
+                    answer = await asyncio.to_thread(input, "> ")
+                except EOFError:
+                    return 0
+            history.append(answer)
+
+
+def cmd_dial(args: argparse.Namespace) -> int:
+    url = args.url or f"http://{Settings().host}:{Settings().port}"
+    try:
+        return asyncio.run(_dial(url, args.msisdn, args.code, args.input))
+    except OSError as exc:
+        print(
+            f"cannot reach the gateway at {url}: {exc}. Start it with `make run`.", file=sys.stderr
+        )
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from gateway.check import run_check
+
+    return run_check(verbose=args.verbose)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="dargah", description="the SMS/USSD gateway")
+    sub = parser.add_subparsers(dest="command")
+    serve = sub.add_parser("serve", help="run the gateway (default)")
+    serve.add_argument(
+        "--demo", action="store_true", help="load sample records and print how to try them"
+    )
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    dial = sub.add_parser("dial", help="a phone in the terminal, talking to a running gateway")
+    dial.add_argument("--msisdn", default="09121234567")
+    dial.add_argument("--code", default=Settings().ussd_code)
+    dial.add_argument("--url", help="the gateway's address (default: GATEWAY_HOST:GATEWAY_PORT)")
+    dial.add_argument("--input", action="append", help="a scripted answer (repeatable)")
+    check = sub.add_parser("check", help="prove every screen and SMS template fits its budget")
+    check.add_argument("-v", "--verbose", action="store_true")
+    args = parser.parse_args(argv)
+    handlers = {"serve": cmd_serve, "dial": cmd_dial, "check": cmd_check}
+    if args.command is None:
+        args = parser.parse_args(["serve", *(argv or sys.argv[1:])])
+    return handlers[args.command](args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

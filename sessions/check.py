@@ -1,0 +1,57 @@
+"""Proof that every screen of every flow fits a USSD page, in every language.
+
+Static screens come from the nodes themselves; screens built from records come from each flow's
+worst-case samples. A screen may span pages, but never more than MAX_PAGES, and no page may exceed
+its budget (80 UCS-2 or 182 GSM-7 characters).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from sessions.flows.base import Flow
+from sessions.flows.home import RESUME_OPTIONS, RESUME_QUESTION
+from sessions.flows.registry import SERVICES, all_nodes
+from sessions.screens import LANGS, Screen, page_fits, render_pages
+from sessions.ussd import EXPIRED, MISMATCH
+
+MAX_PAGES = 4
+
+
+@dataclass(frozen=True, slots=True)
+class ScreenReport:
+    where: str
+    lang: str
+    pages: list[str]
+
+    @property
+    def breach(self) -> str | None:
+        for page in self.pages:
+            if not page_fits(page):
+                return f"{self.where} [{self.lang}]: a page is over budget: {page!r}"
+        if len(self.pages) > MAX_PAGES:
+            return f"{self.where} [{self.lang}]: {len(self.pages)} pages (at most {MAX_PAGES})"
+        return None
+
+
+def all_screens(flows: Sequence[Flow] = SERVICES) -> Iterable[tuple[str, Screen]]:
+    for name, node in all_nodes(flows).items():
+        screens = getattr(node, "screens", None)
+        if callable(screens):
+            for i, screen in enumerate(screens()):
+                yield f"{name}#{i}", screen
+    for flow in flows:
+        for i, screen in enumerate(flow.samples()):
+            yield f"{flow.key}:sample#{i}", screen
+    yield "notice:expired", Screen(body=(EXPIRED,), end=True)
+    yield "notice:mismatch", Screen(body=(MISMATCH,), end=True)
+    yield "resume", Screen(body=(RESUME_QUESTION,), options=RESUME_OPTIONS, nav=False)
+
+
+def check_screens(flows: Sequence[Flow] = SERVICES) -> list[ScreenReport]:
+    return [
+        ScreenReport(where, lang, render_pages(screen, lang))
+        for where, screen in all_screens(flows)
+        for lang in LANGS
+    ]

@@ -1,0 +1,251 @@
+"""The menu engine: (state, input) → screen. Pure of transport and SQL: flows reach records
+through the ports in `ctx.deps`.
+
+Flows are declared as data, a dict of named nodes. A node shows a screen and handles the answer;
+the engine owns navigation that every screen shares: `0` back, `00` home, `98` more.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from sessions.normalize import normalize
+from sessions.screens import BACK_KEY, HOME_KEY, MORE_KEY, Screen, T, render_pages
+from sessions.state import HOME, State
+
+
+@dataclass(frozen=True, slots=True)
+class Goto:
+    node: str
+    push: bool = True  # remember the current screen for `0`
+
+
+Outcome = Goto | Screen
+
+
+@dataclass(slots=True)
+class Ctx:
+    state: State
+    msisdn: str
+    now: float
+    deps: Any  # the services a flow uses (sessions.services.Services); Any keeps nodes generic
+
+
+class Node(Protocol):
+    @property
+    def waits(self) -> bool:
+        """True when the node's screen waits for input (and so is a place `0` can return to)."""
+        ...
+
+    async def show(self, ctx: Ctx) -> Outcome: ...
+
+    async def handle(self, ctx: Ctx, text: str) -> Outcome: ...
+
+
+INVALID_CHOICE = T("گزینه نامعتبر است.", "Invalid choice.")
+
+
+@dataclass(frozen=True, slots=True)
+class Option:
+    key: str
+    label: T
+    goto: str
+    sets: Mapping[str, str] = field(default_factory=dict)  # values stored when chosen
+
+
+@dataclass(frozen=True, slots=True)
+class Menu:
+    title: T | None
+    options: tuple[Option, ...]
+    nav: bool = True
+
+    @property
+    def waits(self) -> bool:
+        return True
+
+    def screens(self) -> tuple[Screen, ...]:
+        return (self._screen(), self._screen(error=True))
+
+    def _screen(self, error: bool = False) -> Screen:
+        body = tuple(t for t in (INVALID_CHOICE if error else None, self.title) if t is not None)
+        return Screen(
+            body=body, options=tuple((o.key, o.label) for o in self.options), nav=self.nav
+        )
+
+    async def show(self, ctx: Ctx) -> Outcome:
+        return self._screen()
+
+    async def handle(self, ctx: Ctx, text: str) -> Outcome:
+        for option in self.options:
+            if option.key == text:
+                ctx.state.data.update(option.sets)
+                return Goto(option.goto)
+        return self._screen(error=True)
+
+
+class Invalid(Exception):
+    """Raised by an answer parser; `message` is shown above the prompt."""
+
+    def __init__(self, message: T) -> None:
+        super().__init__(message.en)
+        self.message = message
+
+
+Parser = Callable[[str], str]
+
+
+@dataclass(frozen=True, slots=True)
+class Ask:
+    """Asks for a value, validates it, stores it under `field` and moves on."""
+
+    prompt: T
+    field: str
+    parse: Parser
+    goto: str
+    give_up: T  # the end screen after `max_tries` invalid answers
+    errors: tuple[T, ...] = ()  # every message `parse` can raise, so `check` can fit them
+    max_tries: int = 3
+
+    @property
+    def waits(self) -> bool:
+        return True
+
+    def screens(self) -> tuple[Screen, ...]:
+        out = [Screen(body=(self.prompt,))]
+        for error in self.errors:
+            out += [Screen(body=(error, self.prompt)), Screen(body=(error, self.give_up), end=True)]
+        return tuple(out)
+
+    async def show(self, ctx: Ctx) -> Outcome:
+        return Screen(body=(self.prompt,))
+
+    async def handle(self, ctx: Ctx, text: str) -> Outcome:
+        try:
+            value = self.parse(text)
+        except Invalid as exc:
+            ctx.state.tries += 1
+            if ctx.state.tries >= self.max_tries:
+                return Screen(body=(exc.message, self.give_up), end=True)
+            return Screen(body=(exc.message, self.prompt))
+        ctx.state.data[self.field] = value
+        return Goto(self.goto)
+
+
+@dataclass(frozen=True, slots=True)
+class Action:
+    """Runs code on entry (a lookup, a reset) and shows its outcome; waits for nothing itself."""
+
+    run: Callable[[Ctx], Awaitable[Outcome]]
+
+    @property
+    def waits(self) -> bool:
+        return False
+
+    async def show(self, ctx: Ctx) -> Outcome:
+        outcome = await self.run(ctx)
+        if isinstance(outcome, Screen) and not outcome.end:
+            # An action's screen must close the session or redirect: an answer to it would run
+            # the action again (a second reset, a second ticket).
+            raise RuntimeError("an Action must end the session or go to a waiting node")
+        return outcome
+
+    async def handle(self, ctx: Ctx, text: str) -> Outcome:
+        raise RuntimeError("an Action waits for no input")
+
+
+@dataclass(frozen=True, slots=True)
+class Custom:
+    """A screen built at run time (a list from the records) with its own answer handling."""
+
+    render: Callable[[Ctx], Awaitable[Outcome]]
+    answer: Callable[[Ctx, str], Awaitable[Outcome]]
+
+    @property
+    def waits(self) -> bool:
+        return True
+
+    async def show(self, ctx: Ctx) -> Outcome:
+        return await self.render(ctx)
+
+    async def handle(self, ctx: Ctx, text: str) -> Outcome:
+        return await self.answer(ctx, text)
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """What the engine answers for one hop."""
+
+    text: str
+    end: bool
+
+
+MAX_REDIRECTS = 16
+MAX_STACK = 24
+
+
+class Engine:
+    def __init__(self, nodes: Mapping[str, Node]) -> None:
+        if HOME not in nodes:
+            raise ValueError("a flow set needs a 'home' node")
+        self.nodes = dict(nodes)
+
+    async def start(self, ctx: Ctx) -> Page:
+        ctx.state.node = HOME
+        ctx.state.stack.clear()
+        return await self._resolve(ctx, await self.nodes[HOME].show(ctx))
+
+    async def show_current(self, ctx: Ctx) -> Page:
+        return await self._resolve(ctx, await self.node(ctx.state.node).show(ctx))
+
+    async def step(self, ctx: Ctx, raw: str) -> Page:
+        state = ctx.state
+        text = normalize(raw)
+        if text == MORE_KEY and state.page + 1 < len(state.pages):
+            state.page += 1
+            return self._current_page(state)
+        if text == BACK_KEY and state.page > 0:
+            state.page -= 1
+            return self._current_page(state)
+        if text == HOME_KEY:
+            return await self.start(ctx)
+        if text == BACK_KEY:
+            if not state.stack:
+                return await self.start(ctx)
+            state.node = state.stack.pop()
+            state.tries = 0
+            return await self._resolve(ctx, await self.node(state.node).show(ctx))
+        if state.ending:  # input on a closing screen's pages: nothing left to answer
+            state.page = len(state.pages) - 1
+            return self._current_page(state)
+        return await self._resolve(ctx, await self.node(state.node).handle(ctx, text))
+
+    def node(self, name: str) -> Node:
+        try:
+            return self.nodes[name]
+        except KeyError:  # a stored state from an older menu version: start over
+            return self.nodes[HOME]
+
+    async def _resolve(self, ctx: Ctx, outcome: Outcome) -> Page:
+        state = ctx.state
+        for _ in range(MAX_REDIRECTS):
+            if isinstance(outcome, Screen):
+                return self._show(state, outcome)
+            if outcome.push and self.node(state.node).waits and state.node != outcome.node:
+                state.stack = [*state.stack, state.node][-MAX_STACK:]
+            state.node = outcome.node if outcome.node in self.nodes else HOME
+            state.tries = 0
+            outcome = await self.nodes[state.node].show(ctx)
+        raise RuntimeError(f"too many redirects from {state.node}")
+
+    def _show(self, state: State, screen: Screen) -> Page:
+        state.pages = render_pages(screen, state.lang)
+        state.page = 0
+        state.ending = screen.end
+        return self._current_page(state)
+
+    @staticmethod
+    def _current_page(state: State) -> Page:
+        last = state.page == len(state.pages) - 1
+        return Page(state.pages[state.page], end=state.ending and last)

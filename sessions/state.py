@@ -1,0 +1,46 @@
+"""A session's state: where the caller is in the menu, what they entered, the pages shown."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, cast
+
+from sessions.screens import Lang
+
+HOME = "home"
+
+
+@dataclass(slots=True)
+class State:
+    node: str = HOME
+    lang: Lang = "fa"
+    data: dict[str, str] = field(default_factory=dict)
+    stack: list[str] = field(default_factory=list)
+    pages: list[str] = field(default_factory=list)
+    page: int = 0
+    tries: int = 0
+    ending: bool = False  # the current screen ends the session after its last page
+    saved: dict[str, Any] | None = None  # a cut-off session offered for resumption
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> State:
+        lang = raw.get("lang", "fa")
+        return cls(
+            node=str(raw.get("node", HOME)),
+            lang=cast(Lang, lang if lang in ("fa", "en") else "fa"),
+            data={str(k): str(v) for k, v in dict(raw.get("data", {})).items()},
+            stack=[str(s) for s in raw.get("stack", [])],
+            pages=[str(p) for p in raw.get("pages", [])],
+            page=int(raw.get("page", 0)),
+            tries=int(raw.get("tries", 0)),
+            ending=bool(raw.get("ending", False)),
+            saved=raw.get("saved"),
+        )
+
+    @property
+    def resumable(self) -> bool:
+        """Mid-flow: somewhere other than the main menu, on a screen that waits for input."""
+        return self.node != HOME and not self.ending and bool(self.pages)
