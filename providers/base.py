@@ -1,0 +1,198 @@
+"""The provider contract: what the dispatcher hands an adapter, and what it gets back.
+
+Every adapter (console, Kavenegar, sms.ir, …) speaks its wire format behind this contract, so the
+outbox and the dispatcher never see a URL, a status code table or a JSON envelope.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Literal, Protocol, runtime_checkable
+
+from gateway.masking import mask_msisdn, mask_text
+from sessions.validators import mobile as _canonical_mobile
+
+
+class DeliveryState(StrEnum):
+    QUEUED = "queued"  # accepted by the provider, not yet handed to the operator
+    SENT = "sent"  # handed to the operator; no handset report yet
+    DELIVERED = "delivered"  # final: the handset has it
+    UNDELIVERED = "undelivered"  # final: the operator gave up (phone off, out of reach)
+    FAILED = "failed"  # final: rejected, cancelled, blocked
+    UNKNOWN = "unknown"  # the provider does not know the id (yet)
+
+
+FINAL_STATES: frozenset[DeliveryState] = frozenset(
+    {DeliveryState.DELIVERED, DeliveryState.UNDELIVERED, DeliveryState.FAILED}
+)
+
+ErrorKind = Literal["retryable", "account", "permanent"]
+
+
+class ProviderError(Exception):
+    """A failed provider call. `kind` is the retry policy; `reason` is masked, safe to show.
+
+    retryable: try the same provider again later (network, timeout, 5xx, busy);
+    account:   this provider cannot send for us now (credit, key, IP, line): fail over and alert;
+    permanent: this message can never go out as it is (receptor, text, template).
+    """
+
+    def __init__(self, kind: ErrorKind, code: str, reason: str, provider: str = "") -> None:
+        self.kind: ErrorKind = kind
+        self.code = code
+        self.reason = mask_text(reason)
+        self.provider = provider
+        where = f"{provider} " if provider else ""
+        super().__init__(f"{where}{kind} error {code}: {self.reason}")
+
+
+class RetryableError(ProviderError):
+    def __init__(self, code: str, reason: str, provider: str = "") -> None:
+        super().__init__("retryable", code, reason, provider)
+
+
+class AccountError(ProviderError):
+    def __init__(self, code: str, reason: str, provider: str = "") -> None:
+        super().__init__("account", code, reason, provider)
+
+
+class PermanentError(ProviderError):
+    def __init__(self, code: str, reason: str, provider: str = "") -> None:
+        super().__init__("permanent", code, reason, provider)
+
+
+_ERROR_CLASSES: dict[ErrorKind, type[RetryableError | AccountError | PermanentError]] = {
+    "retryable": RetryableError,
+    "account": AccountError,
+    "permanent": PermanentError,
+}
+
+
+def make_error(kind: ErrorKind, code: str, reason: str, provider: str = "") -> ProviderError:
+    """The subclass for `kind`, so callers can `except AccountError` as well as read `.kind`."""
+    return _ERROR_CLASSES[kind](code, reason, provider)
+
+
+@dataclass(frozen=True, slots=True)
+class OtpParams:
+    """A provider-side template (Kavenegar verify/lookup, sms.ir verify) and its tokens.
+
+    Tokens are codes and passwords: they never appear in a repr.
+    """
+
+    template: str
+    token: str = field(repr=False)
+    token2: str | None = field(default=None, repr=False)
+    token3: str | None = field(default=None, repr=False)
+
+    def tokens(self) -> dict[str, str]:
+        named = {"token": self.token, "token2": self.token2, "token3": self.token3}
+        return {k: v for k, v in named.items() if v is not None}
+
+
+@dataclass(frozen=True, slots=True)
+class OutgoingSms:
+    local_id: str  # stable across retries: the provider deduplicates on it (Kavenegar localid)
+    receptor: str  # canonical 09xxxxxxxxx
+    text: str  # the rendered text; used as is when the provider has no template for `otp`
+    otp: OtpParams | None = None
+
+    def __repr__(self) -> str:
+        tpl = f", otp={self.otp.template!r}" if self.otp else ""
+        return f"OutgoingSms({self.local_id!r}, {mask_msisdn(self.receptor)!r}{tpl})"
+
+
+@dataclass(frozen=True, slots=True)
+class SendResult:
+    """One message's outcome inside a batch that got an answer.
+
+    `error` is set when this message was not accepted; its `kind` tells the dispatcher what to do
+    with this one message (retry later, fail over, or give up) while the others go on.
+    """
+
+    local_id: str
+    provider_message_id: str | None
+    state: DeliveryState
+    cost: int | None
+    provider_status: str
+    error: ProviderError | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryReport:
+    provider_message_id: str
+    state: DeliveryState
+    provider_status: str
+    local_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class InboundSms:
+    provider_message_id: str
+    sender: str  # canonical 09xxxxxxxxx
+    receiver: str  # our line number, as the provider gives it
+    text: str
+
+    def __repr__(self) -> str:
+        return (
+            f"InboundSms({self.provider_message_id!r}, {mask_msisdn(self.sender)!r}, "
+            f"{self.receiver!r}, <{len(self.text)} chars>)"
+        )
+
+
+@runtime_checkable
+class Provider(Protocol):
+    name: str
+    max_batch: int  # the dispatcher never passes more messages than this to `send`
+
+    async def send(self, messages: Sequence[OutgoingSms]) -> list[SendResult]:
+        """One result per message, in order. Raises ProviderError when nothing was accepted."""
+        ...
+
+    async def query_status(self, provider_message_ids: Sequence[str]) -> list[DeliveryReport]: ...
+
+    def parse_status_callback(self, fields: Mapping[str, str]) -> list[DeliveryReport]:
+        """Raises ValueError naming the missing or malformed fields."""
+        ...
+
+    def parse_inbound(self, fields: Mapping[str, str]) -> InboundSms: ...
+
+    async def account_ok(self) -> bool: ...
+
+    async def close(self) -> None: ...
+
+
+@runtime_checkable
+class InboxPoller(Protocol):
+    """Providers that can hand over unread inbound SMS (a fallback when callbacks are lost)."""
+
+    async def receive_unread(self, line_number: str) -> list[InboundSms]: ...
+
+
+def canonical_msisdn(raw: str) -> str:
+    """09xxxxxxxxx from any accepted shape; ValueError otherwise (the text holds no number)."""
+    try:
+        return _canonical_mobile(raw)
+    except ValueError:
+        raise ValueError("not a mobile number") from None
+
+
+def require_fields(fields: Mapping[str, str], *names: str) -> dict[str, str]:
+    """The named fields, stripped; one ValueError naming every missing one."""
+    values = {n: (fields.get(n) or "").strip() for n in names}
+    missing = [n for n, v in values.items() if not v]
+    if missing:
+        raise ValueError(f"missing fields: {', '.join(missing)}")
+    return values
+
+
+# Any word holding a digit may be a code, a password or a tracking number.
+_WORD_WITH_DIGIT = re.compile(r"\S*[0-9\u06f0-\u06f9\u0660-\u0669]\S*")
+
+
+def safe_preview(text: str) -> str:
+    """A message text fit for a log line: masked, and every word with a digit in it hidden."""
+    return _WORD_WITH_DIGIT.sub("***", mask_text(text))

@@ -1,0 +1,88 @@
+"""The offline provider (the default): keeps what it "sends" in memory and logs it, masked.
+
+Good for the demo, development and tests; nothing leaves the machine.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+from collections.abc import Mapping, Sequence
+
+from gateway.masking import mask_msisdn
+from providers.base import (
+    DeliveryReport,
+    DeliveryState,
+    InboundSms,
+    OutgoingSms,
+    SendResult,
+    canonical_msisdn,
+    require_fields,
+    safe_preview,
+)
+
+log = logging.getLogger("dargah.providers.console")
+
+
+class ConsoleProvider:
+    name = "console"
+    max_batch = 200
+
+    def __init__(self) -> None:
+        self.sent: list[OutgoingSms] = []
+        self._ids = itertools.count(1)
+        self._by_local: dict[str, str] = {}
+
+    async def send(self, messages: Sequence[OutgoingSms]) -> list[SendResult]:
+        results = []
+        for msg in messages:
+            # Same local id, same message: a resend is not a second SMS here either.
+            mid = self._by_local.get(msg.local_id)
+            if mid is None:
+                mid = f"console-{next(self._ids)}"
+                self._by_local[msg.local_id] = mid
+                self.sent.append(msg)
+                # A template message carries codes: log its name, never its tokens or text.
+                shown = f"[template {msg.otp.template}]" if msg.otp else safe_preview(msg.text)
+                log.info(
+                    "console sms %s to %s (local_id=%s): %s",
+                    mid,
+                    mask_msisdn(msg.receptor),
+                    msg.local_id,
+                    shown,
+                )
+            results.append(SendResult(msg.local_id, mid, DeliveryState.SENT, 0, "sent"))
+        return results
+
+    async def query_status(self, provider_message_ids: Sequence[str]) -> list[DeliveryReport]:
+        known = set(self._by_local.values())
+        return [
+            DeliveryReport(
+                mid,
+                DeliveryState.DELIVERED if mid in known else DeliveryState.UNKNOWN,
+                "delivered" if mid in known else "unknown",
+            )
+            for mid in provider_message_ids
+        ]
+
+    def parse_status_callback(self, fields: Mapping[str, str]) -> list[DeliveryReport]:
+        f = require_fields(fields, "messageid", "status")
+        try:
+            state = DeliveryState(f["status"])
+        except ValueError:
+            raise ValueError("malformed fields: status") from None
+        return [DeliveryReport(f["messageid"], state, f["status"])]
+
+    def parse_inbound(self, fields: Mapping[str, str]) -> InboundSms:
+        f = require_fields(fields, "from", "to", "message", "messageid")
+        try:
+            sender = canonical_msisdn(f["from"])
+        except ValueError:
+            raise ValueError("malformed fields: from") from None
+        return InboundSms(f["messageid"], sender, f["to"], fields["message"])
+
+    async def account_ok(self) -> bool:
+        return True
+
+    async def close(self) -> None:
+        return None

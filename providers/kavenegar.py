@@ -1,0 +1,267 @@
+"""Kavenegar over its REST API with aiohttp (the SDK is synchronous, has no timeout, leaks the key).
+
+`{base}/v1/{API_KEY}/{scope}/{method}.json`, form-encoded POST; every answer is
+`{"return": {"status": …, "message": …}, "entries": …}` with HTTP status == return.status.
+The URL carries the key: it is never logged and never put into an exception.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import aiohttp
+
+from providers.base import (
+    DeliveryReport,
+    DeliveryState,
+    InboundSms,
+    OutgoingSms,
+    ProviderError,
+    RetryableError,
+    SendResult,
+    canonical_msisdn,
+    make_error,
+    require_fields,
+)
+from providers.kavenegar_codes import error_kind, message_state
+from providers.ratelimit import TokenBucket
+
+log = logging.getLogger("dargah.providers.kavenegar")
+
+MAX_SEND = 200  # sms/sendarray records per call
+MAX_QUERY = 500  # sms/status ids per call
+
+
+class KavenegarProvider:
+    name = "kavenegar"
+    max_batch = MAX_SEND
+
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        api_key: str,
+        sender: str,
+        base_url: str,
+        timeout: float,
+        verify_template: str = "",
+        limiter: TokenBucket | None = None,
+    ) -> None:
+        self._session = session
+        self._key = api_key
+        self._sender = sender
+        self._base = base_url.rstrip("/")
+        self._timeout = aiohttp.ClientTimeout(total=timeout)
+        self._verify_template = verify_template
+        self._limiter = limiter
+
+    async def _call(self, scope: str, method: str, data: Mapping[str, str]) -> Any:
+        """The `entries` of a successful call; a classified ProviderError otherwise."""
+        where = f"{scope}/{method}"
+        url = f"{self._base}/v1/{self._key}/{scope}/{method}.json"
+        try:
+            async with self._session.post(url, data=dict(data), timeout=self._timeout) as resp:
+                http_status, body = resp.status, await resp.text()
+        except TimeoutError:
+            # Ambiguous: the request may have been carried out. Resends are safe thanks to localid.
+            raise RetryableError("timeout", f"{where}: no answer in time", self.name) from None
+        except aiohttp.ClientError as exc:
+            # str(exc) can hold the URL, hence the key: only the exception's type is kept.
+            raise RetryableError("network", f"{where}: {type(exc).__name__}", self.name) from None
+        try:
+            answer = json.loads(body)
+            ret = answer["return"]
+            status, message = int(ret["status"]), str(ret.get("message", ""))
+        except (ValueError, TypeError, KeyError):
+            status, message = http_status, "answer is not a Kavenegar envelope"
+        if status == 200 and http_status == 200:
+            return answer.get("entries")
+        log.warning("kavenegar %s failed: status %s", where, status)
+        raise make_error(error_kind(status), str(status), f"{where}: {message}", self.name)
+
+    # --- sending ---------------------------------------------------------------------------
+
+    def _template_for(self, msg: OutgoingSms) -> str | None:
+        if msg.otp is None:
+            return None
+        return msg.otp.template or self._verify_template or None
+
+    async def send(self, messages: Sequence[OutgoingSms]) -> list[SendResult]:
+        if len(messages) > self.max_batch:
+            raise ValueError(f"at most {self.max_batch} messages per call")
+        if self._limiter is not None:
+            await self._limiter.acquire(len(messages))
+        results: dict[str, SendResult] = {}
+        plain = [m for m in messages if self._template_for(m) is None]
+        lookups = [m for m in messages if self._template_for(m) is not None]
+        try:
+            if plain:
+                results.update(await self._send_plain(plain))
+            for msg in lookups:
+                results.update(await self._send_lookup(msg))
+        except ProviderError as exc:
+            if not results:
+                raise  # nothing went out: the whole request failed
+            # Part of the batch is out: the rest carries the error, one result each.
+            for msg in messages:
+                results.setdefault(msg.local_id, _rejected(msg, exc))
+        return [results[m.local_id] for m in messages]
+
+    async def _send_plain(self, msgs: Sequence[OutgoingSms]) -> dict[str, SendResult]:
+        try:
+            if len(msgs) == 1:
+                m = msgs[0]
+                data = {"receptor": m.receptor, "message": m.text, "localid": m.local_id}
+                entries = await self._call("sms", "send", self._with_sender(data))
+            else:
+                entries = await self._call("sms", "sendarray", self._array_form(msgs))
+        except ProviderError as exc:
+            if exc.kind != "permanent" or len(msgs) == 1:
+                raise
+            # One bad receptor rejects the whole array: send one by one to find it. Safe to
+            # repeat, since Kavenegar deduplicates on localid.
+            out: dict[str, SendResult] = {}
+            for m in msgs:
+                try:
+                    out.update(await self._send_plain([m]))
+                except ProviderError as one:
+                    if one.kind != "permanent":
+                        raise
+                    out[m.local_id] = _rejected(m, one)
+            return out
+        return _match_entries(msgs, entries)
+
+    def _with_sender(self, data: dict[str, str]) -> dict[str, str]:
+        # An empty sender lets Kavenegar use the account's default line.
+        return {**data, "sender": self._sender} if self._sender else data
+
+    def _array_form(self, msgs: Sequence[OutgoingSms]) -> dict[str, str]:
+        return {
+            "receptor": json.dumps([m.receptor for m in msgs]),
+            "sender": json.dumps([self._sender for _ in msgs]),
+            "message": json.dumps([m.text for m in msgs], ensure_ascii=False),
+            "localmessageids": json.dumps([m.local_id for m in msgs]),
+        }
+
+    async def _send_lookup(self, msg: OutgoingSms) -> dict[str, SendResult]:
+        assert msg.otp is not None
+        data = {"receptor": msg.receptor, "template": self._template_for(msg) or ""}
+        data.update(msg.otp.tokens())
+        try:
+            entries = await self._call("verify", "lookup", data)
+        except ProviderError as exc:
+            if exc.kind != "permanent":
+                raise
+            return {msg.local_id: _rejected(msg, exc)}
+        return _match_entries([msg], entries)
+
+    # --- reports ---------------------------------------------------------------------------
+
+    async def query_status(self, provider_message_ids: Sequence[str]) -> list[DeliveryReport]:
+        reports: list[DeliveryReport] = []
+        ids = list(provider_message_ids)
+        for i in range(0, len(ids), MAX_QUERY):
+            chunk = ids[i : i + MAX_QUERY]
+            entries = await self._call("sms", "status", {"messageid": ",".join(chunk)})
+            reports.extend(_report(e) for e in _entry_list(entries))
+        return reports
+
+    async def query_local_status(self, local_ids: Sequence[str]) -> list[DeliveryReport]:
+        """By our local ids: what became of messages whose send answer was lost (a timeout)."""
+        reports: list[DeliveryReport] = []
+        ids = list(local_ids)
+        for i in range(0, len(ids), MAX_QUERY):
+            entries = await self._call(
+                "sms", "statuslocalmessageid", {"localid": ",".join(ids[i : i + MAX_QUERY])}
+            )
+            reports.extend(_report(e) for e in _entry_list(entries))
+        return reports
+
+    def parse_status_callback(self, fields: Mapping[str, str]) -> list[DeliveryReport]:
+        f = require_fields(fields, "messageid", "status")
+        bad = [n for n in ("messageid", "status") if not f[n].isdecimal()]
+        if bad:
+            raise ValueError(f"malformed fields: {', '.join(bad)}")
+        local = (fields.get("localid") or "").strip() or None
+        code = int(f["status"])
+        return [DeliveryReport(f["messageid"], message_state(code), str(code), local)]
+
+    # --- inbound ---------------------------------------------------------------------------
+
+    def parse_inbound(self, fields: Mapping[str, str]) -> InboundSms:
+        f = require_fields(fields, "from", "to", "message", "messageid")
+        try:
+            sender = canonical_msisdn(f["from"])
+        except ValueError:
+            raise ValueError("malformed fields: from") from None
+        return InboundSms(f["messageid"], sender, f["to"], fields["message"])
+
+    async def receive_unread(self, line_number: str) -> list[InboundSms]:
+        """sms/receive with isread=0: Kavenegar marks what it returns as read."""
+        entries = await self._call("sms", "receive", {"linenumber": line_number, "isread": "0"})
+        inbound = []
+        for e in _entry_list(entries):
+            try:
+                sender = canonical_msisdn(str(e.get("sender", "")))
+            except ValueError:
+                sender = str(e.get("sender", ""))  # a short code or a landline: keep it as given
+            receiver = str(e.get("receptor", line_number))
+            inbound.append(InboundSms(str(e["messageid"]), sender, receiver, str(e["message"])))
+        return inbound
+
+    # --- account ---------------------------------------------------------------------------
+
+    async def account_ok(self) -> bool:
+        try:
+            entries = await self._call("account", "info", {})
+        except ProviderError as exc:
+            log.warning("kavenegar account check failed: %s", exc)
+            return False
+        info = entries if isinstance(entries, dict) else {}
+        credit = info.get("remaincredit")
+        return credit is None or float(credit) > 0
+
+    async def close(self) -> None:
+        return None  # the pooled session belongs to the application
+
+
+def _entry_list(entries: Any) -> list[dict[str, Any]]:
+    if isinstance(entries, dict):
+        return [entries]
+    return [e for e in (entries or []) if isinstance(e, dict)]
+
+
+def _report(e: Mapping[str, Any]) -> DeliveryReport:
+    code = int(e.get("status", 100))
+    local = e.get("localid")
+    return DeliveryReport(
+        str(e.get("messageid", "")), message_state(code), str(code), str(local) if local else None
+    )
+
+
+def _match_entries(msgs: Sequence[OutgoingSms], entries: Any) -> dict[str, SendResult]:
+    """Kavenegar answers one entry per receptor, in request order."""
+    listed = _entry_list(entries)
+    out: dict[str, SendResult] = {}
+    for i, m in enumerate(msgs):
+        if i >= len(listed):
+            err = RetryableError("no_entry", "answer lists fewer messages than sent", "kavenegar")
+            out[m.local_id] = _rejected(m, err)
+            continue
+        e = listed[i]
+        code = int(e.get("status", 0))
+        cost = e.get("cost")
+        out[m.local_id] = SendResult(
+            m.local_id,
+            str(e["messageid"]) if e.get("messageid") else None,
+            message_state(code),
+            int(cost) if cost is not None else None,
+            str(code),
+        )
+    return out
+
+
+def _rejected(msg: OutgoingSms, exc: ProviderError) -> SendResult:
+    return SendResult(msg.local_id, None, DeliveryState.FAILED, None, exc.code, exc)

@@ -1,0 +1,246 @@
+"""sms.ir over its REST API v1 with aiohttp.
+
+`{base}/v1/…` with the key in the `X-API-KEY` header and JSON bodies; every answer is
+`{"status": 1, "message": "…", "data": …}`. sms.ir has no local id: a resend after a timeout can be
+a second SMS, so the dispatcher should prefer status queries before resending here.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import aiohttp
+
+from providers.base import (
+    DeliveryReport,
+    DeliveryState,
+    InboundSms,
+    OutgoingSms,
+    PermanentError,
+    ProviderError,
+    RetryableError,
+    SendResult,
+    canonical_msisdn,
+    make_error,
+    require_fields,
+)
+from providers.ratelimit import TokenBucket
+from providers.smsir_codes import OK, delivery_state, error_kind, http_kind
+
+log = logging.getLogger("dargah.providers.smsir")
+
+MAX_SEND = 100  # mobiles (or texts) per bulk/likeToLike call
+
+
+class SmsIrProvider:
+    name = "smsir"
+    max_batch = MAX_SEND
+
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        api_key: str,
+        sender: str,
+        base_url: str,
+        timeout: float,
+        limiter: TokenBucket | None = None,
+    ) -> None:
+        self._session = session
+        self._headers = {"X-API-KEY": api_key, "Accept": "application/json"}
+        self._line: int | str = int(sender) if sender.isdecimal() else sender
+        self._base = base_url.rstrip("/")
+        self._timeout = aiohttp.ClientTimeout(total=timeout)
+        self._limiter = limiter
+
+    async def _call(self, http_method: str, path: str, body: Any = None) -> Any:
+        """The `data` of a successful answer; a classified ProviderError otherwise."""
+        try:
+            async with self._session.request(
+                http_method,
+                f"{self._base}/v1/{path}",
+                json=body,
+                headers=self._headers,
+                timeout=self._timeout,
+            ) as resp:
+                http_status, text = resp.status, await resp.text()
+        except TimeoutError:
+            raise RetryableError("timeout", f"{path}: no answer in time", self.name) from None
+        except aiohttp.ClientError as exc:
+            raise RetryableError("network", f"{path}: {type(exc).__name__}", self.name) from None
+        try:
+            answer = json.loads(text)
+            status, message = int(answer["status"]), str(answer.get("message", ""))
+        except (ValueError, TypeError, KeyError):
+            kind = http_kind(http_status)
+            raise make_error(
+                kind, f"http_{http_status}", f"{path}: no envelope", self.name
+            ) from None
+        if status == OK:
+            return answer.get("data")
+        log.warning("smsir %s failed: status %s (http %s)", path, status, http_status)
+        raise make_error(error_kind(status), str(status), f"{path}: {message}", self.name)
+
+    # --- sending ---------------------------------------------------------------------------
+
+    async def send(self, messages: Sequence[OutgoingSms]) -> list[SendResult]:
+        if len(messages) > self.max_batch:
+            raise ValueError(f"at most {self.max_batch} messages per call")
+        if self._limiter is not None:
+            await self._limiter.acquire(len(messages))
+        results: dict[str, SendResult] = {}
+        verify = [m for m in messages if _has_template(m)]
+        plain = [m for m in messages if not _has_template(m)]
+        try:
+            if plain:
+                results.update(await self._send_plain(plain))
+            for msg in verify:
+                results.update(await self._send_verify(msg))
+        except ProviderError as exc:
+            if not results:
+                raise
+            for msg in messages:
+                results.setdefault(msg.local_id, _rejected(msg, exc))
+        return [results[m.local_id] for m in messages]
+
+    async def _send_plain(self, msgs: Sequence[OutgoingSms]) -> dict[str, SendResult]:
+        texts = {m.text for m in msgs}
+        body: dict[str, Any] = {"lineNumber": self._line, "mobiles": [m.receptor for m in msgs]}
+        if len(texts) == 1:
+            path, body["messageText"] = "send/bulk", msgs[0].text
+        else:
+            path, body["messageTexts"] = "send/likeToLike", [m.text for m in msgs]
+        body["sendDateTime"] = None  # now
+        try:
+            data = await self._call("POST", path, body)
+        except ProviderError as exc:
+            if exc.kind != "permanent" or len(msgs) == 1:
+                raise
+            # A rejected call sent nothing, so one by one is safe and isolates the bad message.
+            out: dict[str, SendResult] = {}
+            for m in msgs:
+                try:
+                    out.update(await self._send_plain([m]))
+                except ProviderError as one:
+                    if one.kind != "permanent":
+                        raise
+                    out[m.local_id] = _rejected(m, one)
+            return out
+        ids = list((data or {}).get("messageIds") or [])
+        cost = (data or {}).get("cost")
+        out = {}
+        for i, m in enumerate(msgs):
+            mid = ids[i] if i < len(ids) else None
+            if mid == 0:  # sms.ir's mark for a blacklisted receptor
+                out[m.local_id] = _rejected(m, PermanentError("115", "blacklisted", self.name))
+            elif mid is None:  # an invalid number or text
+                out[m.local_id] = _rejected(m, PermanentError("104", "not accepted", self.name))
+            else:
+                each = round(cost) if cost is not None and len(msgs) == 1 else None
+                out[m.local_id] = SendResult(m.local_id, str(mid), DeliveryState.QUEUED, each, "1")
+        return out
+
+    async def _send_verify(self, msg: OutgoingSms) -> dict[str, SendResult]:
+        assert msg.otp is not None
+        # The sms.ir template names its parameters #token#, #token2#, #token3#.
+        params = [{"name": k, "value": v} for k, v in msg.otp.tokens().items()]
+        body = {"mobile": msg.receptor, "templateId": int(msg.otp.template), "parameters": params}
+        try:
+            data = await self._call("POST", "send/verify", body)
+        except ProviderError as exc:
+            if exc.kind != "permanent":
+                raise
+            return {msg.local_id: _rejected(msg, exc)}
+        mid, cost = (data or {}).get("messageId"), (data or {}).get("cost")
+        return {
+            msg.local_id: SendResult(
+                msg.local_id,
+                str(mid) if mid else None,
+                DeliveryState.QUEUED,
+                round(cost) if cost is not None else None,
+                "1",
+            )
+        }
+
+    # --- reports ---------------------------------------------------------------------------
+
+    async def query_status(self, provider_message_ids: Sequence[str]) -> list[DeliveryReport]:
+        reports = []
+        for mid in provider_message_ids:
+            try:
+                data = await self._call("GET", f"send/{mid}")
+            except PermanentError as exc:
+                if exc.code != "111":  # 111: no send with this id
+                    raise
+                reports.append(DeliveryReport(mid, DeliveryState.UNKNOWN, "111"))
+                continue
+            code = (data or {}).get("deliveryState")
+            state = delivery_state(int(code) if code is not None else None)
+            reports.append(DeliveryReport(mid, state, str(code)))
+        return reports
+
+    def parse_status_callback(self, fields: Mapping[str, str]) -> list[DeliveryReport]:
+        # Field names follow the report (GET /v1/send/{id}); sms.ir's push format is unconfirmed.
+        f = require_fields(fields, "messageId", "deliveryState")
+        bad = [n for n in ("messageId", "deliveryState") if not f[n].isdecimal()]
+        if bad:
+            raise ValueError(f"malformed fields: {', '.join(bad)}")
+        code = int(f["deliveryState"])
+        return [DeliveryReport(f["messageId"], delivery_state(code), str(code))]
+
+    # --- inbound ---------------------------------------------------------------------------
+
+    def parse_inbound(self, fields: Mapping[str, str]) -> InboundSms:
+        # Field names follow the receive reports (mobile = sender, number = our line).
+        f = require_fields(fields, "mobile", "number", "messageText", "receiveReturnId")
+        try:
+            sender = canonical_msisdn(f["mobile"])
+        except ValueError:
+            raise ValueError("malformed fields: mobile") from None
+        return InboundSms(f["receiveReturnId"], sender, f["number"], fields["messageText"])
+
+    async def receive_unread(self, line_number: str) -> list[InboundSms]:
+        """GET receive/latest: each inbound SMS is handed over once, then marked read."""
+        data = await self._call("GET", "receive/latest?count=100")
+        inbound = []
+        for r in data or []:
+            if line_number and str(r.get("number")) != str(line_number):
+                continue
+            raw = str(r.get("mobile", ""))
+            try:
+                sender = canonical_msisdn(raw)
+            except ValueError:
+                sender = raw
+            inbound.append(
+                InboundSms(
+                    str(r.get("receiveReturnId", "")),
+                    sender,
+                    str(r.get("number")),
+                    str(r.get("messageText", "")),
+                )
+            )
+        return inbound
+
+    # --- account ---------------------------------------------------------------------------
+
+    async def account_ok(self) -> bool:
+        try:
+            credit = await self._call("GET", "credit")
+        except ProviderError as exc:
+            log.warning("smsir account check failed: %s", exc)
+            return False
+        return not isinstance(credit, int | float) or credit > 0
+
+    async def close(self) -> None:
+        return None
+
+
+def _has_template(msg: OutgoingSms) -> bool:
+    # sms.ir templates are numeric ids; anything else goes out as the rendered text.
+    return msg.otp is not None and msg.otp.template.isdecimal()
+
+
+def _rejected(msg: OutgoingSms, exc: ProviderError) -> SendResult:
+    return SendResult(msg.local_id, None, DeliveryState.FAILED, None, exc.code, exc)
