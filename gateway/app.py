@@ -12,12 +12,14 @@ from aiohttp import web
 
 from gateway import routes_health, routes_ussd
 from gateway.errors import error_middleware
-from gateway.keys import CLOCK, FLOWS, SETTINGS, STORAGE, USSD
+from gateway.keys import CLOCK, DEPS, FLOWS, SETTINGS, STORAGE, USSD
 from gateway.settings import Settings
 from gateway.storage import open_storage
 from sessions.flows.base import Flow
 from sessions.flows.registry import SERVICES, build_engine
+from sessions.services.deps import Deps
 from sessions.ussd import UssdSessions
+from templates_sms import load_templates
 
 log = logging.getLogger("gateway")
 
@@ -29,10 +31,12 @@ async def _storage_ctx(app: web.Application) -> AsyncIterator[None]:
     storage = await open_storage(settings.resolved_database_url())
     app[STORAGE] = storage
     flows: tuple[Flow, ...] = app[FLOWS]
+    deps = Deps(store=storage, templates=load_templates(), clock=app[CLOCK])
+    app[DEPS] = deps
     app[USSD] = UssdSessions(
         store=storage,
         engine=build_engine(flows),
-        deps=None,
+        deps=deps,
         clock=app[CLOCK],
         ttl_s=settings.session_ttl_s,
         resume_window_s=settings.resume_window_s,

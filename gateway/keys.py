@@ -9,6 +9,7 @@ from aiohttp import web
 from gateway.settings import Settings
 from sessions.flows.base import Flow
 from sessions.ports import Storage
+from sessions.services.deps import Deps
 from sessions.ussd import UssdSessions
 
 SETTINGS = web.AppKey("settings", Settings)
@@ -16,3 +17,4 @@ STORAGE: web.AppKey[Storage] = web.AppKey("storage")
 USSD = web.AppKey("ussd", UssdSessions)
 CLOCK: web.AppKey[Callable[[], float]] = web.AppKey("clock")
 FLOWS: web.AppKey[tuple[Flow, ...]] = web.AppKey("flows")
+DEPS: web.AppKey[Deps] = web.AppKey("deps")

@@ -1,13 +1,29 @@
 """What the core needs from the outside world, as interfaces; the storage layer implements them.
 
 The core (engine, flows, services) calls these and never writes SQL, so a PostgreSQL implementation
-can stand beside the SQLite one without touching a flow.
+can stand beside the SQLite one without touching a flow. A record change that owes SMS takes a
+`Notify` function: the storage calls it inside the transaction with the old and new record and
+writes what it returns to the outbox in that same transaction.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
+
+from sessions.records import (
+    ApiKey,
+    Complaint,
+    Limit,
+    Loan,
+    OutboundSms,
+    PasswordReset,
+    Registration,
+)
+
+R = TypeVar("R")
+Notify = Callable[[R | None, R], list[OutboundSms]]
 
 
 @dataclass(slots=True)
@@ -37,8 +53,83 @@ class SessionStore(Protocol):
     async def purge_sessions(self, updated_before: float) -> int: ...
 
 
-class Storage(SessionStore, Protocol):
-    """Everything the gateway stores; grows one small protocol per concern."""
+class RecordStore(Protocol):
+    async def get_registration(self, national_id: str) -> Registration | None: ...
+
+    async def put_registration(
+        self, record: Registration, notify: Notify[Registration]
+    ) -> tuple[Registration, bool]:
+        """Inserts or replaces; returns the stored record and whether it was created."""
+        ...
+
+    async def get_loan(self, tracking_code: str) -> Loan | None: ...
+
+    async def loans_for_mobile(self, mobile: str, limit: int) -> list[Loan]: ...
+
+    async def put_loan(self, record: Loan, notify: Notify[Loan]) -> tuple[Loan, bool]: ...
+
+    async def create_complaint(
+        self, record: Complaint, max_open: int, notify: Notify[Complaint]
+    ) -> Complaint | None:
+        """Files the complaint unless its number already has `max_open` unclosed ones (None)."""
+        ...
+
+    async def get_complaint(self, ticket: str) -> Complaint | None: ...
+
+    async def list_complaints(
+        self,
+        status: str | None,
+        created_from: float | None,
+        created_to: float | None,
+        after: tuple[float, str] | None,
+        limit: int,
+    ) -> list[Complaint]: ...
+
+    async def update_complaint(
+        self,
+        ticket: str,
+        status: str | None,
+        answer: str | None,
+        now: float,
+        notify: Notify[Complaint],
+    ) -> Complaint | None: ...
+
+
+class ResetStore(Protocol):
+    async def create_reset(self, reset: PasswordReset, sms: Sequence[OutboundSms]) -> None:
+        """Stores the new reset, supersedes every earlier one of that national ID, enqueues sms."""
+        ...
+
+    async def latest_reset(self, national_id: str) -> PasswordReset | None: ...
+
+    async def count_reset_failure(self, reset_id: int, max_attempts: int) -> None:
+        """Counts a wrong password; after `max_attempts` of them the reset is spent."""
+        ...
+
+
+class LimitStore(Protocol):
+    async def hit_limits(self, limits: Sequence[Limit], now: float) -> Limit | None:
+        """Counts one event against every limit, atomically; returns the first one already full
+        (and then counts nothing)."""
+        ...
+
+
+class KeyStore(Protocol):
+    async def add_api_key(self, key: ApiKey) -> None: ...
+
+    async def get_api_key(self, key_id: str) -> ApiKey | None: ...
+
+
+class OutboxStore(Protocol):
+    async def enqueue(self, messages: Sequence[OutboundSms]) -> None: ...
+
+    async def outbox_messages(self, recipient: str | None = None) -> list[dict[str, Any]]:
+        """Messages as rows (newest last), for the API and the tests."""
+        ...
+
+
+class Storage(SessionStore, RecordStore, ResetStore, LimitStore, KeyStore, OutboxStore, Protocol):
+    """Everything the gateway stores."""
 
     async def ping(self) -> bool: ...
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from gateway.storage.sqlite_outbox import SqliteOutbox
+from gateway.storage.sqlite_records import SqliteRecords
+from gateway.storage.sqlite_security import SqliteSecurity
 from gateway.storage.sqlite_sessions import SqliteSessions
 
 
-class SqliteStorage(SqliteSessions):
+class SqliteStorage(SqliteSessions, SqliteRecords, SqliteSecurity, SqliteOutbox):
     pass

@@ -1,0 +1,76 @@
+"""API keys: random, shown once, stored as a hash, compared in constant time, scoped per route.
+
+A key reads `dgk_<key id>_<secret>`: the id finds the row, the secret is checked against its hash.
+The secret has 256 bits of entropy, so a single SHA-256 is as strong as any slow hash here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+
+from gateway.errors import ApiError
+from gateway.keys import STORAGE
+from sessions.ports import KeyStore
+from sessions.records import ApiKey
+
+SCOPES = frozenset({"records", "complaints", "resets", "notify"})
+_KEY = re.compile(r"dgk_([A-Za-z0-9]{12})_([A-Za-z0-9_\-]{43})")
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+API_KEY_NAME = web.RequestKey("api_key_name", str)
+
+
+def _hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def new_api_key(name: str, scopes: frozenset[str], now: float) -> tuple[str, ApiKey]:
+    """The key to show once, and the record to store (without the secret)."""
+    unknown = scopes - SCOPES
+    if unknown:
+        raise ValueError(f"unknown scopes: {', '.join(sorted(unknown))}")
+    key_id = secrets.token_hex(6)
+    secret = secrets.token_urlsafe(32)
+    return f"dgk_{key_id}_{secret}", ApiKey(key_id, name, _hash(secret), scopes, now)
+
+
+async def authenticate(store: KeyStore, header: str | None) -> ApiKey | None:
+    if not header or not header.startswith("Bearer "):
+        return None
+    match = _KEY.fullmatch(header.removeprefix("Bearer ").strip())
+    if match is None:
+        return None
+    key = await store.get_api_key(match.group(1))
+    expected = key.key_hash if key is not None else _hash("")
+    valid = hmac.compare_digest(_hash(match.group(2)), expected)
+    return key if valid and key is not None and not key.revoked else None
+
+
+def require_scope(scope: str) -> Callable[[Handler], Handler]:
+    """Wraps a `/v1` handler: 401 without a valid key, 403 without the scope."""
+    if scope not in SCOPES:
+        raise ValueError(f"unknown scope {scope!r}")
+
+    def wrap(handler: Handler) -> Handler:
+        async def guarded(request: web.Request) -> web.StreamResponse:
+            key = await authenticate(request.app[STORAGE], request.headers.get("Authorization"))
+            if key is None:
+                raise ApiError(
+                    401, "unauthorized", "a valid API key is required: Authorization: Bearer <key>"
+                )
+            if scope not in key.scopes:
+                raise ApiError(403, "forbidden", f"this API key lacks the {scope!r} scope")
+            request[API_KEY_NAME] = key.name
+            return await handler(request)
+
+        guarded.__name__ = handler.__name__
+        guarded.__doc__ = handler.__doc__
+        return guarded
+
+    return wrap

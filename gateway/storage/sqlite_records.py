@@ -1,0 +1,156 @@
+"""Registrations, loans and complaints in SQLite; a change and the SMS it owes commit together."""
+
+from __future__ import annotations
+
+from dataclasses import astuple, fields
+from typing import Any, TypeVar
+
+import aiosqlite
+
+from gateway.storage.sqlite_base import SqliteBase
+from gateway.storage.sqlite_outbox import insert_outbox
+from sessions.ports import Notify
+from sessions.records import Complaint, Loan, Registration
+
+T = TypeVar("T", Registration, Loan, Complaint)
+
+_TABLES: dict[type[Any], tuple[str, str]] = {
+    Registration: ("registrations", "national_id"),
+    Loan: ("loans", "tracking_code"),
+    Complaint: ("complaints", "ticket"),
+}
+
+
+def _columns(kind: type[Any]) -> list[str]:
+    return [f.name for f in fields(kind)]
+
+
+async def _get(conn: aiosqlite.Connection, kind: type[T], key: str) -> T | None:
+    table, pk = _TABLES[kind]
+    cur = await conn.execute(
+        f"SELECT {', '.join(_columns(kind))} FROM {table} WHERE {pk} = ?", (key,)
+    )
+    row = await cur.fetchone()
+    return kind(*row) if row is not None else None
+
+
+async def _upsert(conn: aiosqlite.Connection, record: T) -> None:
+    table, pk = _TABLES[type(record)]
+    cols = _columns(type(record))
+    updates = ", ".join(f"{c} = excluded.{c}" for c in cols if c not in (pk, "created_at"))
+    await conn.execute(
+        f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))}) "
+        f"ON CONFLICT ({pk}) DO UPDATE SET {updates}",
+        astuple(record),
+    )
+
+
+class SqliteRecords(SqliteBase):
+    async def _put(self, record: T, notify: Notify[T]) -> tuple[T, bool]:
+        _, pk = _TABLES[type(record)]
+        async with self.transaction() as conn:
+            old = await _get(conn, type(record), getattr(record, pk))
+            if old is not None:
+                record.created_at = old.created_at
+                if astuple(old)[:-1] == astuple(record)[:-1]:
+                    return old, False  # nothing changed: keep the old timestamp, owe nothing
+            await _upsert(conn, record)
+            await insert_outbox(conn, notify(old, record))
+            return record, old is None
+
+    async def get_registration(self, national_id: str) -> Registration | None:
+        async with self.reading() as conn:
+            return await _get(conn, Registration, national_id)
+
+    async def put_registration(
+        self, record: Registration, notify: Notify[Registration]
+    ) -> tuple[Registration, bool]:
+        return await self._put(record, notify)
+
+    async def get_loan(self, tracking_code: str) -> Loan | None:
+        async with self.reading() as conn:
+            return await _get(conn, Loan, tracking_code)
+
+    async def loans_for_mobile(self, mobile: str, limit: int) -> list[Loan]:
+        async with self.reading() as conn:
+            cur = await conn.execute(
+                f"SELECT {', '.join(_columns(Loan))} FROM loans WHERE mobile = ? "
+                "ORDER BY updated_at DESC, tracking_code LIMIT ?",
+                (mobile, limit),
+            )
+            return [Loan(*row) for row in await cur.fetchall()]
+
+    async def put_loan(self, record: Loan, notify: Notify[Loan]) -> tuple[Loan, bool]:
+        return await self._put(record, notify)
+
+    async def create_complaint(
+        self, record: Complaint, max_open: int, notify: Notify[Complaint]
+    ) -> Complaint | None:
+        async with self.transaction() as conn:
+            cur = await conn.execute(
+                "SELECT COUNT(*) FROM complaints WHERE msisdn = ? AND status != 'closed'",
+                (record.msisdn,),
+            )
+            row = await cur.fetchone()
+            if row is not None and row[0] >= max_open:
+                return None
+            await _upsert(conn, record)
+            await insert_outbox(conn, notify(None, record))
+            return record
+
+    async def get_complaint(self, ticket: str) -> Complaint | None:
+        async with self.reading() as conn:
+            return await _get(conn, Complaint, ticket)
+
+    async def list_complaints(
+        self,
+        status: str | None,
+        created_from: float | None,
+        created_to: float | None,
+        after: tuple[float, str] | None,
+        limit: int,
+    ) -> list[Complaint]:
+        where: list[str] = []
+        args: list[object] = []
+        if status is not None:
+            where.append("status = ?")
+            args.append(status)
+        if created_from is not None:
+            where.append("created_at >= ?")
+            args.append(created_from)
+        if created_to is not None:
+            where.append("created_at < ?")
+            args.append(created_to)
+        if after is not None:  # keyset pagination: stable under concurrent inserts
+            where.append("(created_at, ticket) > (?, ?)")
+            args.extend(after)
+        clause = f"WHERE {' AND '.join(where)}" if where else ""
+        async with self.reading() as conn:
+            cur = await conn.execute(
+                f"SELECT {', '.join(_columns(Complaint))} FROM complaints {clause} "
+                "ORDER BY created_at, ticket LIMIT ?",
+                (*args, limit),
+            )
+            return [Complaint(*row) for row in await cur.fetchall()]
+
+    async def update_complaint(
+        self,
+        ticket: str,
+        status: str | None,
+        answer: str | None,
+        now: float,
+        notify: Notify[Complaint],
+    ) -> Complaint | None:
+        async with self.transaction() as conn:
+            old = await _get(conn, Complaint, ticket)
+            if old is None:
+                return None
+            new = Complaint(*astuple(old))
+            new.status = status if status is not None else old.status
+            new.answer = answer if answer is not None else old.answer
+            if (new.status, new.answer) == (old.status, old.answer):
+                return old
+            new.updated_at = now
+            await _upsert(conn, new)
+            await insert_outbox(conn, notify(old, new))
+            return new

@@ -1,0 +1,112 @@
+"""The records the services answer from, as plain data; their allowed values are literal tables."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+REGISTRATION_STATUSES = ("in_review", "activated", "approved_visit_branch", "identity_mismatch")
+LOAN_STAGES = (
+    "submitted",
+    "agency_review",
+    "bank_review",
+    "bank_no_credit",
+    "approved",
+    "paid",
+    "rejected",
+)
+COMPLAINT_SUBJECTS = ("loan_rejected", "workshop_not_found", "registration", "other")
+COMPLAINT_STATUSES = ("open", "in_review", "answered", "closed")
+GENDERS = ("male", "female", "unknown")
+
+# Priorities of outbound SMS: codes and passwords before transactional notices before bulk.
+PRIORITY_OTP, PRIORITY_TRANSACTIONAL, PRIORITY_BULK = 0, 1, 2
+
+
+@dataclass(slots=True)
+class Registration:
+    national_id: str
+    mobile: str
+    status: str
+    first_name: str = ""
+    last_name: str = ""
+    gender: str = "unknown"
+    created_at: float = 0.0
+    updated_at: float = 0.0
+
+
+@dataclass(slots=True)
+class Loan:
+    tracking_code: str
+    national_id: str
+    mobile: str
+    stage: str
+    bank: str = ""
+    branch: str = ""
+    amount: int = 0
+    created_at: float = 0.0
+    updated_at: float = 0.0
+
+
+@dataclass(slots=True)
+class Complaint:
+    ticket: str
+    msisdn: str
+    subject: str
+    status: str = "open"
+    workshop_code: str = ""
+    loan_code: str = ""
+    body: str = ""
+    channel: str = "ussd"
+    answer: str = ""
+    created_at: float = 0.0
+    updated_at: float = 0.0
+
+
+@dataclass(slots=True)
+class PasswordReset:
+    national_id: str
+    mobile: str
+    tracking_code: str
+    password_hash: str
+    created_at: float
+    expires_at: float
+    status: str = "active"
+    attempts: int = 0
+    id: int = 0
+
+
+@dataclass(slots=True)
+class OutboundSms:
+    """One SMS owed to a number, rendered when it is owed so its text never changes afterwards."""
+
+    id: str
+    recipient: str
+    template_id: str
+    lang: str
+    params: dict[str, Any]
+    body: str
+    priority: int
+    due_at: float
+    source: str = ""
+    callback_url: str | None = None
+    created_at: float = 0.0
+
+
+@dataclass(slots=True)
+class ApiKey:
+    key_id: str
+    name: str
+    key_hash: str
+    scopes: frozenset[str] = field(default_factory=frozenset)
+    created_at: float = 0.0
+    revoked: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Limit:
+    """At most `limit` events per fixed window of `window_s` seconds for `key`."""
+
+    key: str
+    limit: int
+    window_s: int

@@ -1,0 +1,87 @@
+"""Complaints and objections (seeds 000, 001, 004): a ticket on screen and by SMS; staff change
+its status through the API and each change notifies the complainant."""
+
+from __future__ import annotations
+
+import secrets
+
+from sessions.ports import Notify
+from sessions.records import Complaint, OutboundSms
+from sessions.services.deps import Deps, make_sms
+
+BODY_MAX = 160
+WORKSHOP_CODE_MAX = 12
+ANSWER_MAX = 100  # the SMS budget of complaint_status_changed
+
+
+def make_ticket() -> str:
+    return str(10_000_000 + secrets.randbelow(90_000_000))
+
+
+def _received(deps: Deps, lang: str, source: str) -> Notify[Complaint]:
+    def notify(old: Complaint | None, new: Complaint) -> list[OutboundSms]:
+        return [
+            make_sms(
+                deps,
+                new.msisdn,
+                "complaint_received",
+                {"ticket": new.ticket},
+                lang=lang,
+                source=source,
+            )
+        ]
+
+    return notify
+
+
+def _changed(deps: Deps, source: str) -> Notify[Complaint]:
+    def notify(old: Complaint | None, new: Complaint) -> list[OutboundSms]:
+        if old is not None and old.status == new.status:
+            return []
+        params: dict[str, object] = {"ticket": new.ticket, "status": new.status}
+        if new.answer and new.status in ("answered", "closed"):
+            params["answer"] = new.answer
+        return [make_sms(deps, new.msisdn, "complaint_status_changed", params, source=source)]
+
+    return notify
+
+
+async def file(
+    deps: Deps,
+    msisdn: str,
+    subject: str,
+    *,
+    workshop_code: str = "",
+    loan_code: str = "",
+    body: str = "",
+    channel: str = "ussd",
+    lang: str = "fa",
+) -> Complaint | None:
+    """Files a complaint; None when the number already has its limit of open tickets."""
+    now = deps.clock()
+    for _ in range(5):  # a collision of random tickets is rare; retry rather than fail
+        ticket = make_ticket()
+        if await deps.store.get_complaint(ticket) is None:
+            break
+    record = Complaint(
+        ticket=ticket,
+        msisdn=msisdn,
+        subject=subject,
+        workshop_code=workshop_code,
+        loan_code=loan_code,
+        body=body,
+        channel=channel,
+        created_at=now,
+        updated_at=now,
+    )
+    return await deps.store.create_complaint(
+        record, deps.policy.max_open_complaints, _received(deps, lang, channel)
+    )
+
+
+async def update(
+    deps: Deps, ticket: str, status: str | None, answer: str | None, source: str
+) -> Complaint | None:
+    return await deps.store.update_complaint(
+        ticket, status, answer, deps.clock(), _changed(deps, source)
+    )

@@ -1,0 +1,51 @@
+"""Loan-status lookup (seed 000): by tracking code or the caller's own applications."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sessions.ports import Notify
+from sessions.records import Loan, OutboundSms
+from sessions.services.deps import Deps, Found, make_sms
+from sessions.services.registration import probing_limits
+
+
+async def by_code(deps: Deps, tracking_code: str, msisdn: str) -> Found[Loan]:
+    if await deps.store.hit_limits(probing_limits(deps, msisdn), deps.clock()) is not None:
+        return Found(limited=True)
+    loan = await deps.store.get_loan(tracking_code)
+    return Found(loan if loan is not None and loan.mobile == msisdn else None)
+
+
+async def of_caller(deps: Deps, msisdn: str) -> list[Loan]:
+    return await deps.store.loans_for_mobile(msisdn, deps.policy.loans_listed)
+
+
+def changed_at(loan: Loan) -> datetime:
+    return datetime.fromtimestamp(loan.updated_at, tz=UTC)
+
+
+def stage_params(loan: Loan) -> dict[str, object]:
+    return {
+        "tracking_code": loan.tracking_code,
+        "stage": loan.stage,
+        "bank": loan.bank or "-",
+        "branch": loan.branch or "-",
+        "date": changed_at(loan),
+    }
+
+
+def notifier(deps: Deps, source: str) -> Notify[Loan]:
+    def notify(old: Loan | None, new: Loan) -> list[OutboundSms]:
+        if old is not None and old.stage == new.stage:
+            return []
+        return [make_sms(deps, new.mobile, "loan_stage_changed", stage_params(new), source=source)]
+
+    return notify
+
+
+async def put(deps: Deps, record: Loan, source: str) -> tuple[Loan, bool]:
+    now = deps.clock()
+    record.created_at = record.created_at or now
+    record.updated_at = now
+    return await deps.store.put_loan(record, notifier(deps, source))

@@ -1,0 +1,69 @@
+"""Registration tracking (seed 002): the status of a registration, only for its own number."""
+
+from __future__ import annotations
+
+from sessions.ports import Notify
+from sessions.records import Limit, OutboundSms, Registration
+from sessions.services.deps import Deps, Found, make_sms
+
+IN_REVIEW_ADVICE_AFTER_S = 48 * 3600  # seed 002: no SMS within 48 hours → register again
+
+# The SMS each status owes when a registration enters it (DOMAIN.md, seed 002).
+STATUS_TEMPLATES = {
+    "in_review": "registration_received",
+    "activated": "registration_activated",
+    "approved_visit_branch": "registration_approved_visit_branch",
+    "identity_mismatch": "registration_identity_mismatch",
+}
+
+
+def probing_limits(deps: Deps, msisdn: str) -> list[Limit]:
+    return [Limit(f"lookup:{msisdn}", deps.policy.lookups_per_number_per_hour, 3600)]
+
+
+async def lookup(deps: Deps, national_id: str, msisdn: str) -> Found[Registration]:
+    if await deps.store.hit_limits(probing_limits(deps, msisdn), deps.clock()) is not None:
+        return Found(limited=True)
+    record = await deps.store.get_registration(national_id)
+    return Found(record if record is not None and record.mobile == msisdn else None)
+
+
+def overdue(deps: Deps, record: Registration) -> bool:
+    """Still in review after 48 hours: the seed's advice is to register again."""
+    return (
+        record.status == "in_review" and deps.clock() - record.created_at > IN_REVIEW_ADVICE_AFTER_S
+    )
+
+
+NAME_MAX = 40  # the templates' budget for a name
+
+
+def status_params(record: Registration) -> dict[str, str]:
+    """The greeting's values; a full name too long for the SMS budget gives way to the last name."""
+    name = f"{record.first_name} {record.last_name}".strip()
+    if len(name) > NAME_MAX:
+        name = record.last_name.strip()
+    if not name or len(name) > NAME_MAX or record.gender == "unknown":
+        return {"gender": "unknown"}
+    return {"gender": record.gender, "name": name}
+
+
+def notifier(deps: Deps, source: str) -> Notify[Registration]:
+    def notify(old: Registration | None, new: Registration) -> list[OutboundSms]:
+        if old is not None and old.status == new.status and old.mobile == new.mobile:
+            return []
+        template_id = STATUS_TEMPLATES[new.status]
+        params = status_params(new) if template_id in _GREETED else {}
+        return [make_sms(deps, new.mobile, template_id, params, source=source)]
+
+    return notify
+
+
+_GREETED = frozenset({"registration_activated", "registration_approved_visit_branch"})
+
+
+async def put(deps: Deps, record: Registration, source: str) -> tuple[Registration, bool]:
+    now = deps.clock()
+    record.created_at = record.created_at or now
+    record.updated_at = now
+    return await deps.store.put_registration(record, notifier(deps, source))
