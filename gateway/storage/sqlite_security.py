@@ -8,7 +8,10 @@ from gateway.storage.sqlite_base import SqliteBase
 from gateway.storage.sqlite_outbox import insert_outbox
 from sessions.records import ApiKey, Limit, OutboundSms, PasswordReset
 
-_RESET_COLUMNS = "national_id, mobile, tracking_code, password_hash, created_at, expires_at, status, attempts, id"
+_RESET_COLUMNS = (
+    "national_id, mobile, tracking_code, password_hash, created_at, expires_at, status, "
+    "attempts, id"
+)
 
 
 class SqliteSecurity(SqliteBase):
