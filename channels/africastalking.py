@@ -20,7 +20,7 @@ class AfricasTalking:
 
     async def parse(self, request: web.Request) -> UssdHop:
         fields = await form_fields(request)
-        require(fields, REQUIRED, allow_empty=("text",))
+        require(fields, REQUIRED, allow_empty=("text",), long=("text",))
         text = fields["text"]
         return UssdHop(
             dialect=self.name,

@@ -12,6 +12,7 @@ from channels.models import BadCallback
 from sessions.validators import InvalidInput, mobile
 
 MAX_FIELD = 512
+MAX_HISTORY = 8192  # a cumulative `text` grows with every answer of a long session
 
 
 async def form_fields(request: web.Request) -> Mapping[str, str]:
@@ -38,14 +39,17 @@ async def json_fields(request: web.Request) -> Mapping[str, Any]:
 
 
 def require(
-    fields: Mapping[str, str], names: tuple[str, ...], allow_empty: tuple[str, ...] = ()
+    fields: Mapping[str, str],
+    names: tuple[str, ...],
+    allow_empty: tuple[str, ...] = (),
+    long: tuple[str, ...] = (),
 ) -> None:
     missing = [
         n for n in names if n not in fields or (not fields[n].strip() and n not in allow_empty)
     ]
     if missing:
         raise BadCallback("missing_fields", missing, f"missing fields: {', '.join(missing)}")
-    too_long = [n for n in names if len(fields[n]) > MAX_FIELD]
+    too_long = [n for n in names if len(fields[n]) > (MAX_HISTORY if n in long else MAX_FIELD)]
     if too_long:
         raise BadCallback("invalid_fields", too_long, f"fields too long: {', '.join(too_long)}")
 

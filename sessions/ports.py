@@ -76,6 +76,8 @@ class RecordStore(Protocol):
 
     async def get_complaint(self, ticket: str) -> Complaint | None: ...
 
+    async def count_open_complaints(self, msisdn: str) -> int: ...
+
     async def list_complaints(
         self,
         status: str | None,

@@ -98,6 +98,14 @@ class SqliteRecords(SqliteBase):
             await insert_outbox(conn, notify(None, record))
             return record
 
+    async def count_open_complaints(self, msisdn: str) -> int:
+        async with self.reading() as conn:
+            cur = await conn.execute(
+                "SELECT COUNT(*) FROM complaints WHERE msisdn = ? AND status != 'closed'", (msisdn,)
+            )
+            row = await cur.fetchone()
+            return int(row[0]) if row is not None else 0
+
     async def get_complaint(self, ticket: str) -> Complaint | None:
         async with self.reading() as conn:
             return await _get(conn, Complaint, ticket)

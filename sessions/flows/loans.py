@@ -1,14 +1,152 @@
-"""3. Loan-status lookup (وضعیت تسهیلات, seed 000)."""
+"""3. Loan-status lookup (وضعیت تسهیلات, seed 000): by tracking code, or the caller's own list.
+
+Only the applicant's own number sees an application. A rejected one offers to file an objection,
+which continues into the complaint flow with the loan filled in.
+"""
 
 from __future__ import annotations
 
+from sessions.engine import Ask, Ctx, Custom, Goto, Menu, Option, Outcome
 from sessions.flows.base import Flow
-from sessions.flows.soon import SOON
-from sessions.screens import T
+from sessions.flows.common import (
+    CODE_INVALID,
+    CODE_PROMPT,
+    LIMITED,
+    TOO_MANY_TRIES,
+    deps_of,
+    end,
+    parse_tracking_code,
+)
+from sessions.flows.complaints import OBJECTION_KEY
+from sessions.flows.complaints import START as COMPLAINT_START
+from sessions.normalize import to_persian_digits
+from sessions.records import LOAN_STAGES, Loan
+from sessions.screens import Screen, T
+from sessions.services import loans
+from templates_sms import TemplateRegistry, jalali_date, load_templates
+
+NOT_FOUND = T(
+    "درخواستی با این کد رهگیری برای شماره شما یافت نشد.",
+    "No application with this tracking code was found for your number.",
+)
+NONE_OF_YOURS = T(
+    "درخواست تسهیلاتی برای شماره شما ثبت نشده است.",
+    "No loan application is registered for your number.",
+)
+OBJECT = T("ثبت اعتراض", "File an objection")
+MY_LIST = T("درخواست‌های شما:", "Your applications:")
+
+
+def stage_label(templates: TemplateRegistry, stage: str) -> T:
+    """The stage's words as the SMS says them, so screen and SMS never disagree."""
+    choices = getattr(templates.get("reply_loan_status").placeholders["stage"], "choices", {})
+    labels = choices.get(stage, {"fa": stage, "en": stage})
+    return T(labels["fa"], labels["en"])
+
+
+def loan_screen(templates: TemplateRegistry, loan: Loan) -> Screen:
+    changed = loans.changed_at(loan)
+    stage = stage_label(templates, loan.stage)
+    lines = (
+        T(f"{loan.tracking_code}: {stage.fa}", f"{loan.tracking_code}: {stage.en}"),
+        T("{b}، {r}", "{b}, {r}").format(b=loan.bank or "-", r=loan.branch or "-"),
+        T(jalali_date(changed, "fa"), jalali_date(changed, "en")),
+    )
+    if loan.stage == "rejected":
+        return Screen(body=lines, options=(("1", OBJECT),))
+    return Screen(body=lines, end=True)
+
+
+def _localised(screen: Screen) -> Screen:
+    """Persian digits in the Persian text of a screen built from records."""
+    body = tuple(T(to_persian_digits(t.fa), t.en) for t in screen.body)
+    return Screen(body=body, options=screen.options, end=screen.end, nav=screen.nav)
+
+
+async def _show(ctx: Ctx, loan: Loan) -> Outcome:
+    ctx.state.data["loan"] = loan.tracking_code
+    ctx.state.data["stage"] = loan.stage
+    return _localised(loan_screen(deps_of(ctx).templates, loan))
+
+
+async def _by_code(ctx: Ctx) -> Outcome:
+    found = await loans.by_code(deps_of(ctx), ctx.state.data["code"], ctx.msisdn)
+    if found.limited:
+        return end(LIMITED)
+    return end(NOT_FOUND) if found.record is None else await _show(ctx, found.record)
+
+
+async def _detail(ctx: Ctx) -> Outcome:
+    loan = await deps_of(ctx).store.get_loan(ctx.state.data.get("loan", ""))
+    if loan is None or loan.mobile != ctx.msisdn:
+        return end(NOT_FOUND)
+    return await _show(ctx, loan)
+
+
+async def _answer(ctx: Ctx, text: str) -> Outcome:
+    if text == "1" and ctx.state.data.get("stage") == "rejected":
+        ctx.state.data[OBJECTION_KEY] = ctx.state.data["loan"]
+        return Goto(COMPLAINT_START)
+    return await _detail(ctx)
+
+
+async def _mine(ctx: Ctx) -> Outcome:
+    mine = await loans.of_caller(deps_of(ctx), ctx.msisdn)
+    if not mine:
+        return end(NONE_OF_YOURS)
+    ctx.state.data["mine"] = ",".join(loan.tracking_code for loan in mine)
+    return _list_screen([loan.tracking_code for loan in mine])
+
+
+def _list_screen(codes: list[str]) -> Screen:
+    options = tuple(
+        (str(i), T(to_persian_digits(code), code)) for i, code in enumerate(codes, start=1)
+    )
+    return Screen(body=(MY_LIST,), options=options)
+
+
+async def _pick(ctx: Ctx, text: str) -> Outcome:
+    codes = ctx.state.data.get("mine", "").split(",")
+    if text.isdigit() and 1 <= int(text) <= len(codes):
+        ctx.state.data["loan"] = codes[int(text) - 1]
+        return Goto("loans.detail")
+    return _list_screen(codes)
+
+
+def _samples() -> list[Screen]:
+    templates = load_templates()
+    widest = Loan("99999999", "", "", "", bank="ب" * 30, branch="ش" * 24, updated_at=1.7e9)
+    screens = []
+    for stage in LOAN_STAGES:
+        widest.stage = stage
+        screens.append(_localised(loan_screen(templates, widest)))
+    codes = [str(10_000_000 + i) for i in range(9)]
+    return [*screens, _list_screen(codes), end(NOT_FOUND), end(NONE_OF_YOURS), end(LIMITED)]
+
 
 FLOW = Flow(
     key="loans",
     label=T("وضعیت تسهیلات", "Loan status"),
     entry="loans.start",
-    nodes={"loans.start": SOON},
+    nodes={
+        "loans.start": Menu(
+            T("وضعیت تسهیلات", "Loan status"),
+            (
+                Option("1", T("با کد رهگیری", "By tracking code"), "loans.ask_code"),
+                Option("2", T("درخواست‌های من", "My applications"), "loans.mine"),
+            ),
+        ),
+        "loans.ask_code": Ask(
+            CODE_PROMPT,
+            "code",
+            parse_tracking_code,
+            "loans.by_code",
+            give_up=TOO_MANY_TRIES,
+            errors=(CODE_INVALID,),
+        ),
+        "loans.by_code": Custom(_by_code, _answer),
+        "loans.mine": Custom(_mine, _pick),
+        "loans.detail": Custom(_detail, _answer),
+    },
+    samples=_samples,
 )

@@ -1,14 +1,57 @@
-"""2. Password reset with tracking codes (بازیابی رمز عبور, seeds 002 and 003)."""
+"""2. Password reset with tracking codes (بازیابی رمز عبور, seeds 002 and 003).
+
+The closing screen is the same whether or not an account matched, and it shows no secret: the
+password and tracking code travel by SMS to the registered number only.
+"""
 
 from __future__ import annotations
 
+from sessions.engine import Action, Ask, Ctx, Outcome
 from sessions.flows.base import Flow
-from sessions.flows.soon import SOON
-from sessions.screens import T
+from sessions.flows.common import (
+    LIMITED,
+    NID_INVALID,
+    NID_PROMPT,
+    TOO_MANY_TRIES,
+    deps_of,
+    end,
+    parse_national_id,
+)
+from sessions.screens import Screen, T
+from sessions.services.reset import ResetOutcome, request_reset
+
+DONE = T(
+    "در صورت ثبت این کد ملی با شماره شما، رمز موقت و کد رهگیری پیامک می‌شود.",
+    "If this national ID is registered with your number, a temporary password and a tracking "
+    "code will be sent to it by SMS.",
+)
+
+
+async def _reset(ctx: Ctx) -> Outcome:
+    outcome = await request_reset(
+        deps_of(ctx), ctx.state.data["nid"], ctx.msisdn, ctx.state.lang, source="ussd"
+    )
+    return end(LIMITED) if outcome is ResetOutcome.LIMITED else end(DONE)
+
+
+def _samples() -> list[Screen]:
+    return [end(DONE), end(LIMITED)]
+
 
 FLOW = Flow(
     key="reset",
     label=T("بازیابی رمز عبور", "Password reset"),
     entry="reset.start",
-    nodes={"reset.start": SOON},
+    nodes={
+        "reset.start": Ask(
+            NID_PROMPT,
+            "nid",
+            parse_national_id,
+            "reset.done",
+            give_up=TOO_MANY_TRIES,
+            errors=(NID_INVALID,),
+        ),
+        "reset.done": Action(_reset),
+    },
+    samples=_samples,
 )

@@ -32,7 +32,7 @@ class Policy:
     # National-ID probing: lookups of someone's records per calling number.
     lookups_per_number_per_hour: int = 30
     max_open_complaints: int = 3
-    loans_listed: int = 20
+    loans_listed: int = 9  # one keypad digit each
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,45 @@
+"""Prompts, parsers and notices that several flows share."""
+
+from __future__ import annotations
+
+from sessions.engine import Ctx, Invalid
+from sessions.screens import Screen, T
+from sessions.services.deps import Deps
+from sessions.validators import InvalidInput, national_id, tracking_code
+
+NID_PROMPT = T("کد ملی ۱۰ رقمی را وارد کنید:", "Enter your 10-digit national ID:")
+NID_INVALID = T("کد ملی نامعتبر است.", "Invalid national ID.")
+CODE_PROMPT = T("کد رهگیری ۸ رقمی را وارد کنید:", "Enter the 8-digit tracking code:")
+CODE_INVALID = T("کد رهگیری نامعتبر است.", "Invalid tracking code.")
+TOO_MANY_TRIES = T(
+    "لطفاً با اطلاعات درست دوباره شماره‌گیری کنید.", "Please dial again with the right details."
+)
+LIMITED = T(
+    "تعداد درخواست‌های شما بیش از حد مجاز است. لطفاً بعداً تلاش کنید.",
+    "Too many requests from your number. Please try again later.",
+)
+
+
+def parse_national_id(text: str) -> str:
+    try:
+        return national_id(text)
+    except InvalidInput as exc:
+        raise Invalid(NID_INVALID) from exc
+
+
+def parse_tracking_code(text: str) -> str:
+    try:
+        return tracking_code(text)
+    except InvalidInput as exc:
+        raise Invalid(CODE_INVALID) from exc
+
+
+def end(*lines: T) -> Screen:
+    return Screen(body=lines, end=True)
+
+
+def deps_of(ctx: Ctx) -> Deps:
+    deps = ctx.deps
+    if not isinstance(deps, Deps):
+        raise TypeError("flows need sessions.services.deps.Deps")
+    return deps
