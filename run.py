@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+import time
 import uuid
 from collections.abc import Sequence
 
@@ -12,7 +13,10 @@ from aiohttp import ClientSession, ClientTimeout, web
 
 from gateway import logs
 from gateway.app import create_app
+from gateway.auth import SCOPES, new_api_key
 from gateway.settings import Settings
+from gateway.storage import open_storage
+from sessions.records import ApiKey
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -85,6 +89,37 @@ def cmd_dial(args: argparse.Namespace) -> int:
         return 130
 
 
+async def _store_key(settings: Settings, key: ApiKey) -> None:
+    storage = await open_storage(settings.resolved_database_url())
+    try:
+        await storage.add_api_key(key)
+    finally:
+        await storage.close()
+
+
+def cmd_create_api_key(args: argparse.Namespace) -> int:
+    """Prints the key alone on stdout (so scripts can capture it); only its hash is stored."""
+    name = args.name.strip()
+    scopes = frozenset(s.strip() for s in args.scopes.split(",") if s.strip())
+    unknown = sorted(scopes - SCOPES)
+    if not name:
+        print("create-api-key: the key needs a name", file=sys.stderr)
+        return 2
+    if unknown or not scopes:
+        what = f"unknown scope(s): {', '.join(unknown)}" if unknown else "no scope given"
+        print(f"create-api-key: {what}; choose from: {', '.join(sorted(SCOPES))}", file=sys.stderr)
+        return 2
+    settings = Settings()
+    key, record = new_api_key(name, scopes, time.time())
+    asyncio.run(_store_key(settings, record))
+    print(key, flush=True)
+    print(
+        f"API key {name!r} with scopes {', '.join(sorted(scopes))}: shown once, store it now.",
+        file=sys.stderr,
+    )
+    return 0
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     from gateway.check import run_check
 
@@ -107,10 +142,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     dial.add_argument("--input", action="append", help="a scripted answer (repeatable)")
     check = sub.add_parser("check", help="prove every screen and SMS template fits its budget")
     check.add_argument("-v", "--verbose", action="store_true")
-    args = parser.parse_args(argv)
-    handlers = {"serve": cmd_serve, "dial": cmd_dial, "check": cmd_check}
-    if args.command is None:
-        args = parser.parse_args(["serve", *(argv or sys.argv[1:])])
+    keys = sub.add_parser("create-api-key", help="make an API key; prints it once")
+    keys.add_argument("name", help="who uses the key, e.g. the portal's name")
+    keys.add_argument(
+        "--scopes", required=True, help=f"comma-separated, of: {', '.join(sorted(SCOPES))}"
+    )
+    handlers = {
+        "serve": cmd_serve,
+        "dial": cmd_dial,
+        "check": cmd_check,
+        "create-api-key": cmd_create_api_key,
+    }
+    words = list(sys.argv[1:] if argv is None else argv)
+    if not words or (words[0] not in handlers and words[0] not in ("-h", "--help")):
+        words = ["serve", *words]  # serve is the default: `run.py --demo` means `serve --demo`
+    args = parser.parse_args(words)
     return handlers[args.command](args)
 
 

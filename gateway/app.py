@@ -8,13 +8,35 @@ import logging
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 
+import aiohttp
 from aiohttp import web
 
-from gateway import routes_health, routes_ussd
+from gateway import (
+    api_complaints,
+    api_notifications,
+    api_records,
+    api_resets,
+    routes_health,
+    routes_sms,
+    routes_ussd,
+)
+from gateway.demo import setup as setup_demo
 from gateway.errors import error_middleware
-from gateway.keys import CLOCK, DEPS, FLOWS, SETTINGS, STORAGE, USSD
+from gateway.keys import (
+    CLOCK,
+    DEPS,
+    DISPATCHER,
+    FLOWS,
+    HTTP,
+    PROVIDERS,
+    SETTINGS,
+    STORAGE,
+    USSD,
+)
 from gateway.settings import Settings
 from gateway.storage import open_storage
+from providers.dispatcher import Dispatcher
+from providers.registry import build_provider
 from sessions.flows.base import Flow
 from sessions.flows.registry import SERVICES, build_engine
 from sessions.services.deps import Deps
@@ -67,6 +89,33 @@ async def _cleanup_ctx(app: web.Application) -> AsyncIterator[None]:
         await task
 
 
+async def _providers_ctx(app: web.Application) -> AsyncIterator[None]:
+    """One pooled client session for every provider; the primary and the fallback, by name."""
+    settings = app[SETTINGS]
+    async with aiohttp.ClientSession() as session:
+        app[HTTP] = session
+        primary = build_provider(settings.sms_provider, settings, session)
+        providers = {primary.name: primary}
+        if settings.sms_fallback and settings.sms_fallback != settings.sms_provider:
+            fallback = build_provider(settings.sms_fallback, settings, session)
+            providers[fallback.name] = fallback
+        app[PROVIDERS] = providers
+        # Built even when disabled, so `run_once` can be driven by hand (tests, a one-shot run).
+        app[DISPATCHER] = Dispatcher(
+            app[STORAGE],
+            primary,
+            settings,
+            fallback=providers.get(settings.sms_fallback or ""),
+            clock=app[CLOCK],
+        )
+        if settings.dispatcher_enabled:
+            app[DISPATCHER].start()
+        yield
+        await app[DISPATCHER].stop()
+        for provider in providers.values():
+            await provider.close()
+
+
 def create_app(
     settings: Settings | None = None,
     *,
@@ -80,6 +129,14 @@ def create_app(
     app[FLOWS] = tuple(flows)
     app.cleanup_ctx.append(_storage_ctx)
     app.cleanup_ctx.append(_cleanup_ctx)
+    app.cleanup_ctx.append(_providers_ctx)
     routes_health.setup(app)
     routes_ussd.setup(app)
+    routes_sms.setup(app)
+    api_notifications.setup(app)
+    api_records.setup(app)
+    api_complaints.setup(app)
+    api_resets.setup(app)
+    if demo:
+        setup_demo(app)
     return app

@@ -29,7 +29,10 @@ class ApiError(Exception):
         self.extra = extra
 
     def response(self) -> web.Response:
-        return error_response(self.status, self.code, self.message, **self.extra)
+        response = error_response(self.status, self.code, self.message, **self.extra)
+        if "retry_after" in self.extra:
+            response.headers["Retry-After"] = str(self.extra["retry_after"])
+        return response
 
 
 _HTTP_CODES = {

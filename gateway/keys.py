@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import aiohttp
 from aiohttp import web
 
 from gateway.settings import Settings
+from providers.base import Provider
+from providers.dispatcher import Dispatcher
 from sessions.flows.base import Flow
 from sessions.ports import Storage
 from sessions.services.deps import Deps
@@ -18,3 +21,7 @@ USSD = web.AppKey("ussd", UssdSessions)
 CLOCK: web.AppKey[Callable[[], float]] = web.AppKey("clock")
 FLOWS: web.AppKey[tuple[Flow, ...]] = web.AppKey("flows")
 DEPS: web.AppKey[Deps] = web.AppKey("deps")
+# Outbound SMS: one pooled client session, the configured providers by name, the outbox dispatcher.
+HTTP = web.AppKey("http", aiohttp.ClientSession)
+PROVIDERS: web.AppKey[dict[str, Provider]] = web.AppKey("providers")
+DISPATCHER = web.AppKey("dispatcher", Dispatcher)

@@ -50,6 +50,9 @@ class Settings(BaseSettings):
     retry_base_s: float = Field(2.0, gt=0)
     retry_cap_s: float = Field(300.0, gt=0)
     status_poll_after_s: float = Field(600.0, gt=0)
+    # A claimed message is due again after this (a crash mid-send); longer than one send with its
+    # in-process retries, so a slow provider is never sent the same message twice at once.
+    dispatch_lease_s: float = Field(120.0, gt=0)
 
     @field_validator("sms_fallback", mode="before")
     @classmethod

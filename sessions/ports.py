@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol, TypeVar
+from typing import Any, Literal, Protocol, TypeVar
 
 from sessions.records import (
     ApiKey,
@@ -18,8 +18,10 @@ from sessions.records import (
     Limit,
     Loan,
     OutboundSms,
+    Outcome,
     PasswordReset,
     Registration,
+    Result,
 )
 
 R = TypeVar("R")
@@ -76,6 +78,10 @@ class RecordStore(Protocol):
 
     async def get_complaint(self, ticket: str) -> Complaint | None: ...
 
+    async def complaints_for_msisdn(self, msisdn: str, limit: int) -> list[Complaint]:
+        """The number's complaints, newest first."""
+        ...
+
     async def count_open_complaints(self, msisdn: str) -> int: ...
 
     async def list_complaints(
@@ -130,7 +136,129 @@ class OutboxStore(Protocol):
         ...
 
 
-class Storage(SessionStore, RecordStore, ResetStore, LimitStore, KeyStore, OutboxStore, Protocol):
+# --- the outbox dispatcher's port -------------------------------------------------------------
+
+OutboxStatus = Literal["queued", "sending", "sent", "delivered", "undelivered", "failed"]
+ReportStatus = Literal["sent", "delivered", "undelivered", "failed"]
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedSms:
+    """A message leased to one dispatcher pass; `attempt` counts this claim (1 for the first)."""
+
+    id: str  # also the provider's local id: a resend with it is not a second SMS
+    recipient: str
+    body: str
+    priority: int
+    template_id: str
+    attempt: int
+
+
+@dataclass(frozen=True, slots=True)
+class SendOutcome:
+    """What one claim came to: `sent`, `queued` again (at `due_at`), or `failed` for good.
+
+    Written only while the claim of attempt `attempt` still holds, so a late writer changes nothing.
+    """
+
+    id: str
+    attempt: int
+    status: Literal["sent", "queued", "failed"]
+    provider: str | None = None
+    provider_message_id: str | None = None
+    provider_status: str | None = None
+    cost: int | None = None
+    error: str | None = None
+    due_at: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StatusUpdate:
+    """A delivery report, by the provider's message id, in outbox terms."""
+
+    provider_message_id: str
+    status: ReportStatus
+    provider_status: str
+
+
+@dataclass(frozen=True, slots=True)
+class Notification:
+    id: str
+    recipient: str
+    template_id: str
+    status: OutboxStatus
+    error: str | None
+    attempts: int
+    provider: str | None
+    created_at: float
+    sent_at: float | None
+    final_at: float | None
+
+
+class DispatchStore(Protocol):
+    async def claim_due(self, now: float, limit: int, lease_s: float) -> list[ClaimedSms]:
+        """Leases due messages (queued and due, or sending with an expired lease) in priority, then
+        due order, counting the attempt; one short transaction."""
+        ...
+
+    async def record_outcomes(self, outcomes: Sequence[SendOutcome], now: float) -> int:
+        """Writes send results; an OTP's text is redacted once it is sent or failed."""
+        ...
+
+    async def apply_reports(
+        self, provider: str, reports: Sequence[StatusUpdate], now: float
+    ) -> int:
+        """Idempotent: counts the messages changed; a final state is never downgraded."""
+        ...
+
+    async def claim_polls(
+        self, now: float, sent_before: float, sent_after: float, limit: int
+    ) -> dict[str, list[str]]:
+        """Provider -> message ids of `sent` messages with no report, not polled since
+        `sent_before`; marks them polled now."""
+        ...
+
+    async def get_notification(self, message_id: str) -> Notification | None: ...
+
+
+class NotificationStore(Protocol):
+    async def enqueue_notifications(
+        self,
+        entries: Sequence[tuple[str, OutboundSms | Outcome]],
+        resend_after_s: int,
+        idempotency: tuple[str, str] | None,
+        now: float,
+    ) -> Result | None:
+        """In one transaction: replays the stored answer of a known idempotency key (None when
+        the key came with a different request), refuses numbers that got this template within
+        `resend_after_s`, enqueues the rest and stores the answer under the key."""
+        ...
+
+
+class InboundStore(Protocol):
+    async def claim_inbound(
+        self, provider: str, provider_message_id: str, sender: str, now: float
+    ) -> bool:
+        """True the first time a provider's inbound message id is seen."""
+        ...
+
+    async def note_inbound_command(
+        self, provider: str, provider_message_id: str, command: str
+    ) -> None: ...
+
+
+class Storage(
+    SessionStore,
+    RecordStore,
+    ResetStore,
+    LimitStore,
+    KeyStore,
+    OutboxStore,
+    DispatchStore,
+    NotificationStore,
+    InboundStore,
+    Protocol,
+):
     """Everything the gateway stores."""
 
     async def ping(self) -> bool: ...

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import json
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 REGISTRATION_STATUSES = ("in_review", "activated", "approved_visit_branch", "identity_mismatch")
@@ -110,3 +111,27 @@ class Limit:
     key: str
     limit: int
     window_s: int
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """One recipient's answer: an id when accepted, else a code and a reason."""
+
+    recipient: str
+    id: str | None = None
+    code: str | None = None
+    reason: str | None = None
+    retry_after: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    outcomes: list[Outcome]
+    replayed: bool = False  # the answer of an earlier request with the same idempotency key
+
+    def to_json(self) -> str:
+        return json.dumps([asdict(o) for o in self.outcomes], ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, raw: str) -> Result:
+        return cls([Outcome(**o) for o in json.loads(raw)], replayed=True)

@@ -20,13 +20,20 @@ NID3 = "4608968882"
 
 
 def deps(client: TestClient[Any, Any]) -> Deps:
-    return client.app[DEPS]
+    found: Deps = client.app[DEPS]
+    return found
 
 
 async def add_registration(
-    client: TestClient[Any, Any], nid: str = NID, mobile: str = ME, status: str = "activated", **extra: Any
+    client: TestClient[Any, Any],
+    nid: str = NID,
+    mobile: str = ME,
+    status: str = "activated",
+    **extra: Any,
 ) -> Registration:
-    record, _ = await registration.put(deps(client), Registration(nid, mobile, status, **extra), "test")
+    record, _ = await registration.put(
+        deps(client), Registration(nid, mobile, status, **extra), "test"
+    )
     return record
 
 
@@ -38,6 +45,8 @@ async def add_loan(
     return record
 
 
-async def sms_to(client: TestClient[Any, Any], msisdn: str, template_id: str | None = None) -> list[dict[str, Any]]:
+async def sms_to(
+    client: TestClient[Any, Any], msisdn: str, template_id: str | None = None
+) -> list[dict[str, Any]]:
     rows = await deps(client).store.outbox_messages(msisdn)
     return [r for r in rows if template_id is None or r["template_id"] == template_id]

@@ -24,7 +24,9 @@ async def _by_code(phone: Phone, code: str) -> str:
     return await _pages(phone, await phone.send(code))
 
 
-async def test_loan_by_code_shows_stage_bank_branch_and_jalali_date(gateway: GatewayFactory) -> None:
+async def test_loan_by_code_shows_stage_bank_branch_and_jalali_date(
+    gateway: GatewayFactory,
+) -> None:
     client = await gateway()
     await add_loan(client, "12345678", "bank_review")
     reply = await _by_code(Phone(client, ME_INTL), "۱۲۳۴۵۶۷۸")
@@ -59,7 +61,8 @@ async def test_my_applications_lists_only_mine(gateway: GatewayFactory) -> None:
     await phone.dial()
     await phone.send("3")
     listing = await phone.send("2")
-    assert "۱۱۱۱۱۱۱۱" in listing and "۲۲۲۲۲۲۲۲" in listing
+    assert "۱۱۱۱۱۱۱۱" in listing
+    assert "۲۲۲۲۲۲۲۲" in listing
     assert "۳۳۳۳۳۳۳۳" not in listing
     choice = "1" if "۱ ۱۱۱۱۱۱۱۱" in listing else "2"
     detail = await _pages(phone, await phone.send(choice))
@@ -75,28 +78,37 @@ async def test_no_applications(gateway: GatewayFactory) -> None:
     assert "درخواست تسهیلاتی برای شماره شما ثبت نشده است" in reply
 
 
-async def test_rejected_loan_offers_an_objection_that_files_a_complaint(gateway: GatewayFactory) -> None:
+async def test_rejected_loan_offers_an_objection_that_files_a_complaint(
+    gateway: GatewayFactory,
+) -> None:
     client = await gateway()
     await add_loan(client, "12345678", "rejected")
     phone = Phone(client)
     reply = await _by_code(phone, "12345678")
-    assert "رد شده" in reply and "۱ ثبت اعتراض" in reply
+    assert "رد شده" in reply
+    assert "۱ ثبت اعتراض" in reply
     assert "کد کارگاه را وارد کنید" in await phone.send("1")  # subject is already known
     await phone.send("۱۲۳۴۵۶")
     await phone.send("بانک بدون دلیل رد کرد")
     filed = await phone.send("1")
-    assert is_end(filed) and "ثبت شد" in filed
+    assert is_end(filed)
+    assert "ثبت شد" in filed
     [sms] = await sms_to(client, ME, "complaint_received")
     complaints = await deps(client).store.list_complaints(None, None, None, None, 10)
     assert len(complaints) == 1
     c = complaints[0]
     assert (c.subject, c.loan_code, c.workshop_code, c.body) == (
-        "loan_rejected", "12345678", "123456", "بانک بدون دلیل رد کرد"
+        "loan_rejected",
+        "12345678",
+        "123456",
+        "بانک بدون دلیل رد کرد",
     )
     assert c.ticket.translate(str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")) in sms["body"]
 
 
-async def _complain(phone: Phone, subject: str, workshop: str, body: str, confirm: str = "1") -> str:
+async def _complain(
+    phone: Phone, subject: str, workshop: str, body: str, confirm: str = "1"
+) -> str:
     await phone.dial()
     await phone.send("4")
     await phone.send(subject)
@@ -136,7 +148,8 @@ async def test_bad_workshop_code_is_asked_again(gateway: GatewayFactory) -> None
 async def test_cancel_files_nothing(gateway: GatewayFactory) -> None:
     client = await gateway()
     reply = await _complain(Phone(client), "3", "1", "1", confirm="2")
-    assert is_end(reply) and "ثبت نشد" in reply
+    assert is_end(reply)
+    assert "ثبت نشد" in reply
     assert await deps(client).store.list_complaints(None, None, None, None, 10) == []
     assert await sms_to(client, ME) == []
 

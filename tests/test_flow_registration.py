@@ -27,7 +27,9 @@ async def _track(phone: Phone, nid: str) -> str:
 
 
 @pytest.mark.parametrize("status", list(EXPECTED))
-async def test_status_is_shown_to_the_registered_number(gateway: GatewayFactory, status: str) -> None:
+async def test_status_is_shown_to_the_registered_number(
+    gateway: GatewayFactory, status: str
+) -> None:
     client = await gateway()
     await add_registration(client, status=status)
     reply = await _track(Phone(client, ME_INTL), NID)
@@ -43,7 +45,9 @@ async def test_persian_digits_and_spaces_in_the_national_id(gateway: GatewayFact
     assert EXPECTED["activated"] in reply
 
 
-async def test_in_review_after_48_hours_gets_the_advice(gateway: GatewayFactory, clock: FakeClock) -> None:
+async def test_in_review_after_48_hours_gets_the_advice(
+    gateway: GatewayFactory, clock: FakeClock
+) -> None:
     client = await gateway()
     await add_registration(client, status="in_review")
     clock.advance(48 * 3600 + 60)

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Sequence
 from typing import Any
 
 import aiosqlite
 
 from gateway.storage.sqlite_base import SqliteBase
-from sessions.records import OutboundSms
+from sessions.records import OutboundSms, Outcome, Result
 
 _INSERT = (
     "INSERT INTO outbox (id, recipient, template_id, lang, params, body, priority, status, source, "
@@ -57,3 +58,64 @@ class SqliteOutbox(SqliteBase):
                     (recipient,),
                 )
             return [dict(row) for row in await cur.fetchall()]
+
+
+class SqliteNotifications(SqliteBase):
+    async def enqueue_notifications(
+        self,
+        entries: Sequence[tuple[str, OutboundSms | Outcome]],
+        resend_after_s: int,
+        idempotency: tuple[str, str] | None,
+        now: float,
+    ) -> Result | None:
+        async with self.transaction() as conn:
+            if idempotency is not None:
+                cur = await conn.execute(
+                    "SELECT request_hash, response FROM idempotency_keys WHERE key = ?",
+                    (idempotency[0],),
+                )
+                row = await cur.fetchone()
+                if row is not None:
+                    return Result.from_json(row[1]) if row[0] == idempotency[1] else None
+            outcomes: list[Outcome] = []
+            accepted: list[OutboundSms] = []
+            for raw, item in entries:
+                if isinstance(item, Outcome):
+                    outcomes.append(item)
+                    continue
+                wait = await _resend_wait(conn, item, resend_after_s, now)
+                if wait:
+                    outcomes.append(
+                        Outcome(
+                            raw, code="resend_too_soon", reason="sent recently", retry_after=wait
+                        )
+                    )
+                    continue
+                accepted.append(item)
+                outcomes.append(Outcome(raw, id=item.id))
+            await insert_outbox(conn, accepted)
+            result = Result(outcomes)
+            if idempotency is not None:
+                await conn.execute(
+                    "INSERT INTO idempotency_keys (key, request_hash, response, created_at) "
+                    "VALUES (?, ?, ?, ?)",
+                    (idempotency[0], idempotency[1], result.to_json(), now),
+                )
+            return result
+
+
+async def _resend_wait(
+    conn: aiosqlite.Connection, sms: OutboundSms, resend_after_s: int, now: float
+) -> int:
+    """Seconds left before this template may go to this number again (seed 001: 120 s)."""
+    if resend_after_s <= 0:
+        return 0
+    cur = await conn.execute(
+        "SELECT MAX(created_at) FROM outbox WHERE recipient = ? AND template_id = ? "
+        "AND created_at > ?",
+        (sms.recipient, sms.template_id, now - resend_after_s),
+    )
+    row = await cur.fetchone()
+    if row is None or row[0] is None:
+        return 0
+    return max(1, math.ceil(float(row[0]) + resend_after_s - now))

@@ -110,6 +110,15 @@ class SqliteRecords(SqliteBase):
         async with self.reading() as conn:
             return await _get(conn, Complaint, ticket)
 
+    async def complaints_for_msisdn(self, msisdn: str, limit: int) -> list[Complaint]:
+        async with self.reading() as conn:
+            cur = await conn.execute(
+                f"SELECT {', '.join(_columns(Complaint))} FROM complaints WHERE msisdn = ? "
+                "ORDER BY created_at DESC, ticket LIMIT ?",
+                (msisdn, limit),
+            )
+            return [Complaint(*row) for row in await cur.fetchall()]
+
     async def list_complaints(
         self,
         status: str | None,

@@ -1,0 +1,179 @@
+"""`POST /v1/notifications`: other systems ask for templated SMS to one or many numbers."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from gateway.api_common import answer, read_model
+from gateway.auth import API_KEY_NAME, require_scope
+from gateway.errors import ApiError
+from gateway.keys import DEPS
+from sessions.records import PRIORITY_BULK, PRIORITY_OTP, PRIORITY_TRANSACTIONAL, Result
+from sessions.services import notify
+from templates_sms import TemplateError, parse_send_at
+
+PRIORITIES = {"high": PRIORITY_OTP, "normal": PRIORITY_TRANSACTIONAL, "low": PRIORITY_BULK}
+MAX_SCHEDULE_S = 30 * 24 * 3600
+IDEMPOTENCY_KEY_MAX = 128
+
+Param = str | int | float | bool | None
+
+
+class NotificationRequest(BaseModel):
+    """One template for one recipient or a list of up to 1,000. Numbers may be written in any
+    accepted form (09…, 9…, 989…, +989…, 00989…, Persian digits)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "recipients": ["09121234567", "+989351112233"],
+                    "template": "activation_code",
+                    "params": {"code": "482913"},
+                    "send_at": "1404/08/30 14:00",
+                    "priority": "high",
+                }
+            ]
+        },
+    )
+
+    recipient: str | None = Field(default=None, max_length=32)
+    recipients: list[str] | None = Field(
+        default=None, min_length=1, max_length=notify.MAX_RECIPIENTS
+    )
+    template: str = Field(min_length=1, max_length=64, description="a template id")
+    params: dict[str, Param] = Field(default_factory=dict, max_length=32)
+    lang: Literal["fa", "en"] = "fa"
+    send_at: str | None = Field(
+        default=None,
+        max_length=40,
+        description="ISO 8601, or Jalali such as 1404/08/30 14:00 in Tehran time",
+    )
+    priority: Literal["high", "normal", "low"] | None = Field(
+        default=None, description="defaults to the template's kind: codes high, notices normal"
+    )
+    callback_url: str | None = Field(
+        default=None, max_length=2048, description="receives each message's final status (POST)"
+    )
+
+    @field_validator("recipients")
+    @classmethod
+    def _short_numbers(cls, value: list[str] | None) -> list[str] | None:
+        if value is not None and any(len(v) > 32 for v in value):
+            raise ValueError("a recipient is longer than 32 characters")
+        return value
+
+    @field_validator("callback_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("callback_url must be an http:// or https:// address")
+        return value
+
+    @model_validator(mode="after")
+    def _one_way_to_name_recipients(self) -> NotificationRequest:
+        if (self.recipient is None) == (self.recipients is None):
+            raise ValueError("give either recipient or recipients")
+        return self
+
+
+class RecipientError(BaseModel):
+    code: str = Field(description="invalid_mobile, duplicate_recipient or resend_too_soon")
+    message: str
+    retry_after: int | None = Field(default=None, description="seconds, for resend_too_soon")
+
+
+class NotificationAccepted(BaseModel):
+    recipient: str = Field(description="as it was given in the request")
+    id: str | None = Field(default=None, description="the notification id, when accepted")
+    error: RecipientError | None = None
+
+
+class NotificationBatch(BaseModel):
+    notifications: list[NotificationAccepted]
+    accepted: int
+    rejected: int
+    replayed: bool = Field(description="true when this answers a repeated Idempotency-Key")
+
+
+def _due_at(send_at: str | None, now: float) -> float | None:
+    if send_at is None:
+        return None
+    try:
+        due = parse_send_at(send_at).timestamp()
+    except ValueError as exc:
+        raise ApiError(400, "invalid_field", str(exc), field="send_at") from None
+    if due > now + MAX_SCHEDULE_S:
+        raise ApiError(400, "invalid_field", "send_at is more than 30 days ahead", field="send_at")
+    return max(due, now)
+
+
+def _batch(result: Result) -> NotificationBatch:
+    items = [
+        NotificationAccepted(
+            recipient=o.recipient,
+            id=o.id,
+            error=None
+            if o.code is None
+            else RecipientError(code=o.code, message=o.reason or "", retry_after=o.retry_after),
+        )
+        for o in result.outcomes
+    ]
+    accepted = sum(1 for i in items if i.id is not None)
+    return NotificationBatch(
+        notifications=items,
+        accepted=accepted,
+        rejected=len(items) - accepted,
+        replayed=result.replayed,
+    )
+
+
+@require_scope("notify")
+async def post_notifications(request: web.Request) -> web.Response:
+    body = await read_model(request, NotificationRequest)
+    key = request.headers.get("Idempotency-Key")
+    if key is not None and not 0 < len(key) <= IDEMPOTENCY_KEY_MAX:
+        raise ApiError(400, "invalid_header", "Idempotency-Key must have 1 to 128 characters")
+    deps = request.app[DEPS]
+    if body.template not in deps.templates:
+        raise ApiError(
+            400, "unknown_template", f"no template named {body.template!r}", field="template"
+        )
+    req = notify.Request(
+        recipients=body.recipients if body.recipients is not None else [body.recipient or ""],
+        template_id=body.template,
+        params=body.params,
+        lang=body.lang,
+        due_at=_due_at(body.send_at, deps.clock()),
+        priority=PRIORITIES[body.priority] if body.priority else None,
+        callback_url=body.callback_url,
+        source=request[API_KEY_NAME],
+    )
+    try:
+        result = await notify.send(deps, req, f"{request[API_KEY_NAME]}:{key}" if key else None)
+    except TemplateError as exc:
+        field = "template" if exc.code == "unknown_template" else f"params.{exc.field}"
+        raise ApiError(400, exc.code, exc.message, field=field) from None
+    if result is None:
+        raise ApiError(
+            422, "idempotency_key_reused", "this Idempotency-Key was used with a different request"
+        )
+    batch = _batch(result)
+    only = batch.notifications[0] if body.recipient is not None else None
+    if only is not None and only.error is not None and only.error.code == "resend_too_soon":
+        wait = only.error.retry_after or 1
+        raise ApiError(
+            429,
+            "resend_too_soon",
+            f"sent to this number recently; try again in {wait} s",
+            retry_after=wait,
+        )
+    return answer(batch, status=202)
+
+
+def setup(app: web.Application) -> None:
+    app.router.add_post("/v1/notifications", post_notifications)

@@ -1,0 +1,56 @@
+"""`GET|POST /sms/{provider}/status`: delivery reports pushed by the providers.
+
+Idempotent: a provider that repeats a callback (they do, until they see a 200) changes nothing the
+second time, and a late "sent" never undoes "delivered".
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from aiohttp import web
+
+from gateway.errors import error_response
+from gateway.keys import CLOCK, PROVIDERS, STORAGE
+from providers.outbox import status_updates
+
+log = logging.getLogger("gateway.sms")
+
+
+async def _fields(request: web.Request) -> dict[str, str]:
+    """Query string and body together: providers report by GET, by form POST or by JSON."""
+    fields = {k: str(v) for k, v in request.query.items()}
+    if request.method != "POST" or not request.can_read_body:
+        return fields
+    if request.content_type == "application/json":
+        try:
+            body = await request.json()
+        except json.JSONDecodeError:
+            raise ValueError("the body is not JSON") from None
+        if not isinstance(body, dict):
+            raise ValueError("the JSON body must be an object")
+        fields.update({k: str(v) for k, v in body.items() if v is not None})
+    else:
+        fields.update({k: str(v) for k, v in (await request.post()).items()})
+    return fields
+
+
+async def status_callback(request: web.Request) -> web.Response:
+    name = request.match_info["provider"]
+    provider = request.app[PROVIDERS].get(name)
+    if provider is None:
+        return error_response(404, "unknown_provider", f"no SMS provider named {name!r} here")
+    try:
+        reports = provider.parse_status_callback(await _fields(request))
+    except ValueError as exc:
+        return error_response(400, "invalid_callback", str(exc))
+    app = request.app
+    updated = await app[STORAGE].apply_reports(name, status_updates(reports), app[CLOCK]())
+    log.info("%s delivery report: %d report(s), %d updated", name, len(reports), updated)
+    return web.json_response({"updated": updated})
+
+
+def setup(app: web.Application) -> None:
+    app.router.add_get("/sms/{provider}/status", status_callback)
+    app.router.add_post("/sms/{provider}/status", status_callback)

@@ -1,0 +1,70 @@
+"""Answers to SMS keywords: the same services as the USSD flows, the answer as a templated SMS
+through the outbox, to the sender's number only."""
+
+from __future__ import annotations
+
+from sessions.keywords import Command, Parsed, parse
+from sessions.records import OutboundSms
+from sessions.services import complaints, loans, registration
+from sessions.services.deps import Deps, make_sms
+from sessions.services.reset import ResetOutcome, request_reset
+from sessions.validators import InvalidInput, national_id, tracking_code
+
+SMS_BODY_MAX = 500  # an SMS complaint may be longer than a USSD one, not unbounded
+
+
+async def answer(deps: Deps, sender: str, text: str) -> Parsed:
+    """Handles one inbound SMS; every reply (or the reset SMS itself) is in the outbox after."""
+    parsed = parse(text)
+    replies = await _dispatch(deps, sender, parsed)
+    if replies:
+        await deps.store.enqueue(replies)
+    return parsed
+
+
+def _reply(
+    deps: Deps, sender: str, parsed: Parsed, template_id: str, **params: object
+) -> list[OutboundSms]:
+    return [make_sms(deps, sender, template_id, params, lang=parsed.lang, source="sms")]
+
+
+async def _dispatch(deps: Deps, sender: str, parsed: Parsed) -> list[OutboundSms]:
+    arg = parsed.argument
+    try:
+        if parsed.command is Command.LOAN:
+            found = await loans.by_code(deps, tracking_code(arg), sender)
+            if found.limited:
+                return _reply(deps, sender, parsed, "reply_rate_limited")
+            if found.record is None:
+                return _reply(deps, sender, parsed, "reply_not_found")
+            return _reply(
+                deps, sender, parsed, "reply_loan_status", **loans.stage_params(found.record)
+            )
+        if parsed.command is Command.REGISTRATION:
+            reg = await registration.lookup(deps, national_id(arg), sender)
+            if reg.limited:
+                return _reply(deps, sender, parsed, "reply_rate_limited")
+            if reg.record is None:
+                return _reply(deps, sender, parsed, "reply_not_found")
+            return _reply(
+                deps, sender, parsed, "reply_registration_status", status=reg.record.status
+            )
+        if parsed.command is Command.RESET:
+            outcome = await request_reset(deps, national_id(arg), sender, parsed.lang, source="sms")
+            if outcome is ResetOutcome.LIMITED:
+                return _reply(deps, sender, parsed, "reply_rate_limited")
+            # On a match the password SMS itself is the answer; otherwise say what would happen.
+            return (
+                []
+                if outcome is ResetOutcome.SENT
+                else _reply(deps, sender, parsed, "reply_reset_requested")
+            )
+        if parsed.command is Command.COMPLAINT and arg and len(arg) <= SMS_BODY_MAX:
+            filed = await complaints.file(
+                deps, sender, "other", body=arg, channel="sms", lang=parsed.lang
+            )
+            # Filed: complaint_received is already in the outbox with the record.
+            return [] if filed is not None else _reply(deps, sender, parsed, "reply_rate_limited")
+    except InvalidInput:
+        pass
+    return _reply(deps, sender, parsed, "keyword_help")

@@ -1,0 +1,72 @@
+"""`run.py create-api-key`: the key is printed once, only its hash is stored, scopes are checked."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import sqlite3
+import subprocess
+import sys
+from contextlib import closing
+from pathlib import Path
+
+from gateway.auth import authenticate
+from gateway.storage import open_storage
+
+RUN = Path(__file__).resolve().parent.parent / "run.py"
+KEY = re.compile(r"dgk_[A-Za-z0-9]{12}_[A-Za-z0-9_\-]{43}")
+
+
+async def create_key(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GATEWAY_")}
+    env["GATEWAY_DB"] = str(tmp_path / "keys.db")
+    return await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, str(RUN), "create-api-key", *args],
+        cwd=tmp_path,  # no stray .env is read
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+
+
+async def test_prints_the_key_once_and_stores_its_hash(tmp_path: Path) -> None:
+    done = await create_key(tmp_path, "portal", "--scopes", "records, resets")
+    assert done.returncode == 0, done.stderr
+    key = done.stdout.strip()
+    assert KEY.fullmatch(key)
+    assert "shown once" in done.stderr
+    assert key not in done.stderr
+    secret = key.rsplit("_", 1)[1]
+    db = tmp_path / "keys.db"
+    for path in tmp_path.iterdir():  # the database and its WAL hold no secret
+        assert secret.encode() not in path.read_bytes()
+    storage = await open_storage(f"sqlite:///{db}")
+    try:
+        stored = await authenticate(storage, f"Bearer {key}")
+        assert stored is not None
+        assert stored.name == "portal"
+        assert stored.scopes == frozenset({"records", "resets"})
+    finally:
+        await storage.close()
+
+
+async def test_unknown_scope_exits_2_and_stores_nothing(tmp_path: Path) -> None:
+    done = await create_key(tmp_path, "portal", "--scopes", "records,admin")
+    assert done.returncode == 2
+    assert done.stdout == ""
+    assert "unknown scope(s): admin" in done.stderr
+    assert "records" in done.stderr  # the message lists the valid scopes
+    db = tmp_path / "keys.db"
+    if db.exists():
+        with closing(sqlite3.connect(db)) as conn:
+            assert conn.execute("SELECT COUNT(*) FROM api_keys").fetchone() == (0,)
+
+
+async def test_no_scope_exits_2(tmp_path: Path) -> None:
+    done = await create_key(tmp_path, "portal", "--scopes", " , ")
+    assert done.returncode == 2
+    assert "no scope given" in done.stderr
