@@ -81,7 +81,7 @@ Mobile = Annotated[
 PersonName = Annotated[
     str,
     AfterValidator(sms_text(NAME_MAX)),
-    Field(max_length=4 * NAME_MAX, json_schema_extra={"maxLength": NAME_MAX}),
+    Field(json_schema_extra={"maxLength": NAME_MAX}),
 ]
 
 _STRICT = ConfigDict(strict=True, extra="forbid")
@@ -180,14 +180,12 @@ class LoanIn(BaseModel):
     )
     bank: Annotated[str, AfterValidator(sms_text(BANK_MAX))] = Field(
         "",
-        max_length=4 * BANK_MAX,
         description="The agent bank's name as customers know it (≤ 30 characters).",
         examples=["بانک ملت"],
         json_schema_extra={"maxLength": BANK_MAX},
     )
     branch: Annotated[str, AfterValidator(sms_text(BRANCH_MAX))] = Field(
         "",
-        max_length=4 * BRANCH_MAX,
         description="The branch (≤ 24 characters).",
         examples=["ونک"],
         json_schema_extra={"maxLength": BRANCH_MAX},
@@ -239,7 +237,6 @@ class ComplaintPatch(BaseModel):
     status: ComplaintStatus | None = Field(None, examples=["answered"])
     answer: Annotated[str, AfterValidator(sms_text(ANSWER_MAX))] | None = Field(
         None,
-        max_length=4 * ANSWER_MAX,
         description="A short answer for the complainant (≤ 100 characters); an empty string "
         "clears it.",
         examples=["درخواست شما بررسی و تأیید شد."],
@@ -296,13 +293,9 @@ def _date_to(value: object) -> object:
 
 
 _DATE_ONLY = re.compile(r"[0-9]{4}[/-][0-9]{1,2}[/-][0-9]{1,2}")
+# Parsed into a datetime, but what a caller sends is a string in one of two calendars.
 _DATE_SCHEMA = WithJsonSchema(
-    {
-        "type": "string",
-        "description": "ISO 8601 (without an offset: Tehran time) or a Jalali date such as "
-        "1404/08/30 or 1404/08/30 14:00.",
-        "examples": ["1404/08/30", "2025-11-21T00:00:00+03:30"],
-    }
+    {"type": "string", "examples": ["1404/08/30", "2025-11-21T00:00:00+03:30"]}
 )
 
 
@@ -313,12 +306,16 @@ class ComplaintQuery(BaseModel):
 
     status: ComplaintStatus | None = Field(None, description="Only tickets in this status.")
     created_from: Annotated[datetime | None, BeforeValidator(_date_from), _DATE_SCHEMA] = Field(
-        None, alias="from", description="Created at or after this time."
+        None,
+        alias="from",
+        description="Created at or after this time: ISO 8601 (Tehran time without an "
+        "offset) or a Jalali date such as 1404/08/30 or 1404/08/30 14:00.",
     )
     created_to: Annotated[datetime | None, BeforeValidator(_date_to), _DATE_SCHEMA] = Field(
         None,
         alias="to",
-        description="Created before this time; a bare date includes that whole day.",
+        description="Created before this time, in the same forms as `from`; a bare date "
+        "includes that whole day.",
     )
     limit: Annotated[int, BeforeValidator(_digits)] = Field(
         50, ge=1, le=200, description="Page size."

@@ -14,14 +14,17 @@ from aiohttp import web
 from gateway import (
     api_complaints,
     api_notifications,
+    api_notify,
     api_records,
     api_resets,
     routes_health,
     routes_sms,
     routes_ussd,
 )
+from gateway.callbacks import callbacks_ctx
 from gateway.demo import setup as setup_demo
 from gateway.errors import error_middleware
+from gateway.inbound import poll_inbound_ctx
 from gateway.keys import (
     CLOCK,
     DEPS,
@@ -130,6 +133,8 @@ def create_app(
     app.cleanup_ctx.append(_storage_ctx)
     app.cleanup_ctx.append(_cleanup_ctx)
     app.cleanup_ctx.append(_providers_ctx)
+    app.cleanup_ctx.append(poll_inbound_ctx)
+    app.cleanup_ctx.append(callbacks_ctx)
     routes_health.setup(app)
     routes_ussd.setup(app)
     routes_sms.setup(app)
@@ -137,6 +142,7 @@ def create_app(
     api_records.setup(app)
     api_complaints.setup(app)
     api_resets.setup(app)
+    api_notify.setup(app)
     if demo:
         setup_demo(app)
     return app

@@ -1,4 +1,4 @@
-"""`GET|POST /sms/{provider}/status`: delivery reports pushed by the providers.
+"""`GET|POST /sms/{provider}/status` and `/inbound`: what the providers push to us.
 
 Idempotent: a provider that repeats a callback (they do, until they see a 200) changes nothing the
 second time, and a late "sent" never undoes "delivered".
@@ -12,7 +12,8 @@ import logging
 from aiohttp import web
 
 from gateway.errors import error_response
-from gateway.keys import CLOCK, PROVIDERS, STORAGE
+from gateway.inbound import handle_inbound
+from gateway.keys import CLOCK, DEPS, PROVIDERS, STORAGE
 from providers.outbox import status_updates
 
 log = logging.getLogger("gateway.sms")
@@ -51,6 +52,21 @@ async def status_callback(request: web.Request) -> web.Response:
     return web.json_response({"updated": updated})
 
 
+async def inbound_callback(request: web.Request) -> web.Response:
+    name = request.match_info["provider"]
+    provider = request.app[PROVIDERS].get(name)
+    if provider is None:
+        return error_response(404, "unknown_provider", f"no SMS provider named {name!r} here")
+    try:
+        sms = provider.parse_inbound(await _fields(request))
+    except ValueError as exc:
+        return error_response(400, "invalid_callback", str(exc))
+    fresh = await handle_inbound(request.app[DEPS], name, sms)
+    return web.json_response({"accepted": True, "duplicate": not fresh})
+
+
 def setup(app: web.Application) -> None:
+    app.router.add_get("/sms/{provider}/inbound", inbound_callback)
+    app.router.add_post("/sms/{provider}/inbound", inbound_callback)
     app.router.add_get("/sms/{provider}/status", status_callback)
     app.router.add_post("/sms/{provider}/status", status_callback)

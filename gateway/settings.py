@@ -42,6 +42,10 @@ class Settings(BaseSettings):
     provider_timeout_s: float = Field(10.0, gt=0)
     provider_rate_per_s: float = Field(50.0, gt=0)
 
+    # Inbound SMS: a poller of unread messages on this line, as a fallback for lost callbacks.
+    inbound_poll_s: float = Field(0.0, ge=0)  # 0: callbacks only
+    inbound_line: str = ""
+
     # Outbox dispatcher.
     dispatcher_enabled: bool = True
     dispatch_interval_s: float = Field(0.5, gt=0)

@@ -191,12 +191,13 @@ class KavenegarProvider:
     # --- inbound ---------------------------------------------------------------------------
 
     def parse_inbound(self, fields: Mapping[str, str]) -> InboundSms:
-        f = require_fields(fields, "from", "to", "message", "messageid")
+        # An empty SMS is still a message (it gets the help text); only the ids are required.
+        f = require_fields(fields, "from", "to", "messageid")
         try:
             sender = canonical_msisdn(f["from"])
         except ValueError:
             raise ValueError("malformed fields: from") from None
-        return InboundSms(f["messageid"], sender, f["to"], fields["message"])
+        return InboundSms(f["messageid"], sender, f["to"], fields.get("message", ""))
 
     async def receive_unread(self, line_number: str) -> list[InboundSms]:
         """sms/receive with isread=0: Kavenegar marks what it returns as read."""

@@ -194,12 +194,12 @@ class SmsIrProvider:
 
     def parse_inbound(self, fields: Mapping[str, str]) -> InboundSms:
         # Field names follow the receive reports (mobile = sender, number = our line).
-        f = require_fields(fields, "mobile", "number", "messageText", "receiveReturnId")
+        f = require_fields(fields, "mobile", "number", "receiveReturnId")
         try:
             sender = canonical_msisdn(f["mobile"])
         except ValueError:
             raise ValueError("malformed fields: mobile") from None
-        return InboundSms(f["receiveReturnId"], sender, f["number"], fields["messageText"])
+        return InboundSms(f["receiveReturnId"], sender, f["number"], fields.get("messageText", ""))
 
     async def receive_unread(self, line_number: str) -> list[InboundSms]:
         """GET receive/latest: each inbound SMS is handed over once, then marked read."""

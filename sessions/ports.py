@@ -234,6 +234,17 @@ class NotificationStore(Protocol):
         `resend_after_s`, enqueues the rest and stores the answer under the key."""
         ...
 
+    async def due_callbacks(self, now: float, limit: int) -> list[tuple[Notification, str, int]]:
+        """Final messages whose requester asked for a callback that is due: (message, url,
+        attempts so far)."""
+        ...
+
+    async def record_callback(
+        self, message_id: str, delivered: bool, attempts: int, retry_at: float | None
+    ) -> None:
+        """After one callback try: done, due again at `retry_at`, or given up (None)."""
+        ...
+
 
 class InboundStore(Protocol):
     async def claim_inbound(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from aiohttp import web
 from aiohttp.test_utils import TestClient
 
 from gateway.auth import new_api_key
@@ -23,11 +24,13 @@ async def bearer(client: Client, *scopes: str, name: str = "portal") -> dict[str
 
 
 def storage(client: Client) -> Storage:
-    return client.app[STORAGE]
+    app: web.Application = client.app
+    return app[STORAGE]
 
 
 def deps(client: Client) -> Deps:
-    return client.app[DEPS]
+    app: web.Application = client.app
+    return app[DEPS]
 
 
 async def call(

@@ -46,7 +46,8 @@ def gateway(
     clock: FakeClock,
 ) -> GatewayFactory:
     async def make(flows: Sequence[Flow] = SERVICES, **overrides: Any) -> TestClient[Any, Any]:
-        cfg = settings.model_copy(update=overrides)
+        # Validated like the environment would be (a key string becomes a SecretStr).
+        cfg = Settings.model_validate({**settings.model_dump(), **overrides})
         return await aiohttp_client(create_app(cfg, clock=clock, flows=flows))
 
     return make

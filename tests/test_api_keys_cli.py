@@ -33,6 +33,10 @@ async def create_key(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[
     )
 
 
+def any_file_holds(folder: Path, text: str) -> bool:
+    return any(text.encode() in path.read_bytes() for path in folder.iterdir())
+
+
 async def test_prints_the_key_once_and_stores_its_hash(tmp_path: Path) -> None:
     done = await create_key(tmp_path, "portal", "--scopes", "records, resets")
     assert done.returncode == 0, done.stderr
@@ -42,8 +46,7 @@ async def test_prints_the_key_once_and_stores_its_hash(tmp_path: Path) -> None:
     assert key not in done.stderr
     secret = key.rsplit("_", 1)[1]
     db = tmp_path / "keys.db"
-    for path in tmp_path.iterdir():  # the database and its WAL hold no secret
-        assert secret.encode() not in path.read_bytes()
+    assert not any_file_holds(tmp_path, secret)  # neither the database nor its WAL
     storage = await open_storage(f"sqlite:///{db}")
     try:
         stored = await authenticate(storage, f"Bearer {key}")

@@ -44,7 +44,7 @@ _FAILED = (
     "WHERE id = ? AND status = 'sending' AND attempts = ?"
 )
 
-_NOTIFICATION_COLUMNS = (
+NOTIFICATION_COLUMNS = (
     "id, recipient, template_id, status, error, attempts, provider, created_at, sent_at, final_at"
 )
 
@@ -166,7 +166,7 @@ class SqliteDispatch(SqliteBase):
     async def get_notification(self, message_id: str) -> Notification | None:
         async with self.reading() as conn:
             cur = await conn.execute(
-                f"SELECT {_NOTIFICATION_COLUMNS} FROM outbox WHERE id = ?", (message_id,)
+                f"SELECT {NOTIFICATION_COLUMNS} FROM outbox WHERE id = ?", (message_id,)
             )
             row = await cur.fetchone()
             return Notification(*row) if row is not None else None

@@ -10,6 +10,8 @@ from typing import Any
 import aiosqlite
 
 from gateway.storage.sqlite_base import SqliteBase
+from gateway.storage.sqlite_dispatch import NOTIFICATION_COLUMNS
+from sessions.ports import Notification
 from sessions.records import OutboundSms, Outcome, Result
 
 _INSERT = (
@@ -102,6 +104,30 @@ class SqliteNotifications(SqliteBase):
                     (idempotency[0], idempotency[1], result.to_json(), now),
                 )
             return result
+
+    async def due_callbacks(self, now: float, limit: int) -> list[tuple[Notification, str, int]]:
+        async with self.reading() as conn:
+            cur = await conn.execute(
+                f"SELECT {NOTIFICATION_COLUMNS}, callback_url, callback_attempts FROM outbox "
+                "WHERE callback_url IS NOT NULL AND final_at IS NOT NULL "
+                "AND (callback_state IS NULL "
+                "OR (callback_state = 'pending' AND callback_due_at <= ?)) "
+                "ORDER BY final_at LIMIT ?",
+                (now, limit),
+            )
+            rows = await cur.fetchall()
+        return [(Notification(*row[:-2]), row[-2], int(row[-1])) for row in rows]
+
+    async def record_callback(
+        self, message_id: str, delivered: bool, attempts: int, retry_at: float | None
+    ) -> None:
+        state = "done" if delivered else ("pending" if retry_at is not None else "failed")
+        async with self.transaction() as conn:
+            await conn.execute(
+                "UPDATE outbox SET callback_state = ?, callback_attempts = ?, callback_due_at = ? "
+                "WHERE id = ?",
+                (state, attempts, retry_at, message_id),
+            )
 
 
 async def _resend_wait(

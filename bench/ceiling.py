@@ -1,0 +1,38 @@
+"""The ceiling of our stack: a bare aiohttp handler that parses the form and answers `CON hi`.
+
+    python -m bench.ceiling --port 18101
+
+Same interpreter, same aiohttp, same event loop as the gateway; no routing table beyond one
+route, no middleware, no access log, no storage.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from aiohttp import web
+
+
+async def hop(request: web.Request) -> web.Response:
+    form = await request.post()
+    if "sessionId" not in form or "text" not in form:
+        return web.Response(status=400, text="missing fields")
+    return web.Response(text="CON hi", content_type="text/plain", charset="utf-8")
+
+
+def make_app() -> web.Application:
+    app = web.Application()
+    app.router.add_post("/ussd/{dialect}", hop)
+    return app
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=18101)
+    args = parser.parse_args()
+    web.run_app(make_app(), host=args.host, port=args.port, access_log=None, print=None)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,451 @@
+"""The benchmark runner behind `make bench` (`python -m bench`).
+
+USSD hop: wrk drives 3-hop Africa's Talking sessions (bench/ussd.lua) at 64 connections against
+  a  the ceiling: a bare aiohttp handler that parses the form and answers `CON hi`
+  b  the same 4-screen menu on the npm library ussd-menu-builder, its session store in Redis
+  b0 the same with its session store in memory
+  c  dargah, `python run.py serve`, with its durable SQLite session store
+then profiles dargah under the same load with py-spy, probes the outbox step, and measures
+growth (1,000 vs 1,000,000 stored sessions; memory per 10,000 live sessions).
+
+The measured section of bench/RESULTS.md (between its bench markers) is rewritten; the raw
+numbers go to bench/out/latest.json. Installs what is missing: wrk (apt), the peer's node_modules
+(npm), Redis (apt; started on 127.0.0.1:6379 when nothing answers there), py-spy (pip).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import shutil
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, is_dataclass
+from pathlib import Path
+from typing import Any
+
+from bench import growth, micro, outbox
+from bench.common import (
+    BENCH,
+    OUT,
+    PEER,
+    ROOT,
+    Server,
+    WrkResult,
+    ensure_apt,
+    free_port,
+    gateway_server,
+    run_quiet,
+    say,
+    timed,
+    wrk,
+)
+from bench.profile import start_py_spy, summarise
+
+RESULTS = BENCH / "RESULTS.md"
+BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
+REDIS_PORT = 6379
+PROFILE_RATE_HZ = 200
+# Experiments on the unchanged gateway (bench/variant.py): what a recommendation would buy.
+EXPERIMENTS = {"c1": "inline-sqlite", "c2": "uvloop", "c3": "inline-sqlite,uvloop"}
+
+
+# ---------------------------------------------------------------- prerequisites
+
+
+def redis_answers(port: int = REDIS_PORT) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5) as s:
+            s.sendall(b"PING\r\n")
+            return s.recv(16).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
+def ensure_redis(workdir: Path) -> Server | None:
+    """Redis on 127.0.0.1:6379: the one already there, or one started here (and stopped after)."""
+    if redis_answers():
+        return None
+    binary = ensure_apt("redis-server", "redis-server")
+    if binary is None:
+        raise RuntimeError("redis-server is missing and could not be installed")
+    server = Server(
+        "redis",
+        [
+            binary,
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            str(REDIS_PORT),
+            "--save",
+            "",
+            "--dir",
+            str(workdir),
+        ],
+        REDIS_PORT,
+    )
+    return server.start()
+
+
+def ensure_peer() -> str:
+    node = ensure_apt("node", "nodejs")
+    if node is None:
+        raise RuntimeError("node is missing and could not be installed")
+    if not (PEER / "node_modules" / "ussd-menu-builder").is_dir():
+        npm = ensure_apt("npm", "npm")
+        if npm is None or not run_quiet(
+            [npm, "install", "--no-audit", "--no-fund"], timeout_s=300, cwd=PEER
+        ):
+            raise RuntimeError("npm install in bench/peer failed")
+    return node
+
+
+def ensure_py_spy() -> str | None:
+    candidate = Path(sys.executable).parent / "py-spy"
+    found = shutil.which("py-spy") or (str(candidate) if candidate.exists() else None)
+    if found:
+        return found
+    run_quiet([sys.executable, "-m", "pip", "install", "--quiet", "py-spy"], timeout_s=300)
+    return str(candidate) if candidate.exists() else shutil.which("py-spy")
+
+
+def version(cmd: list[str]) -> str:
+    try:
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=10, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return "?"
+    text = (done.stdout or done.stderr).strip().splitlines()
+    return text[0] if text else "?"
+
+
+def machine(wrk_bin: str, node: str) -> dict[str, str]:
+    mem = "?"
+    cpu = "?"
+    for line in Path("/proc/meminfo").read_text().splitlines():
+        if line.startswith("MemTotal:"):
+            mem = f"{int(line.split()[1]) / 2**20:.1f} GiB"
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            cpu = line.split(":", 1)[1].strip()
+            break
+    from aiohttp import __version__ as aiohttp_version
+
+    redis_version = version(["redis-server", "--version"])
+    m = re.search(r"v=(\S+)", redis_version)
+    return {
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "cpus": f"{os.cpu_count()} ({cpu})",
+        "memory": mem,
+        "os": f"{platform.system()} {platform.release()}",
+        "python": platform.python_version(),
+        "aiohttp": aiohttp_version,
+        "sqlite": sqlite3.sqlite_version,
+        "node": version([node, "--version"]),
+        "wrk": version([wrk_bin, "--version"]).split(" [")[0],
+        "redis": m.group(1) if m else redis_version,
+    }
+
+
+# ---------------------------------------------------------------- the hop benchmark
+
+
+def measure(wrk_bin: str, name: str, server: Server, seconds: float, warm_s: float) -> WrkResult:
+    with timed(f"{name}"), server:
+        wrk(wrk_bin, "warm-up", server.port, warm_s)
+        result = wrk(wrk_bin, name, server.port, seconds)
+    say(
+        f"  {name}: {result.rps:,.0f} req/s  p50 {result.p50_ms:.1f} ms  p99 {result.p99_ms:.1f} ms"
+        f"  errors {result.errors}  bad {result.bad}"
+    )
+    return result
+
+
+def hop_benchmark(
+    wrk_bin: str,
+    node: str,
+    workdir: Path,
+    seconds: float,
+    warm_s: float,
+    profile_s: float,
+    variants: bool,
+) -> dict[str, Any]:
+    ports = {k: free_port() for k in ("a", "b", "b0", "c")}
+    targets = {
+        "a": Server(
+            "ceiling",
+            [sys.executable, "-m", "bench.ceiling", "--port", str(ports["a"])],
+            ports["a"],
+        ),
+        "b": Server(
+            "peer-redis",
+            [node, "menu.js", "--port", str(ports["b"]), "--store", "redis"],
+            ports["b"],
+            cwd=PEER,
+        ),
+        "b0": Server(
+            "peer-memory",
+            [node, "menu.js", "--port", str(ports["b0"]), "--store", "memory"],
+            ports["b0"],
+            cwd=PEER,
+        ),
+    }
+    results: dict[str, WrkResult] = {}
+    for key, server in targets.items():
+        results[key] = measure(wrk_bin, server.name, server, seconds, warm_s)
+
+    db = workdir / "dargah.db"
+    dargah = gateway_server("dargah", db, ports["c"])
+    profiles: dict[str, str] = {}
+    outbox_result: dict[str, object] = {}
+    with timed("dargah"), dargah:
+        wrk(wrk_bin, "warm-up", dargah.port, warm_s)
+        results["c"] = c = wrk(wrk_bin, "dargah", dargah.port, seconds)
+        say(f"  dargah: {c.rps:,.0f} req/s  p50 {c.p50_ms:.1f} ms  p99 {c.p99_ms:.1f} ms")
+        say(f"  errors {c.errors}  bad {c.bad}")
+        profiles["c"] = profile(wrk_bin, dargah, profile_s, "dargah")
+        outbox_result = outbox.run(dargah.port)
+        say(f"  outbox: {outbox_result['status']}: {outbox_result['reason']}")
+    sessions = growth.count_sessions(db)
+
+    for key, variant in EXPERIMENTS.items():
+        if not variants:
+            break
+        port = free_port()
+        server = gateway_server(f"dargah-{variant}", workdir / f"{key}.db", port, variant=variant)
+        with timed(f"dargah + {variant}"), server:
+            wrk(wrk_bin, "warm-up", port, warm_s)
+            results[key] = r = wrk(wrk_bin, f"dargah + {variant}", port, seconds)
+            say(f"  dargah + {variant}: {r.rps:,.0f} req/s  p50 {r.p50_ms:.1f}  p99 {r.p99_ms:.1f}")
+            if key == "c1":
+                profiles[key] = profile(wrk_bin, server, profile_s, f"dargah-{variant}")
+    return {"results": results, "profiles": profiles, "outbox": outbox_result, "rows": sessions}
+
+
+def profile(wrk_bin: str, server: Server, seconds: float, name: str) -> str:
+    py_spy = ensure_py_spy() if seconds > 0 else None
+    if not py_spy:
+        return "(py-spy unavailable: not profiled)"
+    raw = OUT / f"profile-{name}.txt"
+    raw.unlink(missing_ok=True)
+    spy = start_py_spy(py_spy, server.pid, seconds, raw, PROFILE_RATE_HZ)
+    time.sleep(0.5)
+    under = wrk(wrk_bin, f"{name} under py-spy", server.port, seconds)
+    try:
+        spy.wait(seconds + 30)
+    except subprocess.TimeoutExpired:
+        spy.kill()
+        spy.wait(5)
+    if not raw.exists():
+        return "(py-spy wrote nothing: not profiled)"
+    prof = summarise(raw, seconds, PROFILE_RATE_HZ, under.requests)
+    return (
+        f"py-spy {PROFILE_RATE_HZ} Hz, {seconds:g} s, `--nonblocking --threads`, under the same "
+        f"wrk load ({under.rps:,.0f} req/s while sampled; {under.requests:,} hops). "
+        f"Raw stacks: `bench/out/{raw.name}`.\n\n" + prof.to_markdown()
+    )
+
+
+# ---------------------------------------------------------------- the report
+
+
+def _ratio(x: float, y: float) -> str:
+    return f"{x / y:.2f}" if y else "n/a"
+
+
+def report(
+    info: dict[str, str],
+    args: argparse.Namespace,
+    hop: dict[str, Any] | None,
+    grow: dict[str, Any] | None,
+    cost: dict[str, float] | None,
+) -> str:
+    lines: list[str] = []
+    w = lines.append
+    command = " ".join(["python -m bench", *sys.argv[1:]])
+    w(f"Measured {info['date']} by `make bench` (`{command}`).\n\n")
+    w("| machine | |\n| --- | --- |\n")
+    for k in ("cpus", "memory", "os", "python", "aiohttp", "sqlite", "node", "wrk", "redis"):
+        w(f"| {k} | {info[k]} |\n")
+    w(
+        f"\nwrk: `wrk -t2 -c64 -d{args.duration:g}s --timeout 5s -s bench/ussd.lua "
+        f"http://127.0.0.1:PORT/ussd/africastalking -- TAG` after a {args.warm:g} s warm-up, "
+        "one target at a time. wrk's two threads share the machine's "
+        f"{os.cpu_count()} cores with the server under test.\n"
+    )
+    if hop:
+        res: dict[str, WrkResult] = hop["results"]
+        names = {
+            "a": "a: bare aiohttp, parses the form, `CON hi`",
+            "b": "b: ussd-menu-builder + Redis",
+            "b0": "b0: ussd-menu-builder, in-memory store",
+            "c": "c: dargah, durable SQLite sessions",
+        }
+        w(
+            "\n| target | requests/s | p50 ms | p90 ms | p99 ms | max ms | requests | errors "
+            "| bad bodies | load avg before |\n"
+        )
+        w("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
+        for key, label in names.items():
+            r = res[key]
+            w(
+                f"| {label} | {r.rps:,.0f} | {r.p50_ms:.1f} | {r.p90_ms:.1f} | {r.p99_ms:.1f} | "
+                f"{r.max_ms:.1f} | {r.requests:,} | {r.errors} | {r.bad} | {r.load_before} |\n"
+            )
+        c = res["c"]
+        w("\n| ratio (requests/s) | measured | target |\n| --- | ---: | --- |\n")
+        w(f"| c/a | {_ratio(c.rps, res['a'].rps)} | ≥ 0.6 |\n")
+        w(f"| c/b | {_ratio(c.rps, res['b'].rps)} | ≥ 1.0 |\n")
+        w(f"| c/b0 | {_ratio(c.rps, res['b0'].rps)} | stretch |\n")
+        w(f"| c p99 | {c.p99_ms:.1f} ms | < 50 ms |\n")
+        w(
+            f"\nEvery response was checked to start with `CON `/`END ` "
+            f"(bad bodies: {sum(r.bad for r in res.values())}); dargah's file held "
+            f"{hop['rows']:,} session rows after the run.\n"
+        )
+        experiments = [k for k in EXPERIMENTS if k in res]
+        if experiments:
+            w(
+                "\nExperiments (bench/variant.py: the unchanged gateway with one thing changed "
+                "from outside, same SQL, same WAL file, same durability):\n\n"
+                "| experiment | requests/s | p50 ms | p99 ms | errors | bad | vs c | c/a | c/b |\n"
+                "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n"
+            )
+            for key in experiments:
+                r = res[key]
+                w(
+                    f"| {key}: {EXPERIMENTS[key]} | {r.rps:,.0f} | {r.p50_ms:.1f} | "
+                    f"{r.p99_ms:.1f} | {r.errors} | {r.bad} | ×{_ratio(r.rps, c.rps)} | "
+                    f"{_ratio(r.rps, res['a'].rps)} | {_ratio(r.rps, res['b'].rps)} |\n"
+                )
+        titles = {"c": "dargah as it is", "c1": "dargah + inline-sqlite (the next costs)"}
+        for key, text in hop["profiles"].items():
+            w(f"\n### Profile: {titles.get(key, key)}\n\n")
+            w(text.rstrip() + "\n")
+        o = hop["outbox"]
+        w(f"\n### Outbox\n\n{o.get('status')}: {o.get('reason')}.\n")
+    if cost:
+        w(
+            "\n### One hop's SQL, alone (bench/micro.py, 2,000 sequential hops, WAL, "
+            "synchronous=NORMAL)\n\n| path | µs |\n| --- | ---: |\n"
+            f"| aiosqlite: one round trip (`SELECT 1`) | {cost['aiosqlite_round_trip_us']} |\n"
+            "| aiosqlite: the gateway's hop (execute, fetchone, BEGIN, upsert, COMMIT) | "
+            f"{cost['aiosqlite_hop_us']} |\n"
+            f"| sqlite3 on the calling thread: the same hop | {cost['direct_hop_us']} |\n"
+            "| sqlite3: the upsert alone, 64 sessions per commit (group commit), per session | "
+            f"{cost['direct_grouped_write_us']} |\n"
+        )
+    if grow:
+        w("\n### Growth\n\n")
+        w(
+            "| stored sessions (+ as many loans) | db MB | fill s | req/s at 64 conn | p50 ms | "
+            "p99 ms | 1 conn p50 ms | 1 conn p99 ms | errors |\n"
+        )
+        w("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
+        for p in grow["points"]:
+            lo, si = p.loaded, p.single
+            w(
+                f"| {p.stored:,} | {p.db_mb} | {p.fill_s} | {lo.rps:,.0f} | {lo.p50_ms:.1f} | "
+                f"{lo.p99_ms:.1f} | {si.p50_ms:.2f} | {si.p99_ms:.2f} | {lo.errors + si.errors} |\n"
+            )
+        m = grow["memory"]
+        w(
+            f"\nMemory: VmRSS {m.rss_before_kb / 1024:.1f} MB after warm-up, "
+            f"{m.rss_after_kb / 1024:.1f} MB with {m.sessions:,} more live sessions waiting on "
+            f"the main menu (driven in {m.drive_s} s): **{m.per_10k_mb:.2f} MB per 10,000 live "
+            "sessions** (the state lives in SQLite, not in the process).\n"
+        )
+    return "".join(lines)
+
+
+def write_results(section: str) -> None:
+    body = f"{BEGIN}\n{section.rstrip()}\n{END}"
+    if RESULTS.exists():
+        text = RESULTS.read_text(encoding="utf-8")
+        if BEGIN in text and END in text:
+            head, _, rest = text.partition(BEGIN)
+            _, _, tail = rest.partition(END)
+            RESULTS.write_text(head + body + tail, encoding="utf-8")
+            return
+        RESULTS.write_text(text.rstrip() + "\n\n" + body + "\n", encoding="utf-8")
+        return
+    RESULTS.write_text(f"# Benchmarks\n\n{body}\n", encoding="utf-8")
+
+
+def _jsonable(value: Any) -> Any:
+    if is_dataclass(value) and not isinstance(value, type):
+        return asdict(value)
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--duration", type=float, default=15, help="seconds of wrk per target")
+    parser.add_argument("--warm", type=float, default=3, help="seconds of warm-up per target")
+    parser.add_argument("--profile", type=float, default=10, help="py-spy seconds (0: skip)")
+    parser.add_argument("--growth-seconds", type=float, default=8)
+    parser.add_argument("--growth-sizes", default="1000,1000000")
+    parser.add_argument("--skip-hop", action="store_true")
+    parser.add_argument("--skip-growth", action="store_true")
+    parser.add_argument("--skip-variants", action="store_true", help="no experiment rows")
+    parser.add_argument("--no-write", action="store_true", help="leave bench/RESULTS.md alone")
+    args = parser.parse_args(argv)
+
+    started = time.monotonic()
+    OUT.mkdir(exist_ok=True)
+    wrk_bin = ensure_apt("wrk", "wrk")
+    if wrk_bin is None:
+        say("wrk is missing and could not be installed")
+        return 1
+    node = ensure_peer()
+    workdir = Path(tempfile.mkdtemp(prefix="dargah-bench-"))
+    redis = ensure_redis(workdir)
+    info = machine(wrk_bin, node)
+    say(f"machine: {info}")
+    hop: dict[str, Any] | None = None
+    grow: dict[str, Any] | None = None
+    cost: dict[str, float] | None = None
+    try:
+        if not args.skip_hop:
+            hop = hop_benchmark(
+                wrk_bin,
+                node,
+                workdir,
+                args.duration,
+                args.warm,
+                args.profile,
+                not args.skip_variants,
+            )
+        with timed("micro"):
+            cost = micro.run()
+        say(f"  storage call cost: {cost}")
+        if not args.skip_growth:
+            sizes = tuple(int(s) for s in args.growth_sizes.split(","))
+            with timed("growth"):
+                grow = growth.run(wrk_bin, workdir, args.growth_seconds, sizes)
+    finally:
+        if redis is not None:
+            redis.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
+    section = report(info, args, hop, grow, cost)
+    print("\n" + section)
+    raw = {"machine": info, "hop": hop, "growth": grow, "micro": cost, "args": vars(args)}
+    (OUT / "latest.json").write_text(
+        json.dumps(_jsonable(raw), indent=2, ensure_ascii=False, default=str), encoding="utf-8"
+    )
+    (OUT / "latest.md").write_text(section, encoding="utf-8")
+    if not args.no_write:
+        write_results(section)
+        say(f"wrote {RESULTS.relative_to(ROOT)}")
+    say(f"total {time.monotonic() - started:.0f} s")
+    return 0

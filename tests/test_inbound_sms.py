@@ -1,0 +1,167 @@
+"""SMS keywords through the providers' inbound callbacks: every keyword in both languages and
+every digit script, duplicates, unknown words, and the `sms/receive` poller."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.api_helpers import Client
+from tests.conftest import GatewayFactory
+from tests.seed import ME, NID, OTHER, add_loan, add_registration, deps, sms_to
+
+KAVENEGAR = {
+    "sms_provider": "kavenegar",
+    "kavenegar_api_key": "test-key",
+    "kavenegar_sender": "10004346",
+    "kavenegar_base_url": "http://127.0.0.1:9",  # never reached: the dispatcher is off
+}
+_ids = iter(range(10_000, 99_999))
+
+
+async def inbound(client: Client, text: str, sender: str = "989121234567", msgid: str = "") -> Any:
+    form = {
+        "from": sender,
+        "to": "10004346",
+        "message": text,
+        "messageid": msgid or str(next(_ids)),
+    }
+    resp = await client.post("/sms/kavenegar/inbound", data=form)
+    assert resp.status == 200, await resp.text()
+    return await resp.json()
+
+
+async def replies(client: Client, msisdn: str = ME) -> list[dict[str, Any]]:
+    return await sms_to(client, msisdn)
+
+
+TO_PERSIAN = str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")
+TO_ARABIC = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
+SCRIPTS = [
+    pytest.param(str.maketrans("", ""), id="ascii"),
+    pytest.param(TO_PERSIAN, id="persian"),
+    pytest.param(TO_ARABIC, id="arabic-indic"),
+]
+
+
+@pytest.mark.parametrize("script", SCRIPTS)
+@pytest.mark.parametrize(
+    ("keyword", "lang"), [("وضعیت", "fa"), ("وضعيت", "fa"), ("STATUS", "en"), ("status", "en")]
+)
+async def test_loan_status_keyword(
+    gateway: GatewayFactory, script: Any, keyword: str, lang: str
+) -> None:
+    client = await gateway(**KAVENEGAR)
+    await add_loan(client, "12345678", "bank_no_credit")
+    await inbound(client, f"{keyword} {'12345678'.translate(script)}")
+    [reply] = [r for r in await replies(client) if r["template_id"] == "reply_loan_status"]
+    assert reply["lang"] == lang
+    assert ("بانک یا شعبه را تغییر دهید" if lang == "fa" else "change bank or branch") in reply[
+        "body"
+    ]
+
+
+@pytest.mark.parametrize("script", SCRIPTS)
+@pytest.mark.parametrize(("keyword", "lang"), [("پیگیری", "fa"), ("پی‌گیری", "fa"), ("REG", "en")])
+async def test_registration_keyword(
+    gateway: GatewayFactory, script: Any, keyword: str, lang: str
+) -> None:
+    client = await gateway(**KAVENEGAR)
+    await add_registration(client, status="approved_visit_branch")
+    before = len(await replies(client))
+    await inbound(client, f"  {keyword}   {NID.translate(script)} ")
+    [reply] = (await replies(client))[before:]
+    assert reply["template_id"] == "reply_registration_status"
+    assert reply["lang"] == lang
+
+
+@pytest.mark.parametrize(("keyword", "lang"), [("رمز", "fa"), ("RESET", "en"), ("reset", "en")])
+async def test_reset_keyword_sends_the_password_to_the_owner(
+    gateway: GatewayFactory, keyword: str, lang: str
+) -> None:
+    client = await gateway(**KAVENEGAR)
+    await add_registration(client, status="activated")
+    before = len(await replies(client))
+    await inbound(client, f"{keyword} {NID.translate(TO_PERSIAN)}")
+    [sms] = (await replies(client))[before:]
+    assert sms["template_id"] == "password_reset"
+    assert sms["lang"] == lang
+
+
+async def test_reset_for_someone_elses_id_reveals_nothing(gateway: GatewayFactory) -> None:
+    client = await gateway(**KAVENEGAR)
+    await add_registration(client, status="activated")
+    await inbound(client, f"رمز {NID}", sender="09351112233")
+    [reply] = await replies(client, OTHER)
+    assert reply["template_id"] == "reply_reset_requested"
+    assert [r for r in await replies(client) if r["template_id"] == "password_reset"] == []
+
+
+@pytest.mark.parametrize(("keyword", "lang"), [("اعتراض", "fa"), ("TICKET", "en")])
+async def test_complaint_keyword_files_a_ticket(
+    gateway: GatewayFactory, keyword: str, lang: str
+) -> None:
+    client = await gateway(**KAVENEGAR)
+    await inbound(client, f"{keyword} وام من بدون دلیل رد شد")
+    [complaint] = await deps(client).store.list_complaints(None, None, None, None, 10)
+    assert (complaint.channel, complaint.subject, complaint.body) == (
+        "sms",
+        "other",
+        "وام من بدون دلیل رد شد",
+    )
+    [reply] = await replies(client)
+    assert reply["template_id"] == "complaint_received"
+    assert reply["lang"] == lang
+
+
+@pytest.mark.parametrize(
+    "text", ["راهنما", "HELP", "help", "?", "؟", "سلام", "hello there", "", "وضعیت", "REG 123"]
+)
+async def test_help_and_anything_not_understood_gets_help(
+    gateway: GatewayFactory, text: str
+) -> None:
+    client = await gateway(**KAVENEGAR)
+    await inbound(client, text)
+    [reply] = await replies(client)
+    assert reply["template_id"] == "keyword_help"
+    assert reply["recipient"] == ME
+
+
+async def test_unknown_code_answers_not_found_without_revealing(gateway: GatewayFactory) -> None:
+    client = await gateway(**KAVENEGAR)
+    await add_loan(client, "12345678", "approved")  # someone else's from the sender's view
+    await inbound(client, "status 12345678", sender="09351112233")
+    await inbound(client, "status 87654321", sender="09351112233")
+    first, second = await replies(client, OTHER)
+    assert first["template_id"] == second["template_id"] == "reply_not_found"
+    assert first["body"] == second["body"]
+
+
+async def test_a_repeated_callback_is_answered_once(gateway: GatewayFactory) -> None:
+    client = await gateway(**KAVENEGAR)
+    first = await inbound(client, "HELP", msgid="777")
+    again = await inbound(client, "HELP", msgid="777")
+    assert first == {"accepted": True, "duplicate": False}
+    assert again == {"accepted": True, "duplicate": True}
+    assert len(await replies(client)) == 1
+
+
+async def test_malformed_inbound_is_400_and_unknown_provider_404(gateway: GatewayFactory) -> None:
+    client = await gateway(**KAVENEGAR)
+    resp = await client.post("/sms/kavenegar/inbound", data={"from": "0912", "message": "x"})
+    assert resp.status == 400
+    assert (await resp.json())["code"] == "invalid_callback"
+    resp = await client.get("/sms/nokia/inbound")
+    assert resp.status == 404
+    assert await replies(client) == []
+
+
+async def test_inbound_by_get_query_string(gateway: GatewayFactory) -> None:
+    client = await gateway(**KAVENEGAR)
+    resp = await client.get(
+        "/sms/kavenegar/inbound",
+        params={"from": "09121234567", "to": "10004346", "message": "؟", "messageid": "42"},
+    )
+    assert resp.status == 200
+    assert [r["template_id"] for r in await replies(client)] == ["keyword_help"]
