@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from channels.docs import AfricasTalkingForm
 from channels.fields import caller, form_fields, require
 from channels.models import SessionEvent, UssdHop, UssdReply
 
-REQUIRED = ("sessionId", "serviceCode", "phoneNumber", "text")
+# The required fields are the documented model's, so docs and parser cannot disagree.
+REQUIRED = tuple(n for n, f in AfricasTalkingForm.model_fields.items() if f.is_required())
 
 
 class AfricasTalking:

@@ -17,6 +17,7 @@ from gateway import (
     api_notify,
     api_records,
     api_resets,
+    routes_docs,
     routes_health,
     routes_sms,
     routes_ussd,
@@ -143,6 +144,7 @@ def create_app(
     api_complaints.setup(app)
     api_resets.setup(app)
     api_notify.setup(app)
+    routes_docs.setup(app)
     if demo:
         setup_demo(app)
     return app

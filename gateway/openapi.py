@@ -1,0 +1,181 @@
+"""The OpenAPI 3.1 document, generated from the pydantic models of every route, and a docs page
+that needs no internet. The operation table below is the one place a route is described; a test
+proves it matches the routes the app really serves."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
+
+from channels.docs import AfricasTalkingForm
+from channels.json_dialect import JsonUssdRequest, JsonUssdResponse
+from gateway import api_models as m
+from gateway.api_notifications import NotificationView
+from gateway.api_notify import NotificationBatch, NotificationRequest
+
+TEXT = "text/plain"
+JSON = "application/json"
+FORM = "application/x-www-form-urlencoded"
+
+
+@dataclass(frozen=True, slots=True)
+class Op:
+    method: str
+    path: str
+    summary: str
+    tag: str
+    ok: int = 200
+    response: type[BaseModel] | str | None = None  # a model, or a plain-text description
+    body: type[BaseModel] | None = None
+    body_type: str = JSON
+    query: type[BaseModel] | None = None
+    scope: str | None = None
+    path_params: Mapping[str, tuple[str, str]] = field(default_factory=dict)  # name: (text, regex)
+    description: str = ""
+
+
+NID = {"national_id": ("10-digit national ID with its check digit", r"^[0-9]{10}$")}
+CODE = {"tracking_code": ("8-digit tracking code", r"^[0-9]{8}$")}
+TICKET = {"ticket": ("ticket number", r"^[0-9]{8}$")}
+PROVIDER = {"provider": ("a configured provider: kavenegar, smsir or console", r"^[a-z]+$")}
+CALLBACK = "Form fields or a query string, as the provider sends them."
+
+OPERATIONS: tuple[Op, ...] = (
+    Op("post", "/ussd/africastalking", "USSD hop, Africa's Talking dialect", "ussd",
+       response="`CON <screen>` to continue or `END <screen>` to close",
+       body=AfricasTalkingForm, body_type=FORM),
+    Op("post", "/ussd/json", "USSD hop, the gateway's JSON dialect", "ussd",
+       response=JsonUssdResponse, body=JsonUssdRequest),
+    Op("put", "/v1/registrations/{national_id}", "Create or update a registration", "records",
+       response=m.RegistrationOut, body=m.RegistrationIn, scope="records", path_params=NID,
+       description="201 when created. A change of status enqueues the matching SMS."),
+    Op("get", "/v1/registrations/{national_id}", "Read a registration", "records",
+       response=m.RegistrationOut, scope="records", path_params=NID),
+    Op("put", "/v1/loans/{tracking_code}", "Create or update a loan application", "records",
+       response=m.LoanOut, body=m.LoanIn, scope="records", path_params=CODE,
+       description="201 when created. A change of stage notifies the applicant by SMS."),
+    Op("get", "/v1/loans/{tracking_code}", "Read a loan application", "records",
+       response=m.LoanOut, scope="records", path_params=CODE),
+    Op("get", "/v1/complaints", "List complaints", "complaints",
+       response=m.ComplaintPage, query=m.ComplaintQuery, scope="complaints"),
+    Op("get", "/v1/complaints/{ticket}", "Read a complaint", "complaints",
+       response=m.ComplaintOut, scope="complaints", path_params=TICKET),
+    Op("patch", "/v1/complaints/{ticket}", "Change a complaint's status or answer", "complaints",
+       response=m.ComplaintOut, body=m.ComplaintPatch, scope="complaints", path_params=TICKET,
+       description="A change of status notifies the complainant by SMS."),
+    Op("post", "/v1/password-resets/verify", "Verify a temporary password", "resets",
+       response=m.VerifyOut, body=m.VerifyIn, scope="resets"),
+    Op("post", "/v1/notifications", "Send templated SMS", "notifications", ok=202,
+       response=NotificationBatch, body=NotificationRequest, scope="notify",
+       description="Send `Idempotency-Key` to make a retry return the first answer. "
+       "429 `resend_too_soon` when the template's resend interval has not passed."),
+    Op("get", "/v1/notifications/{id}", "A notification's state", "notifications",
+       response=NotificationView, scope="notify",
+       path_params={"id": ("notification id", r"^[0-9]{18}$")}),
+    Op("get", "/sms/{provider}/status", "Delivery report callback", "providers",
+       path_params=PROVIDER, description=CALLBACK),
+    Op("post", "/sms/{provider}/status", "Delivery report callback", "providers",
+       path_params=PROVIDER, description=CALLBACK),
+    Op("get", "/sms/{provider}/inbound", "Inbound SMS callback", "providers",
+       path_params=PROVIDER, description=CALLBACK),
+    Op("post", "/sms/{provider}/inbound", "Inbound SMS callback", "providers",
+       path_params=PROVIDER, description=CALLBACK),
+    Op("get", "/healthz", "Liveness", "health"),
+    Op("get", "/readyz", "Readiness: the database answers", "health"),
+)  # fmt: skip
+
+
+def _models() -> list[type[BaseModel]]:
+    found: list[type[BaseModel]] = [m.ErrorOut]
+    for op in OPERATIONS:
+        for model in (op.body, op.response, op.query):
+            if isinstance(model, type) and model not in found:
+                found.append(model)
+    return found
+
+
+def _parameters(op: Op, schemas: Mapping[str, Any]) -> list[dict[str, Any]]:
+    params: list[dict[str, Any]] = [
+        {"name": name, "in": "path", "required": True, "description": text,
+         "schema": {"type": "string", "pattern": pattern}}
+        for name, (text, pattern) in op.path_params.items()
+    ]  # fmt: skip
+    if op.query is not None:
+        schema = schemas[op.query.__name__]
+        for name, prop in schema.get("properties", {}).items():
+            params.append({"name": name, "in": "query", "required": False, "schema": prop})
+    return params
+
+
+def _responses(op: Op) -> dict[str, Any]:
+    error = {"content": {JSON: {"schema": {"$ref": "#/components/schemas/ErrorOut"}}}}
+    if isinstance(op.response, type):
+        ok: dict[str, Any] = {
+            "description": op.summary,
+            "content": {JSON: {"schema": {"$ref": f"#/components/schemas/{op.response.__name__}"}}},
+        }
+    elif isinstance(op.response, str):
+        ok = {"description": op.response, "content": {TEXT: {"schema": {"type": "string"}}}}
+    else:
+        ok = {"description": op.summary, "content": {JSON: {"schema": {"type": "object"}}}}
+    responses = {str(op.ok): ok, "default": {"description": "an error", **error}}
+    if op.ok == 200 and op.method == "put":
+        responses["201"] = {**ok, "description": "created"}
+    return responses
+
+
+def build_document() -> dict[str, Any]:
+    _, defs = models_json_schema(
+        [(model, "validation") for model in _models()],
+        ref_template="#/components/schemas/{model}",
+    )
+    schemas: dict[str, Any] = defs.get("$defs", {})
+    paths: dict[str, dict[str, Any]] = {}
+    for op in OPERATIONS:
+        operation: dict[str, Any] = {
+            "summary": op.summary,
+            "tags": [op.tag],
+            "operationId": f"{op.method}_{op.path.strip('/').replace('/', '_')}".replace("{", "")
+            .replace("}", "")
+            .replace("-", "_"),
+            "responses": _responses(op),
+        }
+        if op.description:
+            operation["description"] = op.description
+        params = _parameters(op, schemas)
+        if params:
+            operation["parameters"] = params
+        if op.body is not None:
+            ref = {"$ref": f"#/components/schemas/{op.body.__name__}"}
+            operation["requestBody"] = {
+                "required": True,
+                "content": {op.body_type: {"schema": ref}},
+            }
+        if op.scope is not None:
+            operation["security"] = [{"apiKey": [op.scope]}]
+            operation["description"] = f"Scope `{op.scope}`. {op.description}".strip()
+        paths.setdefault(op.path, {})[op.method] = operation
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "dargah (درگاه)",
+            "version": "0.1.0",
+            "description": "The SMS/USSD gateway of the social-security e-services.",
+        },
+        "paths": paths,
+        "components": {
+            "schemas": schemas,
+            "securitySchemes": {
+                "apiKey": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "`Authorization: Bearer dgk_…`; create one with "
+                    "`python run.py create-api-key NAME --scopes …`",
+                }
+            },
+        },
+    }
