@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import fields
 
+from sessions.state import State
 from tests.conftest import FakeClock, GatewayFactory
 from tests.phone import Phone, is_end, screen
 from tests.probe_flow import WITH_PROBE
@@ -173,3 +175,10 @@ async def test_invalid_menu_choice_says_so(gateway: GatewayFactory) -> None:
     await phone.dial()
     reply = await phone.send("7")
     assert "گزینه نامعتبر است" in reply
+
+
+def test_state_survives_its_round_trip_through_storage() -> None:
+    state = State(node="x", lang="en", data={"a": "1"}, stack=["home"], pages=["p"], page=0,
+                  tries=2, ending=True, saved={"node": "y"})  # fmt: skip
+    assert {f.name for f in fields(State)} == set(state.to_dict())  # no field forgotten
+    assert State.from_dict(state.to_dict()) == state

@@ -1,8 +1,9 @@
 """The SQLite connection: WAL, a busy timeout, versioned migrations, short serialised transactions.
 
-One aiosqlite connection serves the process. Every public storage call takes the lock, so a
-coroutine never reads another one's half-finished transaction; each write path is one short
-`BEGIN IMMEDIATE … COMMIT`.
+One connection serves the process, driven from the loop (`sqlite_conn`). Every public storage
+call takes the lock, so a coroutine never reads another one's half-finished transaction; each
+write path is one short `BEGIN IMMEDIATE … COMMIT`. SQLite is the one-process deployment: many
+processes share PostgreSQL instead.
 """
 
 from __future__ import annotations
@@ -15,11 +16,10 @@ from importlib import resources
 from pathlib import Path
 from typing import Self
 
-import aiosqlite
+from gateway.storage.sqlite_conn import Checkpointer, Connection
 
 log = logging.getLogger(__name__)
 
-MIGRATIONS_PACKAGE = "gateway.migrations.sqlite"
 BUSY_TIMEOUT_MS = 5000
 
 
@@ -39,24 +39,27 @@ def migration_scripts() -> list[tuple[int, str, str]]:
 
 
 class SqliteBase:
-    def __init__(self, conn: aiosqlite.Connection) -> None:
+    def __init__(self, conn: Connection, checkpointer: Checkpointer) -> None:
         self._conn = conn
         self._lock = asyncio.Lock()
+        self._checkpointer = checkpointer
 
     @classmethod
     async def open(cls, path: Path | str) -> Self:
         if str(path) != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        conn = await aiosqlite.connect(str(path), isolation_level=None)
-        conn.row_factory = aiosqlite.Row
+        conn = Connection.open(str(path))
         # WAL lets readers run beside the writer; NORMAL sync in WAL is durable across a process
         # crash (a power cut may lose the last commits, never corrupt the file).
         await conn.execute("PRAGMA journal_mode=WAL")
         await conn.execute("PRAGMA synchronous=NORMAL")
         await conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         await conn.execute("PRAGMA foreign_keys=ON")
-        self = cls(conn)
+        # Checkpoints (the only fsync) run on a thread, never inside a commit on the loop.
+        await conn.execute("PRAGMA wal_autocheckpoint=0")
+        self = cls(conn, Checkpointer(str(path)))
         await self.migrate()
+        self._checkpointer.start()
         return self
 
     async def migrate(self) -> int:
@@ -74,7 +77,7 @@ class SqliteBase:
             return current
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+    async def transaction(self) -> AsyncIterator[Connection]:
         async with self._lock:
             await self._conn.execute("BEGIN IMMEDIATE")
             try:
@@ -85,7 +88,7 @@ class SqliteBase:
             await self._conn.execute("COMMIT")
 
     @asynccontextmanager
-    async def reading(self) -> AsyncIterator[aiosqlite.Connection]:
+    async def reading(self) -> AsyncIterator[Connection]:
         async with self._lock:
             yield self._conn
 
@@ -97,3 +100,4 @@ class SqliteBase:
     async def close(self) -> None:
         async with self._lock:
             await self._conn.close()
+        await self._checkpointer.stop()

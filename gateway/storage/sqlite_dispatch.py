@@ -9,9 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import aiosqlite
-
 from gateway.storage.sqlite_base import SqliteBase
+from gateway.storage.sqlite_conn import Connection
 from sessions.ports import ClaimedSms, Notification, SendOutcome, StatusUpdate
 
 # Codes and passwords must not stay readable in a database dump once they have gone out.
@@ -49,7 +48,7 @@ NOTIFICATION_COLUMNS = (
 )
 
 
-async def _write_outcome(conn: aiosqlite.Connection, o: SendOutcome, now: float) -> int:
+async def _write_outcome(conn: Connection, o: SendOutcome, now: float) -> int:
     if o.status == "sent":
         args: tuple[object, ...] = (
             o.provider,
@@ -81,9 +80,7 @@ async def _write_outcome(conn: aiosqlite.Connection, o: SendOutcome, now: float)
     return cur.rowcount
 
 
-async def _apply_one(
-    conn: aiosqlite.Connection, provider: str, report: StatusUpdate, now: float
-) -> int:
+async def _apply_one(conn: Connection, provider: str, report: StatusUpdate, now: float) -> int:
     cur = await conn.execute(
         "SELECT id, status, provider_status FROM outbox "
         "WHERE provider = ? AND provider_message_id = ?",

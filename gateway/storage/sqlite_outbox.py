@@ -7,9 +7,8 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-import aiosqlite
-
 from gateway.storage.sqlite_base import SqliteBase
+from gateway.storage.sqlite_conn import Connection
 from gateway.storage.sqlite_dispatch import NOTIFICATION_COLUMNS
 from sessions.ports import Notification
 from sessions.records import OutboundSms, Outcome, Result
@@ -21,7 +20,7 @@ _INSERT = (
 )
 
 
-async def insert_outbox(conn: aiosqlite.Connection, messages: Sequence[OutboundSms]) -> None:
+async def insert_outbox(conn: Connection, messages: Sequence[OutboundSms]) -> None:
     """Writes messages with the connection of a transaction that is already open."""
     await conn.executemany(
         _INSERT,
@@ -130,9 +129,7 @@ class SqliteNotifications(SqliteBase):
             )
 
 
-async def _resend_wait(
-    conn: aiosqlite.Connection, sms: OutboundSms, resend_after_s: int, now: float
-) -> int:
+async def _resend_wait(conn: Connection, sms: OutboundSms, resend_after_s: int, now: float) -> int:
     """Seconds left before this template may go to this number again (seed 001: 120 s)."""
     if resend_after_s <= 0:
         return 0

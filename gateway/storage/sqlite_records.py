@@ -5,9 +5,8 @@ from __future__ import annotations
 from dataclasses import astuple, fields
 from typing import Any, TypeVar
 
-import aiosqlite
-
 from gateway.storage.sqlite_base import SqliteBase
+from gateway.storage.sqlite_conn import Connection
 from gateway.storage.sqlite_outbox import insert_outbox
 from sessions.ports import Notify
 from sessions.records import Complaint, Loan, Registration
@@ -25,7 +24,7 @@ def _columns(kind: type[Any]) -> list[str]:
     return [f.name for f in fields(kind)]
 
 
-async def _get(conn: aiosqlite.Connection, kind: type[T], key: str) -> T | None:
+async def _get(conn: Connection, kind: type[T], key: str) -> T | None:
     table, pk = _TABLES[kind]
     cur = await conn.execute(
         f"SELECT {', '.join(_columns(kind))} FROM {table} WHERE {pk} = ?", (key,)
@@ -34,7 +33,7 @@ async def _get(conn: aiosqlite.Connection, kind: type[T], key: str) -> T | None:
     return kind(*row) if row is not None else None
 
 
-async def _upsert(conn: aiosqlite.Connection, record: T) -> None:
+async def _upsert(conn: Connection, record: T) -> None:
     table, pk = _TABLES[type(record)]
     cols = _columns(type(record))
     updates = ", ".join(f"{c} = excluded.{c}" for c in cols if c not in (pk, "created_at"))
