@@ -1,44 +1,93 @@
-"""The unchanged gateway, run with one thing changed from outside, to weigh a recommendation by
-measurement before anyone writes it. Not a way to run the gateway in production.
+"""The gateway run with one design choice undone from outside, so that one `make bench` run shows
+side by side what each choice buys. Not a way to run the gateway in production.
 
-    python -m bench.variant inline-sqlite,uvloop serve --port 18104
+    python -m bench.variant thread-per-statement,no-group-commit serve --port 18104
 
-- `inline-sqlite`: aiosqlite calls run on the event loop's thread instead of being handed to
-  aiosqlite's worker thread and back (the connection is opened with check_same_thread=False).
-  Same SQL, same transactions, same WAL file and synchronous=NORMAL: it prices the thread
-  hand-offs, the largest cost the profile shows.
+- `thread-per-statement`: every SQLite statement is handed to a worker thread and back, as
+  aiosqlite does (the gateway's first design): it prices the hand-offs.
+- `no-group-commit`: each hop's session row is committed in a transaction of its own.
 - `uvloop`: the event loop is uvloop's (installed into the venv on demand, not a dependency).
 """
 
 from __future__ import annotations
 
+import asyncio
+import json
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-VARIANTS = ("inline-sqlite", "uvloop")
+VARIANTS = ("thread-per-statement", "no-group-commit", "uvloop")
 
 
-def _inline_sqlite() -> None:
-    import aiosqlite
-    import aiosqlite.core
+def _thread_per_statement() -> None:
+    import sqlite3
 
-    connect = aiosqlite.connect
+    from gateway.storage import sqlite_conn
 
-    def connect_anywhere(*args: Any, **kwargs: Any) -> aiosqlite.Connection:
-        kwargs["check_same_thread"] = False
-        return connect(*args, **kwargs)
+    worker = ThreadPoolExecutor(1, thread_name_prefix="sqlite")
 
-    async def execute_inline(
-        self: aiosqlite.Connection, fn: Callable[..., Any], *args: Any, **kwargs: Any
+    def open_anywhere(cls: type[sqlite_conn.Connection], path: str) -> sqlite_conn.Connection:
+        conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        conn.row_factory = sqlite3.Row
+        return cls(conn)
+
+    async def hop(fn: Any, *args: Any) -> Any:
+        return await asyncio.get_running_loop().run_in_executor(worker, fn, *args)
+
+    async def execute(
+        self: sqlite_conn.Connection, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()
     ) -> Any:
-        if not self._running or not self._connection:
-            raise ValueError("Connection closed")
-        return fn(*args, **kwargs)
+        cursor = sqlite_conn.Cursor(await hop(self._conn.execute, sql, params))
+        rows = await hop(cursor._cur.fetchall) if cursor._cur.description else []
+        return _Fetched(cursor, rows)
 
-    aiosqlite.connect = connect_anywhere
-    aiosqlite.core.Connection._execute = execute_inline  # type: ignore[method-assign]
+    async def executemany(
+        self: sqlite_conn.Connection, sql: str, params: Iterable[Sequence[Any]]
+    ) -> sqlite_conn.Cursor:
+        return sqlite_conn.Cursor(await hop(self._conn.executemany, sql, list(params)))
+
+    sqlite_conn.Connection.open = classmethod(open_anywhere)  # type: ignore[method-assign,assignment]
+    sqlite_conn.Connection.execute = execute  # type: ignore[method-assign]
+    sqlite_conn.Connection.executemany = executemany  # type: ignore[method-assign]
+
+
+class _Fetched:
+    """A cursor whose rows were fetched on the worker thread (a second hand-off, as aiosqlite)."""
+
+    def __init__(self, cursor: Any, rows: list[Any]) -> None:
+        self._cursor, self._rows = cursor, rows
+
+    async def fetchone(self) -> Any:
+        return self._rows.pop(0) if self._rows else None
+
+    async def fetchall(self) -> list[Any]:
+        rows, self._rows = self._rows, []
+        return rows
+
+    @property
+    def rowcount(self) -> int:
+        return int(self._cursor.rowcount)
+
+    @property
+    def lastrowid(self) -> int | None:
+        return self._cursor.lastrowid  # type: ignore[no-any-return]
+
+
+def _no_group_commit() -> None:
+    from gateway.storage import sqlite_sessions
+    from sessions.ports import StoredSession
+
+    async def put_session(self: sqlite_sessions.SqliteSessions, s: StoredSession) -> None:
+        state = json.dumps(s.state, ensure_ascii=False, separators=(",", ":"))
+        row = (s.key, s.msisdn, state, s.status, s.last_hop_key, s.last_reply_text,
+               int(s.last_reply_end), s.created_at, s.updated_at)  # fmt: skip
+        async with self.transaction() as conn:
+            await conn.execute(sqlite_sessions._UPSERT, row)
+
+    sqlite_sessions.SqliteSessions.put_session = put_session  # type: ignore[method-assign,assignment]
 
 
 def _uvloop() -> None:
@@ -58,8 +107,10 @@ def main(argv: list[str]) -> int:
     if unknown:
         print(f"unknown variant(s) {unknown}; choose from {VARIANTS}", file=sys.stderr)
         return 2
-    if "inline-sqlite" in chosen:
-        _inline_sqlite()
+    if "thread-per-statement" in chosen:
+        _thread_per_statement()
+    if "no-group-commit" in chosen:
+        _no_group_commit()
     if "uvloop" in chosen:
         _uvloop()
     import run

@@ -20,6 +20,7 @@ from gateway.settings import Settings
 from providers import outbox
 from providers.base import (
     DeliveryState,
+    LocalStatus,
     OutgoingSms,
     Provider,
     ProviderError,
@@ -65,10 +66,16 @@ class Dispatcher:
         s = self._settings
         claims = await self._store.claim_due(self._clock(), s.dispatch_batch, s.dispatch_lease_s)
         size = self._primary.max_batch
-        for i in range(0, len(claims), size):
-            outcomes = await self._deliver(self._primary, claims[i : i + size], self._fallback)
-            await self._store.record_outcomes(outcomes, self._clock())
+        # A claim larger than one provider call keeps its calls in flight together: against a
+        # provider that answers in 50 ms, that is what lifts throughput past one call at a time.
+        await asyncio.gather(
+            *(self._deliver_chunk(claims[i : i + size]) for i in range(0, len(claims), size))
+        )
         return len(claims)
+
+    async def _deliver_chunk(self, chunk: Sequence[ClaimedSms]) -> None:
+        outcomes = await self._deliver(self._primary, chunk, self._fallback)
+        await self._store.record_outcomes(outcomes, self._clock())
 
     async def poll_once(self) -> int:
         """Asks for the status of messages sent a while ago with no report; returns changes."""
@@ -116,8 +123,40 @@ class Dispatcher:
             if fallback is None:
                 outcomes.extend(self._retry(c, account_error) for c in moved)
             else:
+                taken, moved = await self._already_taken(provider, moved)
+                outcomes.extend(taken)
                 outcomes.extend(await self._deliver(fallback, moved, None))
         return outcomes
+
+    async def _already_taken(
+        self, provider: Provider, claims: Sequence[ClaimedSms]
+    ) -> tuple[list[SendOutcome], list[ClaimedSms]]:
+        """Before failing over: messages the provider took on an earlier try whose answer was lost
+        (a timeout, a crash) are recorded as its own, not sent a second time elsewhere."""
+        if not claims or not isinstance(provider, LocalStatus):
+            return [], list(claims)
+        try:
+            reports = await provider.query_local_status([c.id for c in claims])
+        except ProviderError as exc:
+            log.warning("%s local status before failover failed: %s", provider.name, exc)
+            return [], list(claims)
+        known = {
+            r.local_id: r
+            for r in reports
+            if r.local_id and r.provider_message_id and r.state is not DeliveryState.UNKNOWN
+        }
+        taken: list[SendOutcome] = []
+        rest: list[ClaimedSms] = []
+        for claim in claims:
+            report = known.get(claim.id)
+            if report is None:
+                rest.append(claim)
+                continue
+            result = SendResult(
+                claim.id, report.provider_message_id, report.state, None, report.provider_status
+            )
+            taken.append(self._accepted(claim, provider.name, result))
+        return taken, rest
 
     async def _send(self, provider: Provider, claims: Sequence[ClaimedSms]) -> list[SendResult]:
         """One result per claim; an error of the whole call becomes every message's error."""
