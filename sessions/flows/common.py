@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sessions.engine import Ctx, Invalid
+from sessions.engine import Ask, Ctx, Invalid
 from sessions.screens import Screen, T
 from sessions.services.deps import Deps
 from sessions.validators import InvalidInput, national_id, tracking_code
@@ -32,6 +32,12 @@ def parse_tracking_code(text: str) -> str:
         return tracking_code(text)
     except InvalidInput as exc:
         raise Invalid(CODE_INVALID) from exc
+
+
+def ask_national_id(goto: str) -> Ask:
+    """The national-ID prompt that flows 1 and 2 open with: asked again on a bad checksum, at
+    most three tries."""
+    return Ask(NID_PROMPT, "nid", parse_national_id, goto, TOO_MANY_TRIES, (NID_INVALID,))
 
 
 def end(*lines: T) -> Screen:

@@ -6,16 +6,13 @@ caller's. "Not found" is the same answer for an unknown national ID and for some
 
 from __future__ import annotations
 
-from sessions.engine import Action, Ask, Ctx, Outcome
+from sessions.engine import Action, Ctx, Outcome
 from sessions.flows.base import Flow
 from sessions.flows.common import (
     LIMITED,
-    NID_INVALID,
-    NID_PROMPT,
-    TOO_MANY_TRIES,
+    ask_national_id,
     deps_of,
     end,
-    parse_national_id,
 )
 from sessions.screens import Screen, T
 from sessions.services import registration
@@ -68,14 +65,7 @@ FLOW = Flow(
     label=T("پیگیری ثبت‌نام", "Registration status"),
     entry="registration.start",
     nodes={
-        "registration.start": Ask(
-            NID_PROMPT,
-            "nid",
-            parse_national_id,
-            "registration.result",
-            give_up=TOO_MANY_TRIES,
-            errors=(NID_INVALID,),
-        ),
+        "registration.start": ask_national_id("registration.result"),
         "registration.result": Action(_result),
     },
     samples=_samples,

@@ -6,16 +6,13 @@ password and tracking code travel by SMS to the registered number only.
 
 from __future__ import annotations
 
-from sessions.engine import Action, Ask, Ctx, Outcome
+from sessions.engine import Action, Ctx, Outcome
 from sessions.flows.base import Flow
 from sessions.flows.common import (
     LIMITED,
-    NID_INVALID,
-    NID_PROMPT,
-    TOO_MANY_TRIES,
+    ask_national_id,
     deps_of,
     end,
-    parse_national_id,
 )
 from sessions.screens import Screen, T
 from sessions.services.reset import ResetOutcome, request_reset
@@ -43,14 +40,7 @@ FLOW = Flow(
     label=T("بازیابی رمز عبور", "Password reset"),
     entry="reset.start",
     nodes={
-        "reset.start": Ask(
-            NID_PROMPT,
-            "nid",
-            parse_national_id,
-            "reset.done",
-            give_up=TOO_MANY_TRIES,
-            errors=(NID_INVALID,),
-        ),
+        "reset.start": ask_national_id("reset.done"),
         "reset.done": Action(_reset),
     },
     samples=_samples,
