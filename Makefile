@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck pytest bench format check clean
+.PHONY: run test lint typecheck pytest test-postgres bench bench-scale format check clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/python run.py serve --demo
 
-test: lint typecheck pytest
+test: lint typecheck pytest test-postgres
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -27,6 +27,20 @@ typecheck: $(STAMP)
 pytest: $(STAMP)
 	$(BIN)/pytest -q
 
+# The same suite again on PostgreSQL: DARGAH_TEST_DATABASE_URL, else the first of
+# postgres@ / root@ 127.0.0.1:5432/test that answers; each test in a fresh schema. When no server
+# answers the leg is skipped with a message, except in CI (CI=true), where that is a failure.
+test-postgres: $(STAMP)
+	@url=$$($(BIN)/python -m tests.postgres_kit) || { \
+		if [ "$${CI:-}" = "true" ] || [ "$${CI:-}" = "1" ]; then \
+			echo "test-postgres: FAILED: CI needs PostgreSQL on 127.0.0.1:5432" >&2; exit 1; \
+		fi; \
+		echo "test-postgres: SKIPPED: no PostgreSQL answers (set DARGAH_TEST_DATABASE_URL)" >&2; \
+		exit 0; \
+	}; \
+	echo "test-postgres: $$url"; \
+	DARGAH_TEST_DATABASE_URL="$$url" $(BIN)/pytest -q
+
 check: $(STAMP)
 	$(BIN)/python run.py check
 
@@ -36,6 +50,11 @@ format: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench $(BENCH_ARGS)
+	$(BIN)/python -m bench.scale $(SCALE_ARGS)
+
+# 1 vs 2 gateway processes on one PostgreSQL (its own section of bench/RESULTS.md).
+bench-scale: $(STAMP)
+	$(BIN)/python -m bench.scale $(SCALE_ARGS)
 
 clean:
 	rm -rf $(VENV) build *.egg-info .mypy_cache .pytest_cache .ruff_cache

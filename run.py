@@ -10,13 +10,48 @@ import uuid
 from collections.abc import Sequence
 
 from aiohttp import ClientSession, ClientTimeout, web
+from pydantic import ValidationError
 
 from gateway import logs
+from gateway.access import callback_secret, exposure_problem
 from gateway.app import create_app
 from gateway.auth import SCOPES, new_api_key
 from gateway.settings import Settings
 from gateway.storage import open_storage
+from providers.registry import build_provider
 from sessions.records import ApiKey
+
+
+def _refuse(problem: str) -> int:
+    """One clear line on stderr and exit code 2: a configuration error, not a crash."""
+    print(f"dargah: {problem}", file=sys.stderr)
+    return 2
+
+
+def settings_problem(exc: ValidationError) -> str:
+    """The settings' errors by variable name, never quoting a value (it may be a secret)."""
+    parts = []
+    for error in exc.errors(include_input=False, include_url=False):
+        name = "GATEWAY_" + "_".join(str(part) for part in error["loc"][:1]).upper()
+        parts.append(f"{name}: {error['msg']}")
+    return "invalid settings: " + "; ".join(parts)
+
+
+async def _provider_problem(settings: Settings) -> str | None:
+    """Builds each configured provider once (no request is sent), as start-up would."""
+    async with ClientSession() as session:
+        for name in dict.fromkeys(filter(None, (settings.sms_provider, settings.sms_fallback))):
+            try:
+                provider = build_provider(name, settings, session)
+            except ValueError as exc:
+                return f"SMS provider {name!r} is misconfigured: {exc}"
+            await provider.close()
+    return None
+
+
+def serve_problem(settings: Settings) -> str | None:
+    """Why `serve` must not start with these settings; checked before anything listens."""
+    return exposure_problem(settings) or asyncio.run(_provider_problem(settings))
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -25,6 +60,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         settings.host = args.host
     if args.port:
         settings.port = args.port
+    problem = serve_problem(settings)
+    if problem is not None:
+        return _refuse(problem)
     logs.configure(settings.log_level, settings.log_json)
     app = create_app(settings, demo=args.demo)
     web.run_app(
@@ -37,7 +75,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _dial(url: str, msisdn: str, code: str, inputs: Sequence[str] | None) -> int:
+async def _dial(
+    url: str,
+    msisdn: str,
+    code: str,
+    inputs: Sequence[str] | None,
+    headers: dict[str, str] | None = None,
+) -> int:
     """A phone in the terminal: Africa's Talking hops, keeping the `*`-joined history."""
     session_id = f"dial-{uuid.uuid4().hex[:12]}"
     history: list[str] = []
@@ -51,7 +95,9 @@ async def _dial(url: str, msisdn: str, code: str, inputs: Sequence[str] | None) 
                 "networkCode": "43211",
                 "text": "*".join(history),
             }
-            async with http.post(f"{url.rstrip('/')}/ussd/africastalking", data=form) as resp:
+            async with http.post(
+                f"{url.rstrip('/')}/ussd/africastalking", data=form, headers=headers
+            ) as resp:
                 body = await resp.text()
                 if resp.status != 200:
                     print(f"gateway answered {resp.status}: {body}", file=sys.stderr)
@@ -77,9 +123,13 @@ async def _dial(url: str, msisdn: str, code: str, inputs: Sequence[str] | None) 
 
 
 def cmd_dial(args: argparse.Namespace) -> int:
-    url = args.url or f"http://{Settings().host}:{Settings().port}"
+    settings = Settings()
+    url = args.url or f"http://{settings.host}:{settings.port}"
+    # A gateway with a USSD secret wants it from this phone too, as an operator would send it.
+    secret = callback_secret(settings, "ussd", "africastalking")
+    headers = {settings.callback_token_header: secret.get_secret_value()} if secret else None
     try:
-        return asyncio.run(_dial(url, args.msisdn, args.code, args.input))
+        return asyncio.run(_dial(url, args.msisdn, args.code, args.input, headers))
     except OSError as exc:
         print(
             f"cannot reach the gateway at {url}: {exc}. Start it with `make run`.", file=sys.stderr
@@ -127,6 +177,13 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except ValidationError as exc:
+        return _refuse(settings_problem(exc))
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = argparse.ArgumentParser(prog="dargah", description="the SMS/USSD gateway")
     sub = parser.add_subparsers(dest="command")
     serve = sub.add_parser("serve", help="run the gateway (default)")

@@ -12,6 +12,7 @@ import aiohttp
 from aiohttp import web
 
 from gateway import (
+    access,
     api_complaints,
     api_notifications,
     api_notify,
@@ -49,7 +50,7 @@ from templates_sms import load_templates
 
 log = logging.getLogger("gateway")
 
-MAX_BODY = 256 * 1024  # callbacks and API bodies are small; 1,000 recipients fit easily
+MAX_BODY = access.API_MAX_BODY  # the largest body any route takes; callbacks take less
 
 
 async def _storage_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -127,8 +128,14 @@ def create_app(
     flows: Sequence[Flow] = SERVICES,
     demo: bool = False,
 ) -> web.Application:
-    app = web.Application(middlewares=[error_middleware], client_max_size=MAX_BODY)
-    app[SETTINGS] = settings or Settings()
+    settings = settings or Settings()
+    # Unauthenticated callbacks on a public address cannot be switched on, whoever builds the app.
+    access.check_exposure(settings)
+    app = web.Application(
+        middlewares=[error_middleware, access.body_limit_middleware], client_max_size=MAX_BODY
+    )
+    access.setup(app)
+    app[SETTINGS] = settings
     app[CLOCK] = clock
     app[FLOWS] = tuple(flows)
     app.cleanup_ctx.append(_storage_ctx)

@@ -24,6 +24,7 @@ _KEY = re.compile(r"dgk_([A-Za-z0-9]{12})_([A-Za-z0-9_\-]{43})")
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 API_KEY_NAME = web.RequestKey("api_key_name", str)
+API_KEY_ID = web.RequestKey("api_key_id", str)
 
 
 def _hash(secret: str) -> str:
@@ -67,6 +68,7 @@ def require_scope(scope: str) -> Callable[[Handler], Handler]:
             if scope not in key.scopes:
                 raise ApiError(403, "forbidden", f"this API key lacks the {scope!r} scope")
             request[API_KEY_NAME] = key.name
+            request[API_KEY_ID] = key.key_id
             return await handler(request)
 
         guarded.__name__ = handler.__name__

@@ -26,7 +26,6 @@ class MaskingFormatter(logging.Formatter):
         if not self.as_json:
             return mask_text(super().format(record))
         payload: dict[str, Any] = {
-            "ts": round(record.created, 3),
             "level": record.levelname,
             "logger": record.name,
             "msg": record.getMessage(),
@@ -34,7 +33,9 @@ class MaskingFormatter(logging.Formatter):
         payload.update({k: v for k, v in vars(record).items() if k not in _STANDARD})
         if record.exc_info:
             payload["exc"] = self.formatException(record.exc_info)
-        return mask_text(json.dumps(payload, ensure_ascii=False, default=str))
+        masked = mask_text(json.dumps(payload, ensure_ascii=False, default=str))
+        # The timestamp is added after masking, which would take it for a long number.
+        return f'{{"ts": {round(record.created, 3)}, {masked[1:]}'
 
 
 def configure(level: str = "INFO", as_json: bool = False) -> None:

@@ -14,7 +14,10 @@ _SECRET_PAIR = re.compile(
     r"(?i)\b(password|passwd|pwd|token|api[_-]?key|secret|code|authorization)(\s*[=:]\s*)([^\s&,;]+)"
 )
 # Kavenegar puts the key in the URL path: /v1/{API_KEY}/sms/send.json
-_KEY_IN_PATH = re.compile(r"(/v1/)[^/\s]+(/)")
+# (a key is a long token; our own `/v1/registrations/…` paths must stay readable in access logs)
+_KEY_IN_PATH = re.compile(r"(/v1/)[A-Za-z0-9+=_\-]{24,}(/)")
+# A callback secret as the last path segment: /ussd/{dialect}/{token}, /sms/{p}/status/{token}
+_TOKEN_IN_PATH = re.compile(r"(/ussd/[^/\s?#]+/|/sms/[^/\s?#]+/(?:inbound|status)/)[^/\s?#]+")
 
 
 def mask_msisdn(msisdn: str) -> str:
@@ -31,6 +34,7 @@ def mask_secret(_value: str) -> str:
 def mask_text(text: str) -> str:
     """Masks everything that looks sensitive in free text (log messages, exception texts)."""
     text = _KEY_IN_PATH.sub(r"\1***\2", text)
+    text = _TOKEN_IN_PATH.sub(r"\1***", text)
     text = _API_KEY.sub("dgk_***", text)
     text = _SECRET_PAIR.sub(lambda m: f"{m.group(1)}{m.group(2)}***", text)
     text = _MOBILE.sub(lambda m: mask_msisdn(m.group(0)), text)

@@ -43,6 +43,11 @@ CODE = {"tracking_code": ("8-digit tracking code", r"^[0-9]{8}$")}
 TICKET = {"ticket": ("ticket number", r"^[0-9]{8}$")}
 PROVIDER = {"provider": ("a configured provider: kavenegar, smsir or console", r"^[a-z]+$")}
 CALLBACK = "Form fields or a query string, as the provider sends them."
+TOKEN = {"token": ("the callback secret of this dialect or provider", r"^[A-Za-z0-9_\-.~]+$")}
+IN_PATH_NOTE = (
+    "The same callback, for operators and providers that cannot send the `X-Gateway-Token` "
+    "header: the shared secret is the last path segment. 401 `unauthorized` on a wrong secret."
+)
 
 OPERATIONS: tuple[Op, ...] = (
     Op("post", "/ussd/africastalking", "USSD hop, Africa's Talking dialect", "ussd",
@@ -86,6 +91,14 @@ OPERATIONS: tuple[Op, ...] = (
        path_params=PROVIDER, description=CALLBACK),
     Op("get", "/healthz", "Liveness", "health"),
     Op("get", "/readyz", "Readiness: the database answers", "health"),
+)  # fmt: skip
+# Every operator and provider callback again, with its shared secret as the last path segment.
+OPERATIONS += tuple(
+    Op(op.method, f"{op.path}/{{token}}", f"{op.summary}, secret in the path", op.tag,
+       ok=op.ok, response=op.response, body=op.body, body_type=op.body_type,
+       path_params={**op.path_params, **TOKEN}, description=IN_PATH_NOTE)
+    for op in OPERATIONS
+    if op.tag in ("ussd", "providers")
 )  # fmt: skip
 
 

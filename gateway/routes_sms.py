@@ -11,6 +11,7 @@ import logging
 
 from aiohttp import web
 
+from gateway.access import guard_callback
 from gateway.errors import error_response
 from gateway.inbound import handle_inbound
 from gateway.keys import CLOCK, DEPS, PROVIDERS, STORAGE
@@ -42,6 +43,9 @@ async def status_callback(request: web.Request) -> web.Response:
     provider = request.app[PROVIDERS].get(name)
     if provider is None:
         return error_response(404, "unknown_provider", f"no SMS provider named {name!r} here")
+    refused = guard_callback(request, "sms", name)
+    if refused is not None:
+        return refused
     try:
         reports = provider.parse_status_callback(await _fields(request))
     except ValueError as exc:
@@ -57,6 +61,9 @@ async def inbound_callback(request: web.Request) -> web.Response:
     provider = request.app[PROVIDERS].get(name)
     if provider is None:
         return error_response(404, "unknown_provider", f"no SMS provider named {name!r} here")
+    refused = guard_callback(request, "sms", name)
+    if refused is not None:
+        return refused
     try:
         sms = provider.parse_inbound(await _fields(request))
     except ValueError as exc:
@@ -66,7 +73,10 @@ async def inbound_callback(request: web.Request) -> web.Response:
 
 
 def setup(app: web.Application) -> None:
-    app.router.add_get("/sms/{provider}/inbound", inbound_callback)
-    app.router.add_post("/sms/{provider}/inbound", inbound_callback)
-    app.router.add_get("/sms/{provider}/status", status_callback)
-    app.router.add_post("/sms/{provider}/status", status_callback)
+    # Each also with the provider's callback secret as the last segment (`…/inbound/{token}`):
+    # a provider's panel takes a URL, rarely a header.
+    for suffix in ("", "/{token}"):
+        app.router.add_get("/sms/{provider}/inbound" + suffix, inbound_callback)
+        app.router.add_post("/sms/{provider}/inbound" + suffix, inbound_callback)
+        app.router.add_get("/sms/{provider}/status" + suffix, status_callback)
+        app.router.add_post("/sms/{provider}/status" + suffix, status_callback)

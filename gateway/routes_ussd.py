@@ -1,29 +1,34 @@
-"""`POST /ussd/{dialect}`: operator callbacks into menu sessions."""
+"""`POST /ussd/{dialect}` (or `/ussd/{dialect}/{token}`): operator callbacks into menu sessions."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
 from channels.models import BadCallback
 from channels.registry import DIALECTS
+from gateway.access import guard_callback
 from gateway.errors import error_response
 from gateway.keys import USSD
 from sessions.hop import UssdReply
-from sessions.screens import T
+from sessions.ussd import UNAVAILABLE
 
 log = logging.getLogger("gateway.ussd")
 
-# Shown when something inside the gateway fails: the caller gets a polite screen, not silence.
-UNAVAILABLE = T("سامانه موقتاً در دسترس نیست. لطفاً چند دقیقه دیگر دوباره تلاش کنید.", "")
-
 
 async def ussd_callback(request: web.Request) -> web.StreamResponse:
-    name = request.match_info["dialect"]
+    return await handle_hop(request, request.match_info["dialect"])
+
+
+async def handle_hop(request: web.Request, name: str) -> web.StreamResponse:
     dialect = DIALECTS.get(name)
     if dialect is None:
         return error_response(404, "unknown_dialect", f"no USSD dialect named {name!r}")
+    refused = guard_callback(request, "ussd", name)
+    if refused is not None:
+        return refused
     try:
         hop = await dialect.parse(request)
     except BadCallback as exc:
@@ -36,5 +41,15 @@ async def ussd_callback(request: web.Request) -> web.StreamResponse:
     return dialect.render(reply, hop)
 
 
+def _with_token(name: str) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    async def ussd_callback_with_token(request: web.Request) -> web.StreamResponse:
+        return await handle_hop(request, name)
+
+    return ussd_callback_with_token
+
+
 def setup(app: web.Application) -> None:
     app.router.add_post("/ussd/{dialect}", ussd_callback)
+    # The dialect's secret as the last segment, for operators that cannot send a header.
+    for name in DIALECTS:
+        app.router.add_post(f"/ussd/{name}/{{token}}", _with_token(name))

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import json
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 ProviderName = Literal["console", "kavenegar", "smsir"]
+Network = IPv4Network | IPv6Network
+MIN_SECRET = 16  # characters; `python -c "import secrets; print(secrets.token_urlsafe())"`
+ANY = "*"  # the key of a callback secret that holds for every dialect or provider not named
 
 
 class Settings(BaseSettings):
@@ -49,7 +54,9 @@ class Settings(BaseSettings):
     # Outbox dispatcher.
     dispatcher_enabled: bool = True
     dispatch_interval_s: float = Field(0.5, gt=0)
-    dispatch_batch: int = Field(200, ge=1, le=200)
+    # Messages claimed per pass; more than one provider call's worth go out concurrently. Small
+    # claims keep a code that arrives mid-pass from waiting long behind a bulk batch.
+    dispatch_batch: int = Field(200, ge=1, le=5000)
     max_attempts: int = Field(8, ge=1)
     retry_base_s: float = Field(2.0, gt=0)
     retry_cap_s: float = Field(300.0, gt=0)
@@ -58,10 +65,71 @@ class Settings(BaseSettings):
     # in-process retries, so a slow provider is never sent the same message twice at once.
     dispatch_lease_s: float = Field(120.0, gt=0)
 
+    # Operator callbacks (USSD, SMS status and inbound): a shared secret per dialect or provider,
+    # as a path token (`/ussd/{dialect}/{token}`) or in the header below. Written as JSON
+    # (`{"africastalking": "…"}`), as `name=secret,…`, or as one bare secret for all; `*` names the
+    # secret for every dialect or provider without its own. See gateway/access.py.
+    ussd_secrets: Annotated[dict[str, SecretStr], NoDecode] = Field(default_factory=dict)
+    sms_callback_secret: Annotated[dict[str, SecretStr], NoDecode] = Field(default_factory=dict)
+    callback_token_header: str = Field("X-Gateway-Token", min_length=1)
+    # Comma-separated CIDRs; empty: any address (the secret still applies).
+    callback_allow: Annotated[list[Network], NoDecode] = Field(default_factory=list)
+    # Proxies whose X-Forwarded-For is believed; empty: the header is ignored.
+    trusted_proxies: Annotated[list[Network], NoDecode] = Field(default_factory=list)
+
     @field_validator("sms_fallback", mode="before")
     @classmethod
     def _empty_is_none(cls, value: object) -> object:
         return None if value == "" else value
 
+    @field_validator("ussd_secrets", "sms_callback_secret", mode="before")
+    @classmethod
+    def _secrets(cls, value: object) -> object:
+        return parse_secrets(value) if isinstance(value, str) else value
+
+    @field_validator("ussd_secrets", "sms_callback_secret", mode="after")
+    @classmethod
+    def _strong(cls, value: dict[str, SecretStr]) -> dict[str, SecretStr]:
+        for name, secret in value.items():
+            if len(secret.get_secret_value()) < MIN_SECRET:
+                raise ValueError(f"the callback secret for {name!r} is shorter than {MIN_SECRET}")
+        return value
+
+    @field_validator("callback_allow", "trusted_proxies", mode="before")
+    @classmethod
+    def _networks(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        return [ip_network(item.strip(), strict=False) for item in value.split(",") if item.strip()]
+
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite:///{self.db}"
+
+
+def parse_secrets(value: str) -> dict[str, SecretStr]:
+    """`{"name": "secret"}`, `name=secret,name2=secret2`, or a bare secret (for every name).
+    Errors never quote the value: it is a secret."""
+    value = value.strip()
+    if not value:
+        return {}
+    if value.startswith("{"):
+        try:
+            data = json.loads(value)
+        except ValueError:
+            raise ValueError("not a JSON object of names to secrets") from None
+        if not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values()):
+            raise ValueError("not a JSON object of names to secrets")
+        pairs = list(data.items())
+    elif "=" not in value:
+        pairs = [(ANY, value)]
+    else:
+        pairs = []
+        for item in filter(None, (part.strip() for part in value.split(","))):
+            name, sep, secret = item.partition("=")
+            if not sep:
+                raise ValueError("every item must read name=secret")
+            pairs.append((name.strip(), secret.strip()))
+    for name, secret in pairs:
+        if not name or not secret:
+            raise ValueError("a callback secret needs a name and a non-empty value")
+    return {name: SecretStr(secret) for name, secret in pairs}

@@ -166,6 +166,14 @@ class Provider(Protocol):
 
 
 @runtime_checkable
+class LocalStatus(Protocol):
+    """Providers that can say what became of messages by our local ids (an answer lost in a
+    timeout or a crash), so a message one of them already has is never sent elsewhere too."""
+
+    async def query_local_status(self, local_ids: Sequence[str]) -> list[DeliveryReport]: ...
+
+
+@runtime_checkable
 class InboxPoller(Protocol):
     """Providers that can hand over unread inbound SMS (a fallback when callbacks are lost)."""
 

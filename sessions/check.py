@@ -14,7 +14,7 @@ from sessions.flows.base import Flow
 from sessions.flows.home import RESUME_OPTIONS, RESUME_QUESTION
 from sessions.flows.registry import SERVICES, all_nodes
 from sessions.screens import LANGS, Screen, page_fits, render_pages
-from sessions.ussd import EXPIRED, MISMATCH
+from sessions.ussd import EXPIRED, MISMATCH, UNAVAILABLE
 
 MAX_PAGES = 4
 
@@ -24,14 +24,15 @@ class ScreenReport:
     where: str
     lang: str
     pages: list[str]
+    max_pages: int = MAX_PAGES
 
     @property
     def breach(self) -> str | None:
         for page in self.pages:
             if not page_fits(page):
                 return f"{self.where} [{self.lang}]: a page is over budget: {page!r}"
-        if len(self.pages) > MAX_PAGES:
-            return f"{self.where} [{self.lang}]: {len(self.pages)} pages (at most {MAX_PAGES})"
+        if len(self.pages) > self.max_pages:
+            return f"{self.where} [{self.lang}]: {len(self.pages)} pages (at most {self.max_pages})"
         return None
 
 
@@ -44,14 +45,25 @@ def all_screens(flows: Sequence[Flow] = SERVICES) -> Iterable[tuple[str, Screen]
     for flow in flows:
         for i, screen in enumerate(flow.samples()):
             yield f"{flow.key}:sample#{i}", screen
-    yield "notice:expired", Screen(body=(EXPIRED,), end=True)
-    yield "notice:mismatch", Screen(body=(MISMATCH,), end=True)
     yield "resume", Screen(body=(RESUME_QUESTION,), options=RESUME_OPTIONS, nav=False)
 
 
+# Notices that close a session in one answer: they have no "more" to page with.
+NOTICES = {
+    "notice:expired": EXPIRED,
+    "notice:mismatch": MISMATCH,
+    "notice:unavailable": UNAVAILABLE,
+}
+
+
 def check_screens(flows: Sequence[Flow] = SERVICES) -> list[ScreenReport]:
-    return [
+    reports = [
         ScreenReport(where, lang, render_pages(screen, lang))
         for where, screen in all_screens(flows)
         for lang in LANGS
     ]
+    for where, text in NOTICES.items():
+        for lang in LANGS:
+            pages = render_pages(Screen(body=(text,), end=True), lang)
+            reports.append(ScreenReport(where, lang, pages, max_pages=1))
+    return reports

@@ -9,6 +9,7 @@ writes what it returns to the outbox in that same transaction.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol, TypeVar
 
@@ -53,6 +54,11 @@ class SessionStore(Protocol):
     async def set_session_status(self, key: str, status: str) -> None: ...
 
     async def purge_sessions(self, updated_before: float) -> int: ...
+
+    def session_lock(self, key: str) -> AbstractAsyncContextManager[None]:
+        """Held around one hop of a session: hops of one session run one at a time, also when
+        several gateway processes share the database (embedded SQLite: nothing to do)."""
+        ...
 
 
 class RecordStore(Protocol):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -102,6 +103,11 @@ class ApiKey:
     scopes: frozenset[str] = field(default_factory=frozenset)
     created_at: float = 0.0
     revoked: bool = False
+
+
+def limit_subject(value: str) -> str:
+    """A rate-limit counter's key names a national ID or a number by a digest, never in clear."""
+    return hashlib.sha256(value.encode()).hexdigest()[:20]
 
 
 @dataclass(frozen=True, slots=True)

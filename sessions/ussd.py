@@ -17,6 +17,11 @@ EXPIRED = T(
     "نشست شما به پایان رسید. لطفاً دوباره شماره‌گیری کنید.",
     "Your session has timed out. Please dial again.",
 )
+# Shown when something inside the gateway fails: the caller gets a polite screen, not silence.
+UNAVAILABLE = T(
+    "سامانه موقتاً در دسترس نیست. لطفاً چند دقیقه دیگر دوباره تلاش کنید.",
+    "The service is unavailable for a moment. Please try again in a few minutes.",
+)
 MISMATCH = T("نشست نامعتبر است. لطفاً دوباره شماره‌گیری کنید.", "Invalid session. Please dial again.")
 MAX_SHORTCUT_INPUTS = 6
 
@@ -42,8 +47,9 @@ class UssdSessions:
         self._locks = KeyedLocks()
 
     async def handle(self, hop: UssdHop) -> UssdReply:
-        # Two hops of one session (an operator's retry racing the original) run one at a time.
-        async with self._locks.hold(hop.session_key):
+        # Two hops of one session (an operator's retry racing the original) run one at a time,
+        # within this process and, through the store, across processes sharing the database.
+        async with self._locks.hold(hop.session_key), self._store.session_lock(hop.session_key):
             return await self._handle(hop)
 
     async def _handle(self, hop: UssdHop) -> UssdReply:
@@ -111,9 +117,9 @@ class UssdSessions:
 
     @staticmethod
     def _notice(text: T, lang: str = "fa") -> UssdReply:
-        return UssdReply(
-            render_pages(Screen(body=(text,), end=True), "en" if lang == "en" else "fa")[-1], True
-        )
+        # `check` proves every notice fits one page.
+        page = render_pages(Screen(body=(text,), end=True), "en" if lang == "en" else "fa")[0]
+        return UssdReply(page, True)
 
 
 def _new_input(previous: str, hop: UssdHop) -> str:

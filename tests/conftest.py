@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +13,7 @@ from gateway.app import create_app
 from gateway.settings import Settings
 from sessions.flows.base import Flow
 from sessions.flows.registry import SERVICES
+from tests import postgres_kit
 
 
 class FakeClock:
@@ -32,8 +33,27 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return Settings(db=tmp_path / "gateway.db", dispatcher_enabled=False, _env_file=None)
+def settings(tmp_path: Path) -> Iterator[Settings]:
+    # With DARGAH_TEST_DATABASE_URL, each test gets an empty PostgreSQL schema of its own.
+    url = postgres_kit.backend_url()
+    if url is None:
+        yield Settings(db=tmp_path / "gateway.db", dispatcher_enabled=False, _env_file=None)
+        return
+    with postgres_kit.fresh_schema(url) as scoped:
+        yield Settings(
+            db=tmp_path / "gateway.db",
+            database_url=scoped,
+            dispatcher_enabled=False,
+            _env_file=None,
+        )
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _postgres_sweep() -> Iterator[None]:
+    yield
+    url = postgres_kit.backend_url()
+    if url is not None:
+        postgres_kit.sweep(url)
 
 
 GatewayFactory = Callable[..., Awaitable[TestClient[Any, Any]]]

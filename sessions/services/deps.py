@@ -31,6 +31,9 @@ class Policy:
     resets_per_number_per_hour: int = 5
     # National-ID probing: lookups of someone's records per calling number.
     lookups_per_number_per_hour: int = 30
+    # Password guessing: verifications per national ID (across all its resets) and per API key.
+    verifications_per_national_id_per_hour: int = 10
+    verifications_per_key_per_minute: int = 120
     max_open_complaints: int = 3
     loans_listed: int = 9  # one keypad digit each
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from sessions.ports import Notify
-from sessions.records import Limit, OutboundSms, Registration
+from sessions.records import Limit, OutboundSms, Registration, limit_subject
 from sessions.services.deps import Deps, Found, make_sms
 
 IN_REVIEW_ADVICE_AFTER_S = 48 * 3600  # seed 002: no SMS within 48 hours → register again
@@ -18,7 +18,7 @@ STATUS_TEMPLATES = {
 
 
 def probing_limits(deps: Deps, msisdn: str) -> list[Limit]:
-    return [Limit(f"lookup:{msisdn}", deps.policy.lookups_per_number_per_hour, 3600)]
+    return [Limit(f"lookup:{limit_subject(msisdn)}", deps.policy.lookups_per_number_per_hour, 3600)]
 
 
 async def lookup(deps: Deps, national_id: str, msisdn: str) -> Found[Registration]:

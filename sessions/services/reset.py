@@ -10,11 +10,12 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+import math
 import secrets
 import string
 from enum import StrEnum
 
-from sessions.records import Limit, PasswordReset
+from sessions.records import Limit, PasswordReset, limit_subject
 from sessions.services.deps import Deps, make_sms
 
 # Letters and digits a person reads off a small screen without confusing them (no 0/O, 1/l/I).
@@ -80,8 +81,10 @@ def password_matches(password: str, stored: str) -> bool:
 def reset_limits(deps: Deps, national_id: str, msisdn: str) -> list[Limit]:
     p = deps.policy
     return [
-        Limit(f"reset:nid:{national_id}", p.resets_per_national_id_per_day, 24 * 3600),
-        Limit(f"reset:msisdn:{msisdn}", p.resets_per_number_per_hour, 3600),
+        Limit(
+            f"reset:nid:{limit_subject(national_id)}", p.resets_per_national_id_per_day, 24 * 3600
+        ),
+        Limit(f"reset:msisdn:{limit_subject(msisdn)}", p.resets_per_number_per_hour, 3600),
     ]
 
 
@@ -115,6 +118,29 @@ async def request_reset(
     )
     await deps.store.create_reset(reset, [sms])
     return ResetOutcome.SENT
+
+
+def verify_limits(deps: Deps, national_id: str, caller: str) -> list[Limit]:
+    """Five wrong passwords spend one reset; these bound the guessing across resets (per
+    national ID) and across citizens (per API key, should a key be stolen)."""
+    p = deps.policy
+    return [
+        Limit(
+            f"verify:nid:{limit_subject(national_id)}",
+            p.verifications_per_national_id_per_hour,
+            3600,
+        ),
+        Limit(f"verify:key:{caller}", p.verifications_per_key_per_minute, 60),
+    ]
+
+
+async def verify_allowed(deps: Deps, national_id: str, caller: str) -> int | None:
+    """Counts one verification; None when it may go ahead, else the seconds until it may."""
+    now = deps.clock()
+    full = await deps.store.hit_limits(verify_limits(deps, national_id, caller), now)
+    if full is None:
+        return None
+    return max(1, math.ceil(full.window_s - now % full.window_s))
 
 
 async def verify(deps: Deps, national_id: str, password: str) -> bool:

@@ -1,0 +1,216 @@
+"""Who may call what: operator callback secrets and allow-lists, the loopback rule, body limits
+per route class, and the headers every answer carries.
+
+Callbacks (`/ussd/…`, `/sms/{provider}/status|inbound`) prove themselves with the shared secret of
+their dialect or provider, as the last path segment or in a header (`X-Gateway-Token` unless
+configured otherwise); a gateway with no secret for a channel serves that channel only while it
+listens on a loopback address, and refuses to start on any other address with no secret at all.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+from collections.abc import Mapping, Sequence
+from ipaddress import IPv4Address, IPv6Address, ip_address
+from typing import Any, Literal
+
+from aiohttp import web
+from pydantic import SecretStr
+
+from gateway.errors import ApiError, error_response
+from gateway.keys import SETTINGS
+from gateway.settings import ANY, Network, Settings
+
+log = logging.getLogger("gateway.access")
+
+Channel = Literal["ussd", "sms"]
+IpAddress = IPv4Address | IPv6Address
+
+CALLBACK_MAX_BODY = 16 * 1024  # an operator hop or a delivery report is well under 2 KB
+API_MAX_BODY = 256 * 1024  # a notification to 1,000 recipients fits easily
+_CALLBACK_PREFIXES = ("/ussd/", "/sms/")
+
+# HTML pages load only their own script and style, and nothing may frame them.
+HTML_HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; script-src 'self'; style-src 'self'; "
+    "connect-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'; "
+    "frame-ancestors 'none'",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+}
+
+
+class InsecureSettings(ValueError):
+    """The settings would expose unauthenticated callbacks to the network."""
+
+
+# --- where the gateway listens ----------------------------------------------------------------
+
+
+def is_loopback(host: str) -> bool:
+    """True only for addresses that cannot be reached from another machine. A name other than
+    `localhost` could resolve anywhere, and `0.0.0.0` or `::` listen everywhere."""
+    host = host.strip().strip("[]")
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _secret_for(secrets: Mapping[str, SecretStr], name: str) -> SecretStr | None:
+    found = secrets.get(name)
+    return found if found is not None else secrets.get(ANY)
+
+
+def _secrets(settings: Settings, channel: Channel) -> Mapping[str, SecretStr]:
+    return settings.ussd_secrets if channel == "ussd" else settings.sms_callback_secret
+
+
+def callback_secret(settings: Settings, channel: Channel, name: str) -> SecretStr | None:
+    """The secret a callback of this dialect or provider must carry, if any."""
+    return _secret_for(_secrets(settings, channel), name)
+
+
+def exposure_problem(settings: Settings) -> str | None:
+    """Why these settings must not serve, in one line; None when they may.
+
+    On loopback anything goes (development, tests, a local reverse proxy that adds the header).
+    Elsewhere the USSD callbacks need a secret, and so do the SMS callbacks of a real provider:
+    a forged delivery report or inbound SMS is as real a threat as a forged USSD hop."""
+    if is_loopback(settings.host):
+        return None
+    missing = []
+    if not settings.ussd_secrets:
+        missing.append("GATEWAY_USSD_SECRETS")
+    providers = {settings.sms_provider, settings.sms_fallback} - {None, "console"}
+    unguarded = sorted(
+        p for p in providers if p and not _secret_for(settings.sms_callback_secret, p)
+    )
+    if unguarded:
+        missing.append(f"GATEWAY_SMS_CALLBACK_SECRET (for {', '.join(unguarded)})")
+    if not missing:
+        return None
+    return (
+        f"refusing to listen on {settings.host}: operator callbacks would be unauthenticated; "
+        f"set {' and '.join(missing)}, or listen on 127.0.0.1 behind a proxy"
+    )
+
+
+def check_exposure(settings: Settings) -> None:
+    problem = exposure_problem(settings)
+    if problem is not None:
+        raise InsecureSettings(problem)
+
+
+# --- the caller's address ---------------------------------------------------------------------
+
+
+def _parse_ip(value: str) -> IpAddress | None:
+    try:
+        return ip_address(value.strip())
+    except ValueError:
+        return None
+
+
+def _within(address: IpAddress, networks: Sequence[Network]) -> bool:
+    return any(address in network for network in networks)
+
+
+def client_address(request: web.BaseRequest, trusted: Sequence[Network]) -> IpAddress | None:
+    """The peer's address; behind trusted proxies, the nearest X-Forwarded-For hop that is not
+    one of them. The header is believed only when the peer itself is a trusted proxy."""
+    peer = _parse_ip(request.remote or "")
+    if peer is None or not trusted or not _within(peer, trusted):
+        return peer
+    hops = [h for value in request.headers.getall("X-Forwarded-For", []) for h in value.split(",")]
+    address = peer
+    for hop in reversed(hops):
+        parsed = _parse_ip(hop)
+        if parsed is None:
+            return None  # a garbled chain proves nothing
+        address = parsed
+        if not _within(parsed, trusted):
+            break
+    return address
+
+
+# --- the callback guard -----------------------------------------------------------------------
+
+
+def _denied(
+    request: web.Request, channel: Channel, name: str, status: int, code: str, message: str
+) -> web.Response:
+    log.info("%s callback for %s refused: %s (from %s)", channel, name, code, request.remote)
+    return error_response(status, code, message)
+
+
+def guard_callback(request: web.Request, channel: Channel, name: str) -> web.Response | None:
+    """None when the callback may proceed; otherwise the answer to give (no screen, no body
+    parsed). Runs before the body is read."""
+    settings = request.app[SETTINGS]
+    if settings.callback_allow:
+        address = client_address(request, settings.trusted_proxies)
+        if address is None or not _within(address, settings.callback_allow):
+            message = "callbacks are not accepted from this address"
+            return _denied(request, channel, name, 403, "forbidden", message)
+    secret = callback_secret(settings, channel, name)
+    if secret is None:
+        if is_loopback(settings.host):
+            return None
+        message = f"callbacks for {name!r} are not configured on this gateway"
+        return _denied(request, channel, name, 403, "forbidden", message)
+    given = request.match_info.get("token") or request.headers.get(
+        settings.callback_token_header, ""
+    )
+    if not given or not tokens_match(given, secret):
+        message = "a valid callback token is required"
+        return _denied(request, channel, name, 401, "unauthorized", message)
+    return None
+
+
+def tokens_match(given: str, secret: SecretStr) -> bool:
+    """Constant time, and of equal length: the digests are compared, not the texts."""
+    a = hashlib.sha256(given.encode("utf-8", "surrogatepass")).digest()
+    b = hashlib.sha256(secret.get_secret_value().encode("utf-8", "surrogatepass")).digest()
+    return hmac.compare_digest(a, b)
+
+
+# --- body limits and headers ------------------------------------------------------------------
+
+
+def body_limit(path: str) -> int:
+    return CALLBACK_MAX_BODY if path.startswith(_CALLBACK_PREFIXES) else API_MAX_BODY
+
+
+@web.middleware
+async def body_limit_middleware(request: web.Request, handler: Any) -> web.StreamResponse:
+    """Refuses a declared oversize body at once, and caps what is read of an undeclared one
+    (chunked): either way a 413 `body_too_large` through the error middleware."""
+    limit = body_limit(request.path)
+    length = request.content_length
+    if length is not None and length > limit:
+        raise ApiError(413, "body_too_large", f"the body may be at most {limit} bytes here")
+    if request.client_max_size != limit and request.can_read_body:
+        request = request.clone(client_max_size=limit)
+    response: web.StreamResponse = await handler(request)
+    return response
+
+
+async def add_security_headers(request: web.Request, response: web.StreamResponse) -> None:
+    """`on_response_prepare`: every answer, errors included. No answer may be sniffed into
+    another type; HTML gets a strict policy; API answers carry personal data and are not cached."""
+    headers = response.headers
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    if response.content_type == "text/html":
+        for name, value in HTML_HEADERS.items():
+            headers.setdefault(name, value)
+    if request.path.startswith("/v1/"):
+        headers.setdefault("Cache-Control", "no-store")
+
+
+def setup(app: web.Application) -> None:
+    app.on_response_prepare.append(add_security_headers)

@@ -1,0 +1,118 @@
+"""Password resets, rate-limit counters and API keys in PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from gateway.storage.postgres_base import PostgresBase, xact_lock
+from gateway.storage.postgres_outbox import insert_outbox
+from sessions.records import ApiKey, Limit, OutboundSms, PasswordReset
+
+_RESET_COLUMNS = (
+    "national_id, mobile, tracking_code, password_hash, created_at, expires_at, status, "
+    "attempts, id"
+)
+
+
+class _Full(Exception):
+    def __init__(self, limit: Limit) -> None:
+        self.limit = limit
+
+
+class PostgresSecurity(PostgresBase):
+    async def create_reset(self, reset: PasswordReset, sms: Sequence[OutboundSms]) -> None:
+        async with self.transaction() as conn:
+            # Only the latest reset works (seed 003): every earlier one stops working now, and two
+            # resets of one national ID made at once cannot both stay active.
+            await xact_lock(conn, f"resets:{reset.national_id}")
+            await conn.execute(
+                "UPDATE password_resets SET status = 'superseded' "
+                "WHERE national_id = $1 AND status = 'active'",
+                reset.national_id,
+            )
+            reset.id = await conn.fetchval(
+                "INSERT INTO password_resets (national_id, mobile, tracking_code, password_hash, "
+                "created_at, expires_at, status, attempts) "
+                "VALUES ($1, $2, $3, $4, $5, $6, 'active', 0) RETURNING id",
+                reset.national_id,
+                reset.mobile,
+                reset.tracking_code,
+                reset.password_hash,
+                reset.created_at,
+                reset.expires_at,
+            )
+            await insert_outbox(conn, sms)
+
+    async def latest_reset(self, national_id: str) -> PasswordReset | None:
+        async with self.connection() as conn:
+            row = await conn.fetchrow(
+                f"SELECT {_RESET_COLUMNS} FROM password_resets WHERE national_id = $1 "
+                "ORDER BY id DESC LIMIT 1",
+                national_id,
+            )
+        return PasswordReset(*row) if row is not None else None
+
+    async def count_reset_failure(self, reset_id: int, max_attempts: int) -> None:
+        async with self.connection() as conn:  # one statement: the row lock makes it atomic
+            await conn.execute(
+                "UPDATE password_resets SET attempts = attempts + 1, "
+                "status = CASE WHEN attempts + 1 >= $1 THEN 'spent' ELSE status END "
+                "WHERE id = $2 AND status = 'active'",
+                max_attempts,
+                reset_id,
+            )
+
+    async def hit_limits(self, limits: Sequence[Limit], now: float) -> Limit | None:
+        """Counts first, then looks: each upsert locks its counter row until the commit, so
+        concurrent callers in any process see each other's counts; when one limit was already
+        full the whole transaction rolls back and nothing is counted."""
+        windows = [(limit, now - now % limit.window_s) for limit in limits]
+        try:
+            async with self.transaction() as conn:
+                counts: dict[tuple[str, float], int] = {}
+                # One lock order (by key) for every caller, so two callers never deadlock.
+                for limit, start in sorted(windows, key=lambda w: (w[0].key, w[1])):
+                    counts[(limit.key, start)] = await conn.fetchval(
+                        "INSERT INTO rate_limits (key, window_start, count) VALUES ($1, $2, 1) "
+                        "ON CONFLICT (key, window_start) "
+                        "DO UPDATE SET count = rate_limits.count + 1 RETURNING count",
+                        limit.key,
+                        start,
+                    )
+                for limit, start in windows:
+                    if counts[(limit.key, start)] > limit.limit:
+                        raise _Full(limit)
+                oldest = min((start for _, start in windows), default=now)
+                # Old windows are dead weight; clear the ones this call's keys no longer use.
+                await conn.executemany(
+                    "DELETE FROM rate_limits WHERE key = $1 AND window_start < $2",
+                    sorted({(limit.key, oldest) for limit, _ in windows}),
+                )
+        except _Full as full:
+            return full.limit
+        return None
+
+    async def add_api_key(self, key: ApiKey) -> None:
+        async with self.connection() as conn:
+            await conn.execute(
+                "INSERT INTO api_keys (key_id, name, key_hash, scopes, created_at, revoked) "
+                "VALUES ($1, $2, $3, $4, $5, $6)",
+                key.key_id,
+                key.name,
+                key.key_hash,
+                ",".join(sorted(key.scopes)),
+                key.created_at,
+                int(key.revoked),
+            )
+
+    async def get_api_key(self, key_id: str) -> ApiKey | None:
+        async with self.connection() as conn:
+            row = await conn.fetchrow(
+                "SELECT key_id, name, key_hash, scopes, created_at, revoked FROM api_keys "
+                "WHERE key_id = $1",
+                key_id,
+            )
+        if row is None:
+            return None
+        scopes = frozenset(s for s in row[3].split(",") if s)
+        return ApiKey(row[0], row[1], row[2], scopes, row[4], bool(row[5]))
