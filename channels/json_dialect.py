@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from typing import Literal
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from channels.fields import caller, json_fields
-from channels.models import BadCallback, SessionEvent, UssdHop, UssdReply
+from channels.fields import caller, json_answer, json_model
+from channels.models import SessionEvent, UssdHop, UssdReply
 
 
 class JsonUssdRequest(BaseModel):
@@ -37,19 +36,7 @@ class JsonDialect:
     name = "json"
 
     async def parse(self, request: web.Request) -> UssdHop:
-        data = await json_fields(request)
-        try:
-            body = JsonUssdRequest.model_validate(data)
-        except ValidationError as exc:
-            missing = sorted({str(e["loc"][0]) for e in exc.errors() if e["type"] == "missing"})
-            if missing:
-                raise BadCallback(
-                    "missing_fields", missing, f"missing fields: {', '.join(missing)}"
-                ) from exc
-            invalid = sorted({str(e["loc"][0]) for e in exc.errors() if e["loc"]})
-            raise BadCallback(
-                "invalid_fields", invalid, f"invalid fields: {', '.join(invalid)}"
-            ) from exc
+        body = await json_model(request, JsonUssdRequest)
         return UssdHop(
             dialect=self.name,
             session_id=body.session_id,
@@ -64,8 +51,4 @@ class JsonDialect:
         out = JsonUssdResponse(
             session_id=hop.session_id, text=reply.text, end=reply.end, hop=int(hop.hop_key)
         )
-        return web.json_response(out.model_dump(), dumps=_dumps)
-
-
-def _dumps(value: object) -> str:
-    return json.dumps(value, ensure_ascii=False)
+        return json_answer(out)

@@ -12,7 +12,9 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from channels.docs import AfricasTalkingForm
+from channels.hubtel import HubtelRequest, HubtelResponse
 from channels.json_dialect import JsonUssdRequest, JsonUssdResponse
+from channels.nalo import NaloRequest, NaloResponse
 from gateway import api_models as m
 from gateway.api_notifications import NotificationView
 from gateway.api_notify import NotificationBatch, NotificationRequest
@@ -55,6 +57,11 @@ OPERATIONS: tuple[Op, ...] = (
        body=AfricasTalkingForm, body_type=FORM),
     Op("post", "/ussd/json", "USSD hop, the gateway's JSON dialect", "ussd",
        response=JsonUssdResponse, body=JsonUssdRequest),
+    Op("post", "/ussd/hubtel", "USSD hop, Hubtel dialect", "ussd",
+       response=HubtelResponse, body=HubtelRequest),
+    Op("post", "/ussd/nalo", "USSD hop, Nalo dialect", "ussd",
+       response=NaloResponse, body=NaloRequest,
+       description="Nalo sends no hop counter: a retried hop counts as a new answer."),
     Op("put", "/v1/registrations/{national_id}", "Create or update a registration", "records",
        response=m.RegistrationOut, body=m.RegistrationIn, scope="records", path_params=NID,
        description="201 when created. A change of status enqueues the matching SMS."),

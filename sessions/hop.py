@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 
@@ -30,6 +31,8 @@ class UssdHop:
     hop_key: str
     cumulative: bool = False
     network: str = ""
+    # Request fields a dialect must send back in its reply (Nalo's USERID); opaque to the core.
+    echo: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def session_key(self) -> str:

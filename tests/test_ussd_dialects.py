@@ -11,6 +11,7 @@ import pytest
 from tests.conftest import GatewayFactory
 
 RECORDED = Path(__file__).parent / "recorded" / "ussd"
+JSON_TYPE = {"Content-Type": "application/json"}
 
 
 def _cases(dialect: str) -> list[Any]:
@@ -80,3 +81,66 @@ async def test_wrong_method_is_json_405(gateway: GatewayFactory) -> None:
     resp = await client.get("/ussd/africastalking")
     assert resp.status == 405
     assert (await resp.json())["code"] == "method_not_allowed"
+
+
+@pytest.mark.parametrize("case", _cases("hubtel"))
+async def test_hubtel_recorded(gateway: GatewayFactory, case: dict[str, Any]) -> None:
+    client = await gateway()
+    resp = await client.post("/ussd/hubtel", data=case["body"].encode(), headers=JSON_TYPE)
+    assert resp.status == case["status"]
+    body = await resp.json()
+    if resp.status == 200:
+        assert body["Type"] == case["type"]
+        for fragment in case["contains"]:
+            assert fragment in body["Message"]
+    else:
+        assert (body["code"], body["fields"]) == (case["code"], case["fields"])
+
+
+@pytest.mark.parametrize("case", _cases("nalo"))
+async def test_nalo_recorded(gateway: GatewayFactory, case: dict[str, Any]) -> None:
+    client = await gateway()
+    resp = await client.post("/ussd/nalo", data=case["body"].encode(), headers=JSON_TYPE)
+    assert resp.status == case["status"]
+    body = await resp.json()
+    if resp.status == 200:
+        assert body["MSGTYPE"] is case["msgtype"]
+        assert body["USERID"] == case["userid"]
+        for fragment in case["contains"]:
+            assert fragment in body["MSG"]
+    else:
+        assert (body["code"], body["fields"]) == (case["code"], case["fields"])
+
+
+async def test_hubtel_walk_with_a_retried_sequence(gateway: GatewayFactory) -> None:
+    client = await gateway()
+    base = {"Mobile": "989121234567", "SessionId": "h-walk", "ServiceCode": "*4455#"}
+
+    async def hop(kind: str, message: str, seq: int) -> dict[str, Any]:
+        body = {**base, "Type": kind, "Message": message, "Sequence": seq}
+        answer: dict[str, Any] = await (await client.post("/ussd/hubtel", json=body)).json()
+        return answer
+
+    await hop("Initiation", "*4455#", 1)
+    menu = await hop("Response", "3", 2)
+    assert "۱ با کد رهگیری" in menu["Message"]
+    assert await hop("Response", "3", 2) == menu  # the operator's retry: same screen
+    prompt = await hop("Response", "1", 3)
+    assert "کد رهگیری ۸ رقمی" in prompt["Message"]
+    assert (await hop("Response", "00", 4))["Message"].startswith("۱ پیگیری ثبت‌نام")
+
+
+async def test_nalo_walk_to_an_end_screen(gateway: GatewayFactory) -> None:
+    client = await gateway()
+    base = {"USERID": "U1", "MSISDN": "989121234567", "SESSIONID": "n-walk"}
+    first = await client.post("/ussd/nalo", json={**base, "USERDATA": "*4455#", "MSGTYPE": True})
+    assert (await first.json())["MSGTYPE"] is True
+    await client.post("/ussd/nalo", json={**base, "USERDATA": "4", "MSGTYPE": False})
+    await client.post("/ussd/nalo", json={**base, "USERDATA": "3", "MSGTYPE": False})
+    await client.post("/ussd/nalo", json={**base, "USERDATA": "1", "MSGTYPE": False})
+    await client.post("/ussd/nalo", json={**base, "USERDATA": "1", "MSGTYPE": False})
+    done = await (
+        await client.post("/ussd/nalo", json={**base, "USERDATA": "1", "MSGTYPE": False})
+    ).json()
+    assert done["MSGTYPE"] is False
+    assert "ثبت شد" in done["MSG"]
