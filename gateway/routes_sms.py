@@ -15,6 +15,7 @@ from gateway.access import guard_callback
 from gateway.errors import error_response
 from gateway.inbound import handle_inbound
 from gateway.keys import CLOCK, DEPS, PROVIDERS, STORAGE
+from providers.base import Provider
 from providers.outbox import status_updates
 
 log = logging.getLogger("gateway.sms")
@@ -38,7 +39,10 @@ async def _fields(request: web.Request) -> dict[str, str]:
     return fields
 
 
-async def status_callback(request: web.Request) -> web.Response:
+async def _provider_fields(
+    request: web.Request,
+) -> tuple[str, Provider, dict[str, str]] | web.Response:
+    """The provider named in the path, once its callback is allowed, and the fields it sent."""
     name = request.match_info["provider"]
     provider = request.app[PROVIDERS].get(name)
     if provider is None:
@@ -47,7 +51,18 @@ async def status_callback(request: web.Request) -> web.Response:
     if refused is not None:
         return refused
     try:
-        reports = provider.parse_status_callback(await _fields(request))
+        return name, provider, await _fields(request)
+    except ValueError as exc:
+        return error_response(400, "invalid_callback", str(exc))
+
+
+async def status_callback(request: web.Request) -> web.Response:
+    found = await _provider_fields(request)
+    if isinstance(found, web.Response):
+        return found
+    name, provider, fields = found
+    try:
+        reports = provider.parse_status_callback(fields)
     except ValueError as exc:
         return error_response(400, "invalid_callback", str(exc))
     app = request.app
@@ -57,15 +72,12 @@ async def status_callback(request: web.Request) -> web.Response:
 
 
 async def inbound_callback(request: web.Request) -> web.Response:
-    name = request.match_info["provider"]
-    provider = request.app[PROVIDERS].get(name)
-    if provider is None:
-        return error_response(404, "unknown_provider", f"no SMS provider named {name!r} here")
-    refused = guard_callback(request, "sms", name)
-    if refused is not None:
-        return refused
+    found = await _provider_fields(request)
+    if isinstance(found, web.Response):
+        return found
+    name, provider, fields = found
     try:
-        sms = provider.parse_inbound(await _fields(request))
+        sms = provider.parse_inbound(fields)
     except ValueError as exc:
         return error_response(400, "invalid_callback", str(exc))
     fresh = await handle_inbound(request.app[DEPS], name, sms)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from aiohttp.test_utils import TestClient
@@ -14,6 +14,9 @@ from gateway.settings import Settings
 from sessions.flows.base import Flow
 from sessions.flows.registry import SERVICES
 from tests import postgres_kit
+
+if TYPE_CHECKING:
+    from tests.dispatch_kit import Fakes
 
 
 class FakeClock:
@@ -71,3 +74,17 @@ def gateway(
         return await aiohttp_client(create_app(cfg, clock=clock, flows=flows))
 
     return make
+
+
+@pytest.fixture
+async def fakes(aiohttp_server: Any) -> Fakes:
+    """Fake Kavenegar and sms.ir servers on loopback ports."""
+    from tests.dispatch_kit import start_fakes
+
+    return await start_fakes(aiohttp_server)
+
+
+@pytest.fixture
+async def kave(gateway: GatewayFactory, fakes: Fakes) -> TestClient[Any, Any]:
+    """A gateway whose provider is the fake Kavenegar."""
+    return await gateway(**fakes.settings("kavenegar"))

@@ -8,22 +8,10 @@ from tests.conftest import FakeClock, GatewayFactory
 from tests.dispatch_kit import (
     Client,
     Fakes,
-    ServerFactory,
     dispatcher,
     enqueue,
     row,
-    start_fakes,
 )
-
-
-@pytest.fixture
-async def fakes(aiohttp_server: ServerFactory) -> Fakes:
-    return await start_fakes(aiohttp_server)
-
-
-@pytest.fixture
-async def kave(gateway: GatewayFactory, fakes: Fakes) -> Client:
-    return await gateway(**fakes.settings("kavenegar"))
 
 
 async def sent_message(client: Client) -> tuple[str, str]:

@@ -15,23 +15,11 @@ from tests.dispatch_kit import (
     ME,
     Client,
     Fakes,
-    ServerFactory,
     dispatcher,
     enqueue,
     enqueue_raw,
     row,
-    start_fakes,
 )
-
-
-@pytest.fixture
-async def fakes(aiohttp_server: ServerFactory) -> Fakes:
-    return await start_fakes(aiohttp_server)
-
-
-@pytest.fixture
-async def kave(gateway: GatewayFactory, fakes: Fakes) -> Client:
-    return await gateway(**fakes.settings("kavenegar"))
 
 
 def sends(fakes: Fakes) -> int:

@@ -5,26 +5,14 @@ from __future__ import annotations
 import pytest
 
 from gateway.keys import STORAGE
-from tests.conftest import FakeClock, GatewayFactory
+from tests.conftest import FakeClock
 from tests.dispatch_kit import (
     Client,
     Fakes,
-    ServerFactory,
     bearer,
     dispatcher,
     enqueue,
-    start_fakes,
 )
-
-
-@pytest.fixture
-async def fakes(aiohttp_server: ServerFactory) -> Fakes:
-    return await start_fakes(aiohttp_server)
-
-
-@pytest.fixture
-async def kave(gateway: GatewayFactory, fakes: Fakes) -> Client:
-    return await gateway(**fakes.settings("kavenegar"))
 
 
 async def test_queued_then_sent_then_delivered(
