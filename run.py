@@ -1,4 +1,4 @@
-"""The command line: serve (default), dial (a terminal phone), check, create-api-key."""
+"""The command line: serve (the default), dial, check, create-api-key, revoke-api-key."""
 
 from __future__ import annotations
 
@@ -170,6 +170,25 @@ def cmd_create_api_key(args: argparse.Namespace) -> int:
     return 0
 
 
+async def _revoke_key(settings: Settings, key_id: str) -> bool:
+    storage = await open_storage(settings.resolved_database_url())
+    try:
+        return await storage.revoke_api_key(key_id)
+    finally:
+        await storage.close()
+
+
+def cmd_revoke_api_key(args: argparse.Namespace) -> int:
+    """Takes a whole key or its id (`dgk_<id>_…`): the id is all a log or a colleague shows."""
+    raw = args.key.strip()
+    key_id = raw.split("_")[1] if raw.startswith("dgk_") and raw.count("_") >= 2 else raw
+    if not asyncio.run(_revoke_key(Settings(), key_id)):
+        print(f"revoke-api-key: no API key with id {key_id!r}", file=sys.stderr)
+        return 1
+    print(f"API key {key_id} is revoked: every request with it is refused from now on.")
+    return 0
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     from gateway.check import run_check
 
@@ -204,11 +223,14 @@ def _main(argv: Sequence[str] | None) -> int:
     keys.add_argument(
         "--scopes", required=True, help=f"comma-separated, of: {', '.join(sorted(SCOPES))}"
     )
+    revoke = sub.add_parser("revoke-api-key", help="refuse an API key from now on")
+    revoke.add_argument("key", help="the key, or its id (the 12 characters after dgk_)")
     handlers = {
         "serve": cmd_serve,
         "dial": cmd_dial,
         "check": cmd_check,
         "create-api-key": cmd_create_api_key,
+        "revoke-api-key": cmd_revoke_api_key,
     }
     words = list(sys.argv[1:] if argv is None else argv)
     if not words or (words[0] not in handlers and words[0] not in ("-h", "--help")):

@@ -133,6 +133,10 @@ class KeyStore(Protocol):
 
     async def get_api_key(self, key_id: str) -> ApiKey | None: ...
 
+    async def revoke_api_key(self, key_id: str) -> bool:
+        """Refuses the key from now on; False when no such key exists."""
+        ...
+
 
 class OutboxStore(Protocol):
     async def enqueue(self, messages: Sequence[OutboundSms]) -> None: ...

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.api_helpers import bearer, call, sms
+from tests.api_helpers import bearer, call, sms, storage
 from tests.conftest import GatewayFactory
 
 ROUTES = [
@@ -61,3 +61,14 @@ async def test_a_tampered_secret_is_401(gateway: GatewayFactory) -> None:
         tampered = {"Authorization": auth["Authorization"][:-1] + "y"}
     status, _ = await call(client, "GET", "/v1/registrations/0012345679", tampered)
     assert status == 401
+
+
+async def test_a_revoked_key_is_401_on_every_backend(gateway: GatewayFactory) -> None:
+    client = await gateway()
+    headers = await bearer(client, "complaints")
+    assert (await call(client, "GET", "/v1/complaints", headers))[0] == 200
+    key_id = headers["Authorization"].split("_")[1]
+    assert await storage(client).revoke_api_key(key_id)
+    status, body = await call(client, "GET", "/v1/complaints", headers)
+    assert (status, body["code"]) == (401, "unauthorized")
+    assert not await storage(client).revoke_api_key("000000000000")

@@ -19,11 +19,15 @@ KEY = re.compile(r"dgk_[A-Za-z0-9]{12}_[A-Za-z0-9_\-]{43}")
 
 
 async def create_key(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return await cli(tmp_path, "create-api-key", *args)
+
+
+async def cli(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("GATEWAY_")}
     env["GATEWAY_DB"] = str(tmp_path / "keys.db")
     return await asyncio.to_thread(
         subprocess.run,
-        [sys.executable, str(RUN), "create-api-key", *args],
+        [sys.executable, str(RUN), *args],
         cwd=tmp_path,  # no stray .env is read
         env=env,
         capture_output=True,
@@ -73,3 +77,19 @@ async def test_no_scope_exits_2(tmp_path: Path) -> None:
     done = await create_key(tmp_path, "portal", "--scopes", " , ")
     assert done.returncode == 2
     assert "no scope given" in done.stderr
+
+
+async def test_a_revoked_key_is_refused_from_then_on(tmp_path: Path) -> None:
+    key = (await create_key(tmp_path, "leaked", "--scopes", "notify")).stdout.strip()
+    storage = await open_storage(f"sqlite:///{tmp_path / 'keys.db'}")
+    try:
+        assert await authenticate(storage, f"Bearer {key}") is not None
+        done = await cli(tmp_path, "revoke-api-key", key)
+        assert done.returncode == 0, done.stderr
+        assert key.split("_")[2] not in done.stdout + done.stderr  # the secret is never echoed
+        assert await authenticate(storage, f"Bearer {key}") is None
+    finally:
+        await storage.close()
+    unknown = await cli(tmp_path, "revoke-api-key", "abcdef123456")
+    assert unknown.returncode == 1
+    assert "no API key" in unknown.stderr

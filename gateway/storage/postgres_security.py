@@ -105,6 +105,11 @@ class PostgresSecurity(PostgresBase):
                 int(key.revoked),
             )
 
+    async def revoke_api_key(self, key_id: str) -> bool:
+        async with self.connection() as conn:
+            done = await conn.execute("UPDATE api_keys SET revoked = 1 WHERE key_id = $1", key_id)
+        return str(done).endswith(" 1")
+
     async def get_api_key(self, key_id: str) -> ApiKey | None:
         async with self.connection() as conn:
             row = await conn.fetchrow(

@@ -97,6 +97,11 @@ class SqliteSecurity(SqliteBase):
                 ),
             )
 
+    async def revoke_api_key(self, key_id: str) -> bool:
+        async with self.transaction() as conn:
+            cur = await conn.execute("UPDATE api_keys SET revoked = 1 WHERE key_id = ?", (key_id,))
+            return cur.rowcount == 1
+
     async def get_api_key(self, key_id: str) -> ApiKey | None:
         async with self.reading() as conn:
             cur = await conn.execute(
