@@ -16,7 +16,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
 from sessions import validators
-from sessions.normalize import digits_only, normalize
+from sessions.normalize import ZWNJ, digits_only, normalize, tidy
 from sessions.records import Complaint, Loan, Registration
 from sessions.services.complaints import ANSWER_MAX
 from sessions.services.registration import NAME_MAX
@@ -43,8 +43,10 @@ def sms_text(max_len: int) -> Callable[[str], str]:
     """A validator for text that ends up in an SMS: normalised, printable, at most `max_len`."""
 
     def check(value: str) -> str:
-        text = normalize(value)
+        text = tidy(value)
         for ch in text:
+            if ch == ZWNJ:
+                continue
             # What the SMS renderer refuses: control, format, private-use and unassigned
             # characters, and anything outside the BMP (two UCS-2 units would break the budget).
             if ord(ch) > 0xFFFF or unicodedata.category(ch) in _REFUSED_CATEGORIES:

@@ -194,6 +194,7 @@ class Engine:
     async def start(self, ctx: Ctx) -> Page:
         ctx.state.node = HOME
         ctx.state.stack.clear()
+        ctx.state.saved = None  # leaving an offer to resume declines it
         return await self._resolve(ctx, await self.nodes[HOME].show(ctx))
 
     async def show_current(self, ctx: Ctx) -> Page:

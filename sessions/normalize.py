@@ -39,12 +39,33 @@ _TRANSLATE = str.maketrans(
     }
 )
 _SPACES = re.compile(r" {2,}")
+ZWNJ = "\u200c"
 _NON_DIGIT = re.compile(r"[\s\-_.()/]")
 
 
 def normalize(text: str) -> str:
     """The canonical form of free input: ASCII digits, Persian letters, single spaces, trimmed."""
     return _SPACES.sub(" ", text.translate(_TRANSLATE)).strip()
+
+
+_TIDY = str.maketrans(
+    {
+        "\u064a": "\u06cc",
+        "\u0649": "\u06cc",
+        "\u0643": "\u06a9",
+        "\u0640": None,
+        **{ch: None for ch in "\u200b\u200d\u200e\u200f\u202a\u202b\u202c\u202d\u202e"},
+        **{ch: None for ch in "\u2066\u2067\u2068\u2069\ufeff"},
+    }
+)
+_WHITESPACE = re.compile(r"\s+")
+
+
+def tidy(text: str) -> str:
+    """Text that is kept and shown (names, complaint texts): Persian letters for Arabic ones,
+    invisible marks and kashida gone, whitespace collapsed, but ZWNJ kept, since it is part of
+    Persian spelling («حسن‌زاده» is not «حسن زاده»). Digits stay as typed."""
+    return _WHITESPACE.sub(" ", text.translate(_TIDY)).strip()
 
 
 def digits_only(text: str) -> str:

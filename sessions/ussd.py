@@ -66,7 +66,8 @@ class UssdSessions:
         else:
             if stored.msisdn != hop.msisdn:
                 return self._notice(MISMATCH)
-            if stored.last_hop_key == hop.hop_key:
+            if stored.last_hop_key == hop.hop_key or _stale(stored.last_hop_key or "", hop):
+                # A retry, of this hop or (late) of an earlier one: the current screen again.
                 return UssdReply(stored.last_reply_text, stored.last_reply_end)
             if stored.status == ENDED:
                 return UssdReply(stored.last_reply_text, True)
@@ -108,7 +109,10 @@ class UssdSessions:
             # Offered once: accepted or declined, the old session is closed.
             await self._store.set_session_status(previous.key, ENDED)
             saved = State.from_dict(previous.state)
-            if saved.resumable:
+            if saved.node == RESUME_NODE and saved.saved is not None:
+                # Cut off again while being offered to continue: offer the same place again.
+                saved = State.from_dict(saved.saved)
+            if saved.resumable and saved.node != RESUME_NODE:
                 ctx.state.saved = saved.to_dict()
                 ctx.state.lang = saved.lang
                 ctx.state.node = RESUME_NODE
@@ -120,6 +124,18 @@ class UssdSessions:
         # `check` proves every notice fits one page.
         page = render_pages(Screen(body=(text,), end=True), "en" if lang == "en" else "fa")[0]
         return UssdReply(page, True)
+
+
+def _stale(previous: str, hop: UssdHop) -> bool:
+    """An earlier hop than the last one handled: a shorter `*`-history of which the stored one
+    is a continuation, or a lower hop counter."""
+    if hop.cumulative:
+        return len(hop.text) < len(previous) and (
+            hop.text == "" or previous.startswith(hop.text + "*")
+        )
+    if hop.hop_key.isdigit() and previous.isdigit():
+        return int(hop.hop_key) < int(previous)
+    return False
 
 
 def _new_input(previous: str, hop: UssdHop) -> str:

@@ -122,6 +122,16 @@ async def test_persian_digits_and_arabic_letters_are_normalised(gateway: Gateway
     assert len(await sms(client, MOBILE)) == 1
 
 
+async def test_a_zwnj_in_a_name_is_kept_as_persian_spelling(gateway: GatewayFactory) -> None:
+    client, auth = await records_client(gateway)
+    body = person(first_name="علی\u200f", last_name="حسن\u200cزاده")
+    status, stored = await call(client, "PUT", REG, auth, body)
+    assert status == 201
+    assert (stored["first_name"], stored["last_name"]) == ("علی", "حسن\u200cزاده")
+    [message] = await sms(client, MOBILE)
+    assert "حسن\u200cزاده" in message["body"]
+
+
 LONG_NAME = "ش" * 41
 
 

@@ -100,3 +100,13 @@ async def test_english_reset_sms_is_english(gateway: GatewayFactory) -> None:
     [sms] = await sms_to(client, ME, "password_reset")
     assert sms["lang"] == "en"
     assert "tracking code" in sms["body"]
+
+
+async def test_a_stranger_cannot_use_up_the_owners_resets(gateway: GatewayFactory) -> None:
+    client = await gateway()
+    await add_registration(client, status="activated")
+    for _ in range(5):  # someone else asks for the owner's national ID, again and again
+        assert DONE in await _reset(Phone(client, OTHER), NID)
+    assert "بیش از حد مجاز" in await _reset(Phone(client, OTHER), NID)  # their own number's limit
+    assert DONE in await _reset(Phone(client), NID)  # the owner is not locked out
+    assert len(await sms_to(client, ME, "password_reset")) == 1

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from tests.api_helpers import Client
-from tests.conftest import GatewayFactory
+from tests.conftest import FakeClock, GatewayFactory
 from tests.seed import ME, NID, OTHER, add_loan, add_registration, deps, sms_to
 
 KAVENEGAR = {
@@ -165,3 +165,30 @@ async def test_inbound_by_get_query_string(gateway: GatewayFactory) -> None:
     )
     assert resp.status == 200
     assert [r["template_id"] for r in await replies(client)] == ["keyword_help"]
+
+
+async def test_answers_per_number_are_limited_so_auto_responders_cannot_loop(
+    gateway: GatewayFactory,
+) -> None:
+    client = await gateway(**KAVENEGAR)
+    for i in range(15):
+        await inbound(client, f"ok thanks {i}")
+    assert len(await replies(client)) == 10  # then silence for the rest of the hour
+    assert await replies(client, OTHER) == []
+    await inbound(client, "HELP", sender="09351112233")  # another number is unaffected
+    assert len(await replies(client, OTHER)) == 1
+
+
+async def test_in_review_gets_the_48_hour_advice_only_after_48_hours(
+    gateway: GatewayFactory, clock: FakeClock
+) -> None:
+    client = await gateway(**KAVENEGAR)
+    await add_registration(client, status="in_review")
+    before = len(await replies(client))
+    await inbound(client, f"REG {NID}")
+    clock.advance(48 * 3600 + 60)
+    await inbound(client, f"پیگیری {NID}")
+    early, late = (await replies(client))[before:]
+    assert early["template_id"] == "registration_received"
+    assert late["template_id"] == "registration_in_review"
+    assert "۴۸ ساعت" in late["body"]

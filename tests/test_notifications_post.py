@@ -214,3 +214,15 @@ async def test_final_status_is_posted_to_the_callback_url_with_retries(
     assert [r["status"] for r in received] == ["delivered", "delivered"]
     assert received[0]["id"] == message_id
     assert received[0]["recipient"] == "0912***4567"
+
+
+async def test_a_code_keeps_its_priority_and_is_redacted_once_sent(gateway: GatewayFactory) -> None:
+    client = await gateway()
+    auth = await bearer(client, "notify")
+    body = {**ACTIVATION, "recipient": "09121239999", "priority": "low"}
+    assert (await post(client, body, auth))[0] == 202
+    [row] = await sms(client)
+    assert row["priority"] == 0
+    await client.app[DISPATCHER].run_once()
+    [row] = await sms(client)
+    assert "482913" not in row["body"]

@@ -182,3 +182,40 @@ def test_state_survives_its_round_trip_through_storage() -> None:
                   tries=2, ending=True, saved={"node": "y"})  # fmt: skip
     assert {f.name for f in fields(State)} == set(state.to_dict())  # no field forgotten
     assert State.from_dict(state.to_dict()) == state
+
+
+async def test_cut_off_again_at_the_resume_offer_still_resumes(
+    gateway: GatewayFactory, clock: FakeClock
+) -> None:
+    phone = Phone(await gateway(WITH_PROBE))
+    await phone.dial()
+    await phone.send("5")
+    prompt = await phone.send("1")
+    clock.advance(200)
+    assert "ادامه می‌دهید" in await phone.dial()  # offered, then cut off again unanswered
+    clock.advance(30)
+    assert "ادامه می‌دهید" in await phone.dial()
+    assert await phone.send("1") == prompt
+
+
+async def test_a_late_retry_of_an_earlier_hop_changes_nothing(gateway: GatewayFactory) -> None:
+    client = await gateway(WITH_PROBE)
+    base = {"session_id": "late-1", "msisdn": "09121234567"}
+
+    async def hop(n: int, text: str) -> dict[str, object]:
+        body = {**base, "hop": n, "text": text, "event": "new" if n == 0 else "continue"}
+        answer: dict[str, object] = await (await client.post("/ussd/json", json=body)).json()
+        return answer
+
+    await hop(0, "")
+    await hop(1, "5")
+    prompt = await hop(2, "1")
+    late = await hop(1, "5")  # the operator's late retry of hop 1: the current screen again
+    assert (late["text"], late["end"]) == (prompt["text"], prompt["end"])
+    assert "نوشتید: hello" in str((await hop(3, "hello"))["text"])
+    phone = Phone(client)
+    await phone.dial()
+    await phone.send("5")
+    current = await phone.send("1")
+    phone.history = ["5"]  # Africa's Talking resends an older history
+    assert await phone.repeat() == current

@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sessions.records import OutboundSms, Outcome, Result
+from sessions.records import PRIORITY_OTP, OutboundSms, Outcome, Result
 from sessions.services.deps import Deps, make_sms
 from sessions.validators import InvalidInput, mobile
 
@@ -67,7 +67,9 @@ def build(deps: Deps, request: Request) -> list[tuple[str, OutboundSms | Outcome
             due_at=request.due_at,
             callback_url=request.callback_url,
         )
-        if request.priority is not None:
+        # A code stays a code: its priority (and with it the redaction of its text once sent,
+        # which the outbox keys on priority 0) is not the caller's to lower.
+        if request.priority is not None and sms.priority != PRIORITY_OTP:
             sms.priority = request.priority
         entries.append((raw, sms))
     return entries

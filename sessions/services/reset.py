@@ -78,25 +78,32 @@ def password_matches(password: str, stored: str) -> bool:
     return hmac.compare_digest(digest, bytes.fromhex(digest_hex))
 
 
-def reset_limits(deps: Deps, national_id: str, msisdn: str) -> list[Limit]:
-    p = deps.policy
-    return [
-        Limit(
-            f"reset:nid:{limit_subject(national_id)}", p.resets_per_national_id_per_day, 24 * 3600
-        ),
-        Limit(f"reset:msisdn:{limit_subject(msisdn)}", p.resets_per_number_per_hour, 3600),
-    ]
+def number_limit(deps: Deps, msisdn: str) -> Limit:
+    """Every request counts against the caller's number: it bounds probing and SMS."""
+    subject = limit_subject(msisdn)
+    return Limit(f"reset:msisdn:{subject}", deps.policy.resets_per_number_per_hour, 3600)
+
+
+def national_id_limit(deps: Deps, national_id: str) -> Limit:
+    """Only resets actually made count against the national ID, so a stranger asking for
+    someone's ID from another number cannot use up the owner's daily resets."""
+    subject = limit_subject(national_id)
+    return Limit(f"reset:nid:{subject}", deps.policy.resets_per_national_id_per_day, 24 * 3600)
 
 
 async def request_reset(
     deps: Deps, national_id: str, msisdn: str, lang: str, source: str
 ) -> ResetOutcome:
     now = deps.clock()
-    if await deps.store.hit_limits(reset_limits(deps, national_id, msisdn), now) is not None:
+    if await deps.store.hit_limits([number_limit(deps, msisdn)], now) is not None:
         return ResetOutcome.LIMITED
     record = await deps.store.get_registration(national_id)
     if record is None or record.mobile != msisdn or record.status != "activated":
         return ResetOutcome.NO_MATCH
+    # A match means the caller holds the registered number: telling them of the limit reveals
+    # nothing they do not know.
+    if await deps.store.hit_limits([national_id_limit(deps, national_id)], now) is not None:
+        return ResetOutcome.LIMITED
     password = make_password(national_id)
     tracking = make_tracking_code()
     password_hash = await asyncio.to_thread(hash_password, password)

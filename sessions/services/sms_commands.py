@@ -4,7 +4,7 @@ through the outbox, to the sender's number only."""
 from __future__ import annotations
 
 from sessions.keywords import Command, Parsed, parse
-from sessions.records import OutboundSms
+from sessions.records import Limit, OutboundSms, limit_subject
 from sessions.services import complaints, loans, registration
 from sessions.services.deps import Deps, make_sms
 from sessions.services.reset import ResetOutcome, request_reset
@@ -14,8 +14,15 @@ SMS_BODY_MAX = 500  # an SMS complaint may be longer than a USSD one, not unboun
 
 
 async def answer(deps: Deps, sender: str, text: str) -> Parsed:
-    """Handles one inbound SMS; every reply (or the reset SMS itself) is in the outbox after."""
+    """Handles one inbound SMS; every reply (or the reset SMS itself) is in the outbox after.
+    Past the hourly number of answers a number gets silence: an auto-responder that answers
+    our answers would otherwise ping-pong forever."""
     parsed = parse(text)
+    limit = Limit(
+        f"sms-answer:{limit_subject(sender)}", deps.policy.sms_answers_per_number_per_hour, 3600
+    )
+    if await deps.store.hit_limits([limit], deps.clock()) is not None:
+        return parsed
     replies = await _dispatch(deps, sender, parsed)
     if replies:
         await deps.store.enqueue(replies)
@@ -46,6 +53,11 @@ async def _dispatch(deps: Deps, sender: str, parsed: Parsed) -> list[OutboundSms
                 return _reply(deps, sender, parsed, "reply_rate_limited")
             if reg.record is None:
                 return _reply(deps, sender, parsed, "reply_not_found")
+            if reg.record.status == "in_review":
+                # As on USSD: the advice to register again only once 48 hours have passed.
+                overdue = registration.overdue(deps, reg.record)
+                template = "registration_in_review" if overdue else "registration_received"
+                return _reply(deps, sender, parsed, template)
             return _reply(
                 deps, sender, parsed, "reply_registration_status", status=reg.record.status
             )
