@@ -44,7 +44,9 @@ class Screen:
     options: tuple[tuple[str, T], ...] = ()
     end: bool = False
     nav: bool = True  # show the back/home hint; the main menu has nowhere to go back to
-    extra: tuple[str, ...] = field(default=())  # language-neutral lines (codes, numbers)
+    # Lines after the options: details that may go to a later page while the choice stays on
+    # the first (a rejected loan's bank and date, under "1 file an objection").
+    after: tuple[T, ...] = field(default=())
 
 
 _MORE = T("۹۸ بیشتر", "98 More")
@@ -57,8 +59,8 @@ def _display_key(key: str, lang: Lang) -> str:
 
 def lines_of(screen: Screen, lang: Lang) -> list[str]:
     lines = [t.get(lang) for t in screen.body]
-    lines.extend(screen.extra)
     lines.extend(f"{_display_key(k, lang)} {label.get(lang)}" for k, label in screen.options)
+    lines.extend(t.get(lang) for t in screen.after)
     return lines
 
 

@@ -84,7 +84,12 @@ async def test_rejected_loan_offers_an_objection_that_files_a_complaint(
     client = await gateway()
     await add_loan(client, "12345678", "rejected")
     phone = Phone(client)
-    reply = await _by_code(phone, "12345678")
+    await phone.dial()
+    await phone.send("3")
+    await phone.send("1")
+    first_page = await phone.send("12345678")
+    assert "۱ ثبت اعتراض" in first_page  # the choice is on the first page, details after it
+    reply = await _pages(phone, first_page)
     assert "رد شده" in reply
     assert "۱ ثبت اعتراض" in reply
     assert "کد کارگاه را وارد کنید" in await phone.send("1")  # subject is already known

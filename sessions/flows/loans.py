@@ -53,14 +53,26 @@ def loan_screen(templates: TemplateRegistry, loan: Loan) -> Screen:
         T(jalali_date(changed, "fa"), jalali_date(changed, "en")),
     )
     if loan.stage == "rejected":
-        return Screen(body=lines, options=(("1", OBJECT),))
+        # The label's advice ("…; you may file an objection") is the option itself here, and
+        # leaving it out keeps the option on the first page, above the bank and the date.
+        short = T(stage.fa.split("؛")[0], stage.en.split(";")[0])
+        head = T(f"{loan.tracking_code}: {short.fa}", f"{loan.tracking_code}: {short.en}")
+        return Screen(body=(head,), options=(("1", OBJECT),), after=lines[1:])
     return Screen(body=lines, end=True)
 
 
 def _localised(screen: Screen) -> Screen:
     """Persian digits in the Persian text of a screen built from records."""
-    body = tuple(T(to_persian_digits(t.fa), t.en) for t in screen.body)
-    return Screen(body=body, options=screen.options, end=screen.end, nav=screen.nav)
+    def fa_digits(lines: tuple[T, ...]) -> tuple[T, ...]:
+        return tuple(T(to_persian_digits(t.fa), t.en) for t in lines)
+
+    return Screen(
+        body=fa_digits(screen.body),
+        options=screen.options,
+        end=screen.end,
+        nav=screen.nav,
+        after=fa_digits(screen.after),
+    )
 
 
 async def _show(ctx: Ctx, loan: Loan) -> Outcome:
