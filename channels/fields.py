@@ -7,10 +7,23 @@ from collections.abc import Mapping
 from typing import Any, TypeVar
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 from pydantic import BaseModel, ValidationError
 
 from channels.models import BadCallback
 from sessions.validators import InvalidInput, mobile
+
+# What reading a body can raise on hostile input: an unknown charset (LookupError), bytes that are
+# not in it (UnicodeDecodeError, a ValueError), a malformed multipart body (ValueError, an unknown
+# part encoding's RuntimeError, a nested part's TypeError, garbled part headers). A body over the
+# limit is an HTTPException, none of these, and still answers 413.
+UNREADABLE_BODY: tuple[type[Exception], ...] = (
+    ValueError,
+    LookupError,
+    RuntimeError,
+    TypeError,
+    HttpProcessingError,
+)
 
 MAX_FIELD = 512
 MAX_HISTORY = 8192  # a cumulative `text` grows with every answer of a long session
@@ -22,7 +35,7 @@ async def form_fields(request: web.Request) -> Mapping[str, str]:
     if request.method == "POST" and request.can_read_body:
         try:
             form = await request.post()
-        except ValueError as exc:
+        except UNREADABLE_BODY as exc:
             raise BadCallback("malformed_body", [], "the form body could not be read") from exc
         fields.update({k: v for k, v in form.items() if isinstance(v, str)})
     return fields

@@ -3,8 +3,10 @@ per route class, and the headers every answer carries.
 
 Callbacks (`/ussd/…`, `/sms/{provider}/status|inbound`) prove themselves with the shared secret of
 their dialect or provider, as the last path segment or in a header (`X-Gateway-Token` unless
-configured otherwise); a gateway with no secret for a channel serves that channel only while it
-listens on a loopback address, and refuses to start on any other address with no secret at all.
+configured otherwise). A gateway with no secret for a channel serves that channel only to a caller
+on the same machine: it listens on loopback, the peer is a loopback address, no proxy is configured
+and the request carries no forwarding header (a local reverse proxy would relay anyone's callback).
+It refuses to start on any other address with no secret at all.
 """
 
 from __future__ import annotations
@@ -78,9 +80,11 @@ def callback_secret(settings: Settings, channel: Channel, name: str) -> SecretSt
 def exposure_problem(settings: Settings) -> str | None:
     """Why these settings must not serve, in one line; None when they may.
 
-    On loopback anything goes (development, tests, a local reverse proxy that adds the header).
-    Elsewhere the USSD callbacks need a secret, and so do the SMS callbacks of a real provider:
-    a forged delivery report or inbound SMS is as real a threat as a forged USSD hop."""
+    On loopback the gateway may start without secrets (development, tests); a callback is then
+    served only when it comes straight from the same machine (`guard_callback`), so a reverse
+    proxy in front still needs the secrets. Elsewhere the USSD callbacks need a secret, and so
+    do the SMS callbacks of a real provider: a forged delivery report or inbound SMS is as real
+    a threat as a forged USSD hop."""
     if is_loopback(settings.host):
         return None
     missing = []
@@ -96,7 +100,7 @@ def exposure_problem(settings: Settings) -> str | None:
         return None
     return (
         f"refusing to listen on {settings.host}: operator callbacks would be unauthenticated; "
-        f"set {' and '.join(missing)}, or listen on 127.0.0.1 behind a proxy"
+        f"set {' and '.join(missing)}"
     )
 
 
@@ -140,6 +144,33 @@ def client_address(request: web.BaseRequest, trusted: Sequence[Network]) -> IpAd
 
 # --- the callback guard -----------------------------------------------------------------------
 
+# A proxy adds one of these; a caller on the same machine has no reason to.
+FORWARDING_HEADERS = (
+    "X-Forwarded-For",
+    "Forwarded",
+    "X-Real-IP",
+    "X-Forwarded-Host",
+    "X-Forwarded-Proto",
+)
+_SECRET_SETTING: dict[Channel, str] = {
+    "ussd": "GATEWAY_USSD_SECRETS",
+    "sms": "GATEWAY_SMS_CALLBACK_SECRET",
+}
+
+
+def is_local_caller(request: web.BaseRequest, settings: Settings) -> bool:
+    """True only for a callback that can come from nowhere but this machine: the gateway listens
+    on loopback, the peer is a loopback address, no proxy is configured and none announced
+    itself. Behind a reverse proxy the peer is always loopback, whoever sent the request."""
+    if not is_loopback(settings.host) or settings.trusted_proxies:
+        return False
+    peer = _parse_ip(request.remote or "")
+    if isinstance(peer, IPv6Address) and peer.ipv4_mapped is not None:
+        peer = peer.ipv4_mapped
+    if peer is None or not peer.is_loopback:
+        return False
+    return not any(name in request.headers for name in FORWARDING_HEADERS)
+
 
 def _denied(
     request: web.Request, channel: Channel, name: str, status: int, code: str, message: str
@@ -159,9 +190,12 @@ def guard_callback(request: web.Request, channel: Channel, name: str) -> web.Res
             return _denied(request, channel, name, 403, "forbidden", message)
     secret = callback_secret(settings, channel, name)
     if secret is None:
-        if is_loopback(settings.host):
+        if is_local_caller(request, settings):
             return None
-        message = f"callbacks for {name!r} are not configured on this gateway"
+        message = (
+            f"callbacks for {name!r} require a secret unless they come straight from this "
+            f"machine; set {_SECRET_SETTING[channel]}"
+        )
         return _denied(request, channel, name, 403, "forbidden", message)
     given = request.match_info.get("token") or request.headers.get(
         settings.callback_token_header, ""

@@ -18,6 +18,7 @@ from gateway import (
     api_notify,
     api_records,
     api_resets,
+    metrics,
     routes_docs,
     routes_health,
     routes_sms,
@@ -152,6 +153,7 @@ def create_app(
     api_resets.setup(app)
     api_notify.setup(app)
     routes_docs.setup(app)
+    metrics.setup(app)
     if demo:
         setup_demo(app)
     return app

@@ -31,10 +31,25 @@ async def handle_inbound(deps: Deps, provider: str, sms: InboundSms) -> bool:
     if not sender:  # a short code or a landline: nothing we could answer by SMS
         log.info("%s inbound from a non-mobile sender ignored", provider)
         return True
-    parsed = await answer(deps, sender, sms.text)
+    # The claim commits before answer() writes the reply to the outbox, so a concurrent repeat of
+    # this message is refused meanwhile. Should answer() raise, the claim is released and the
+    # error goes on: the callback fails (500) and the provider's retry is answered. A hard crash
+    # of the process between the claim and the reply still drops that one reply: at most once.
+    try:
+        parsed = await answer(deps, sender, sms.text)
+    except BaseException:
+        await _release(deps, provider, sms.provider_message_id)
+        raise
     await deps.store.note_inbound_command(provider, sms.provider_message_id, parsed.command.value)
     log.info("%s inbound from %s: %s", provider, mask_msisdn(sender), parsed.command.value)
     return True
+
+
+async def _release(deps: Deps, provider: str, provider_message_id: str) -> None:
+    try:
+        await deps.store.release_inbound(provider, provider_message_id)
+    except Exception:
+        log.exception("%s inbound: releasing the claim of a failed answer failed", provider)
 
 
 async def poll_inbound_ctx(app: web.Application) -> AsyncIterator[None]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 from typing import Any
 
@@ -13,6 +14,9 @@ from aiohttp.web import BaseRequest, StreamResponse
 from gateway.masking import mask_text
 
 _STANDARD = set(vars(logging.makeLogRecord({})))
+# Six or more digits with the separators people type between them (`001-354-2419`, `0912 123`).
+_DIGIT = "[0-9\u06f0-\u06f9\u0660-\u0669]"
+_SEPARATED_DIGITS = re.compile(rf"{_DIGIT}(?:[\s\-_.()/,+]*{_DIGIT}){{5,}}")
 
 
 class MaskingFormatter(logging.Formatter):
@@ -46,14 +50,27 @@ def configure(level: str = "INFO", as_json: bool = False) -> None:
     root.setLevel(level.upper())
 
 
+def logged_path(request: BaseRequest) -> str:
+    """The matched route's pattern (`/v1/registrations/{national_id}`), never the path as sent: a
+    number typed with separators (`001-354-2419`, `001%20354%202419`) would slip past masking.
+    Only a request that matched no route (a 404) logs its own path, masked, with every run of
+    six or more digits hidden whatever separates them."""
+    match_info = getattr(request, "match_info", None)
+    route = getattr(match_info, "route", None)
+    resource = getattr(route, "resource", None)
+    if resource is not None:
+        return mask_text(resource.canonical)
+    return _SEPARATED_DIGITS.sub("***", mask_text(request.path))
+
+
 class AccessLogger(AbstractAccessLogger):
-    """Method, path (no query string: operators put numbers there), status and time, masked."""
+    """Method, route (no query string: operators put numbers there), status and time, masked."""
 
     def log(self, request: BaseRequest, response: StreamResponse, duration: float) -> None:
         self.logger.info(
             "%s %s %s %.1fms",
             request.method,
-            mask_text(request.path),
+            logged_path(request),
             response.status,
             duration * 1000,
         )

@@ -98,6 +98,8 @@ OPERATIONS: tuple[Op, ...] = (
        path_params=PROVIDER, description=CALLBACK),
     Op("get", "/healthz", "Liveness", "health"),
     Op("get", "/readyz", "Readiness: the database answers", "health"),
+    Op("get", "/metrics", "Prometheus metrics", "health",
+       response="the Prometheus text format: requests, USSD hops, outbox, sessions"),
 )  # fmt: skip
 # Every operator and provider callback again, with its shared secret as the last path segment.
 OPERATIONS += tuple(

@@ -11,6 +11,7 @@ import logging
 
 from aiohttp import web
 
+from channels.fields import UNREADABLE_BODY
 from gateway.access import guard_callback
 from gateway.errors import error_response
 from gateway.inbound import handle_inbound
@@ -31,11 +32,17 @@ async def _fields(request: web.Request) -> dict[str, str]:
             body = await request.json()
         except json.JSONDecodeError:
             raise ValueError("the body is not JSON") from None
+        except UNREADABLE_BODY:  # an unknown charset, or bytes not in it
+            raise ValueError("the body could not be read") from None
         if not isinstance(body, dict):
             raise ValueError("the JSON body must be an object")
         fields.update({k: str(v) for k, v in body.items() if v is not None})
     else:
-        fields.update({k: str(v) for k, v in (await request.post()).items()})
+        try:
+            form = await request.post()
+        except UNREADABLE_BODY:
+            raise ValueError("the body could not be read") from None
+        fields.update({k: str(v) for k, v in form.items()})
     return fields
 
 

@@ -12,6 +12,7 @@ from channels.registry import DIALECTS
 from gateway.access import guard_callback
 from gateway.errors import error_response
 from gateway.keys import USSD
+from gateway.metrics import METRICS
 from sessions.hop import UssdReply
 from sessions.ussd import UNAVAILABLE
 
@@ -35,9 +36,12 @@ async def handle_hop(request: web.Request, name: str) -> web.StreamResponse:
         return error_response(400, exc.code, exc.message, fields=exc.fields)
     try:
         reply = await request.app[USSD].handle(hop)
+        outcome = "end" if reply.end else "continue"
     except Exception:
         log.exception("USSD hop failed (dialect %s)", name)
         reply = UssdReply(UNAVAILABLE.fa, end=True)
+        outcome = "error"
+    request.app[METRICS].hop(name, outcome)
     return dialect.render(reply, hop)
 
 

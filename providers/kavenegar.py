@@ -28,6 +28,7 @@ from providers.base import (
 )
 from providers.kavenegar_codes import error_kind, message_state
 from providers.ratelimit import TokenBucket
+from sessions.normalize import digits_only
 
 log = logging.getLogger("dargah.providers.kavenegar")
 
@@ -192,22 +193,17 @@ class KavenegarProvider:
 
     def parse_inbound(self, fields: Mapping[str, str]) -> InboundSms:
         # An empty SMS is still a message (it gets the help text); only the ids are required.
+        # A sender that is not a mobile (a short code, a landline) is kept as given: the gateway
+        # takes the message and answers nothing, so the provider stops retrying.
         f = require_fields(fields, "from", "to", "messageid")
-        try:
-            sender = canonical_msisdn(f["from"])
-        except ValueError:
-            raise ValueError("malformed fields: from") from None
-        return InboundSms(f["messageid"], sender, f["to"], fields.get("message", ""))
+        return InboundSms(f["messageid"], _sender(f["from"]), f["to"], fields.get("message", ""))
 
     async def receive_unread(self, line_number: str) -> list[InboundSms]:
         """sms/receive with isread=0: Kavenegar marks what it returns as read."""
         entries = await self._call("sms", "receive", {"linenumber": line_number, "isread": "0"})
         inbound = []
         for e in _entry_list(entries):
-            try:
-                sender = canonical_msisdn(str(e.get("sender", "")))
-            except ValueError:
-                sender = str(e.get("sender", ""))  # a short code or a landline: keep it as given
+            sender = _sender(str(e.get("sender", "")))
             receiver = str(e.get("receptor", line_number))
             inbound.append(InboundSms(str(e["messageid"]), sender, receiver, str(e["message"])))
         return inbound
@@ -262,6 +258,15 @@ def _match_entries(msgs: Sequence[OutgoingSms], entries: Any) -> dict[str, SendR
             str(code),
         )
     return out
+
+
+def _sender(raw: str) -> str:
+    """09xxxxxxxxx for a mobile; any other sender (a short code, a landline) in normalised
+    digits, for the gateway to take and leave unanswered."""
+    try:
+        return canonical_msisdn(raw)
+    except ValueError:
+        return digits_only(raw) or raw.strip()
 
 
 def _rejected(msg: OutgoingSms, exc: ProviderError) -> SendResult:

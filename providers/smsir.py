@@ -29,6 +29,7 @@ from providers.base import (
 )
 from providers.ratelimit import TokenBucket
 from providers.smsir_codes import OK, delivery_state, error_kind, http_kind
+from sessions.normalize import digits_only
 
 log = logging.getLogger("dargah.providers.smsir")
 
@@ -194,11 +195,10 @@ class SmsIrProvider:
 
     def parse_inbound(self, fields: Mapping[str, str]) -> InboundSms:
         # Field names follow the receive reports (mobile = sender, number = our line).
+        # A sender that is not a mobile (a short code, a landline) is kept as given: the gateway
+        # takes the message and answers nothing, so the provider stops retrying.
         f = require_fields(fields, "mobile", "number", "receiveReturnId")
-        try:
-            sender = canonical_msisdn(f["mobile"])
-        except ValueError:
-            raise ValueError("malformed fields: mobile") from None
+        sender = _sender(f["mobile"])
         return InboundSms(f["receiveReturnId"], sender, f["number"], fields.get("messageText", ""))
 
     async def receive_unread(self, line_number: str) -> list[InboundSms]:
@@ -208,11 +208,7 @@ class SmsIrProvider:
         for r in data or []:
             if line_number and str(r.get("number")) != str(line_number):
                 continue
-            raw = str(r.get("mobile", ""))
-            try:
-                sender = canonical_msisdn(raw)
-            except ValueError:
-                sender = raw
+            sender = _sender(str(r.get("mobile", "")))
             inbound.append(
                 InboundSms(
                     str(r.get("receiveReturnId", "")),
@@ -240,6 +236,15 @@ class SmsIrProvider:
 def _has_template(msg: OutgoingSms) -> bool:
     # sms.ir templates are numeric ids; anything else goes out as the rendered text.
     return msg.otp is not None and msg.otp.template.isdecimal()
+
+
+def _sender(raw: str) -> str:
+    """09xxxxxxxxx for a mobile; any other sender (a short code, a landline) in normalised
+    digits, for the gateway to take and leave unanswered."""
+    try:
+        return canonical_msisdn(raw)
+    except ValueError:
+        return digits_only(raw) or raw.strip()
 
 
 def _rejected(msg: OutgoingSms, exc: ProviderError) -> SendResult:

@@ -29,6 +29,14 @@ R = TypeVar("R")
 Notify = Callable[[R | None, R], list[OutboundSms]]
 
 
+class TicketTaken(Exception):
+    """A new complaint's ticket belongs to another complaint already; nothing was written."""
+
+    def __init__(self, ticket: str) -> None:
+        super().__init__(f"complaint ticket {ticket} is taken")
+        self.ticket = ticket
+
+
 @dataclass(slots=True)
 class StoredSession:
     key: str  # "<dialect>:<operator session id>"
@@ -79,7 +87,9 @@ class RecordStore(Protocol):
     async def create_complaint(
         self, record: Complaint, max_open: int, notify: Notify[Complaint]
     ) -> Complaint | None:
-        """Files the complaint unless its number already has `max_open` unclosed ones (None)."""
+        """Files the complaint unless its number already has `max_open` unclosed ones (None).
+
+        Never overwrites: raises `TicketTaken` when another complaint has this ticket."""
         ...
 
     async def get_complaint(self, ticket: str) -> Complaint | None: ...
@@ -263,6 +273,11 @@ class InboundStore(Protocol):
         """True the first time a provider's inbound message id is seen."""
         ...
 
+    async def release_inbound(self, provider: str, provider_message_id: str) -> None:
+        """Forgets a claimed message id that could not be answered, so the provider's retry of it
+        is taken as new."""
+        ...
+
     async def note_inbound_command(
         self, provider: str, provider_message_id: str, command: str
     ) -> None: ...
@@ -283,5 +298,9 @@ class Storage(
     """Everything the gateway stores."""
 
     async def ping(self) -> bool: ...
+
+    async def counts(self) -> dict[str, int]:
+        """Gauges for /metrics: `outbox_<status>` per outbox status, and `sessions_active`."""
+        ...
 
     async def close(self) -> None: ...

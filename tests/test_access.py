@@ -239,12 +239,16 @@ async def test_allow_list(gateway: GatewayFactory) -> None:
 
 
 async def test_allow_list_behind_a_trusted_proxy(gateway: GatewayFactory) -> None:
-    client = await gateway(callback_allow="10.0.0.0/8", trusted_proxies="127.0.0.1")
-    assert (await hop(client, **{"X-Forwarded-For": "10.1.2.3"}))[0] == 200
+    # Behind a proxy a secret is required, whatever the allow-list says.
+    client = await gateway(
+        callback_allow="10.0.0.0/8", trusted_proxies="127.0.0.1", ussd_secrets={"*": USSD_SECRET}
+    )
+    token = {"X-Gateway-Token": USSD_SECRET}
+    assert (await hop(client, **token, **{"X-Forwarded-For": "10.1.2.3"}))[0] == 200
     # The client put its own header in front: only the hop the proxy added counts.
-    assert (await hop(client, **{"X-Forwarded-For": "10.1.2.3, 203.0.113.9"}))[0] == 403
-    assert (await hop(client, **{"X-Forwarded-For": "not-an-address"}))[0] == 403
-    assert (await hop(client))[0] == 403  # the proxy itself is not on the list
+    assert (await hop(client, **token, **{"X-Forwarded-For": "10.1.2.3, 203.0.113.9"}))[0] == 403
+    assert (await hop(client, **token, **{"X-Forwarded-For": "not-an-address"}))[0] == 403
+    assert (await hop(client, **token))[0] == 403  # the proxy itself is not on the list
 
 
 def _request(remote: str, forwarded: str | None = None) -> web.Request:

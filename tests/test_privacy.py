@@ -64,6 +64,12 @@ def forms_of_digits(value: str) -> list[str]:
     return [value, value.translate(_PERSIAN)]
 
 
+def separated(value: str) -> list[str]:
+    """A number as typed in groups: `001-354-2419`, `001 354 2419`."""
+    groups = [value[:3], value[3:6], value[6:]]
+    return ["-".join(groups), " ".join(groups)]
+
+
 class Phone:
     """An Africa's Talking phone calling the tokened URL."""
 
@@ -118,6 +124,8 @@ async def full_run(client: Client) -> dict[str, list[str]]:
         assert (await call(client, "PUT", f"/v1/loans/{code}", records, loan))[0] == 201
     assert (await call(client, "GET", f"/v1/registrations/{NID}", records))[0] == 200
     assert (await call(client, "GET", f"/v1/registrations/{NID3}", records))[0] == 404
+    for typed in separated(NID):  # accepted with separators, as people type them
+        assert (await call(client, "GET", f"/v1/registrations/{typed}", records))[0] == 200
 
     # USSD: registration tracking, password reset, loan status (both ways), a complaint.
     await Phone(client, "+98" + ME[1:], "s1").send("", "1", NID.translate(_PERSIAN))
@@ -187,7 +195,7 @@ async def full_run(client: Client) -> dict[str, list[str]]:
     tickets = [c.ticket for c in complaints]
     assert len(tickets) >= 3
     return {
-        "national IDs": [f for n in (NID, NID2, NID3) for f in forms_of_digits(n)],
+        "national IDs": [f for n in (NID, NID2, NID3) for f in forms_of_digits(n) + separated(n)],
         "mobiles": [f for m in (ME, OTHER, THIRD) for f in forms_of_mobile(m)],
         "passwords": [p for _, p in pairs] + [password.swapcase()],
         "codes": [f for c, _ in pairs for f in forms_of_digits(c)]
@@ -218,7 +226,8 @@ async def test_no_personal_data_or_secret_in_any_log(
     # The run was seen: requests, SMS sent, reports, inbound messages.
     for expected in (
         "POST /ussd/africastalking/*** 200",
-        "POST /sms/console/status/*** 200",
+        "POST /sms/{provider}/status/*** 200",  # the route, not the path as sent
+        "GET /v1/registrations/{national_id} 200",
         "PUT /v1/",
         "console sms",
         "delivery report",

@@ -173,6 +173,16 @@ class PostgresBase:
             await conn.fetchval("SELECT 1")
         return True
 
+    async def counts(self) -> dict[str, int]:
+        async with self.connection() as conn:
+            rows = await conn.fetch("SELECT status, COUNT(*) FROM outbox GROUP BY status")
+            active = await conn.fetchval(
+                "SELECT COUNT(*) FROM ussd_sessions WHERE status = 'active'"
+            )
+        found = {f"outbox_{row[0]}": int(row[1]) for row in rows}
+        found["sessions_active"] = int(active or 0)
+        return found
+
     async def close(self) -> None:
         await self._locks.close()
         await self._pool.close()

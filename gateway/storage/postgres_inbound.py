@@ -20,6 +20,14 @@ class PostgresInbound(PostgresBase):
             )
             return affected(status) == 1
 
+    async def release_inbound(self, provider: str, provider_message_id: str) -> None:
+        async with self.connection() as conn:
+            await conn.execute(
+                "DELETE FROM inbound_sms WHERE provider = $1 AND provider_message_id = $2",
+                provider,
+                provider_message_id,
+            )
+
     async def note_inbound_command(
         self, provider: str, provider_message_id: str, command: str
     ) -> None:

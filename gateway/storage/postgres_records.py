@@ -10,9 +10,9 @@ from __future__ import annotations
 from dataclasses import astuple, fields
 from typing import Any, TypeVar
 
-from gateway.storage.postgres_base import Connection, PostgresBase, xact_lock
+from gateway.storage.postgres_base import Connection, PostgresBase, affected, xact_lock
 from gateway.storage.postgres_outbox import insert_outbox
-from sessions.ports import Notify
+from sessions.ports import Notify, TicketTaken
 from sessions.records import Complaint, Loan, Registration
 
 T = TypeVar("T", Registration, Loan, Complaint)
@@ -49,6 +49,18 @@ async def _upsert(conn: Connection, record: T) -> None:
         f"ON CONFLICT ({pk}) DO UPDATE SET {updates}",
         *astuple(record),
     )
+
+
+async def _insert_new(conn: Connection, record: Complaint) -> None:
+    """Inserts a new complaint; a taken ticket raises `TicketTaken` and leaves that row alone."""
+    cols = _columns(Complaint)
+    status = await conn.execute(
+        f"INSERT INTO complaints ({', '.join(cols)}) VALUES ({_marks(len(cols))}) "
+        "ON CONFLICT (ticket) DO NOTHING",
+        *astuple(record),
+    )
+    if affected(status) != 1:
+        raise TicketTaken(record.ticket)
 
 
 class PostgresRecords(PostgresBase):
@@ -104,7 +116,7 @@ class PostgresRecords(PostgresBase):
             )
             if count >= max_open:
                 return None
-            await _upsert(conn, record)
+            await _insert_new(conn, record)
             await insert_outbox(conn, notify(None, record))
             return record
 

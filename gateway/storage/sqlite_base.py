@@ -97,6 +97,15 @@ class SqliteBase:
             await conn.execute("SELECT 1")
         return True
 
+    async def counts(self) -> dict[str, int]:
+        async with self.reading() as conn:
+            cur = await conn.execute("SELECT status, COUNT(*) FROM outbox GROUP BY status")
+            found = {f"outbox_{row[0]}": int(row[1]) for row in await cur.fetchall()}
+            cur = await conn.execute("SELECT COUNT(*) FROM ussd_sessions WHERE status = 'active'")
+            row = await cur.fetchone()
+        found["sessions_active"] = int(row[0]) if row is not None else 0
+        return found
+
     async def close(self) -> None:
         async with self._lock:
             await self._conn.close()

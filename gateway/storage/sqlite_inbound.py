@@ -17,6 +17,13 @@ class SqliteInbound(SqliteBase):
             )
             return cur.rowcount == 1
 
+    async def release_inbound(self, provider: str, provider_message_id: str) -> None:
+        async with self.transaction() as conn:
+            await conn.execute(
+                "DELETE FROM inbound_sms WHERE provider = ? AND provider_message_id = ?",
+                (provider, provider_message_id),
+            )
+
     async def note_inbound_command(
         self, provider: str, provider_message_id: str, command: str
     ) -> None:

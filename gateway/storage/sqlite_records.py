@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 from gateway.storage.sqlite_base import SqliteBase
 from gateway.storage.sqlite_conn import Connection
 from gateway.storage.sqlite_outbox import insert_outbox
-from sessions.ports import Notify
+from sessions.ports import Notify, TicketTaken
 from sessions.records import Complaint, Loan, Registration
 
 T = TypeVar("T", Registration, Loan, Complaint)
@@ -42,6 +42,18 @@ async def _upsert(conn: Connection, record: T) -> None:
         f"ON CONFLICT ({pk}) DO UPDATE SET {updates}",
         astuple(record),
     )
+
+
+async def _insert_new(conn: Connection, record: Complaint) -> None:
+    """Inserts a new complaint; a taken ticket raises `TicketTaken` and leaves that row alone."""
+    cols = _columns(Complaint)
+    cur = await conn.execute(
+        f"INSERT INTO complaints ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))}) "
+        "ON CONFLICT (ticket) DO NOTHING",
+        astuple(record),
+    )
+    if cur.rowcount != 1:
+        raise TicketTaken(record.ticket)
 
 
 class SqliteRecords(SqliteBase):
@@ -93,7 +105,7 @@ class SqliteRecords(SqliteBase):
             row = await cur.fetchone()
             if row is not None and row[0] >= max_open:
                 return None
-            await _upsert(conn, record)
+            await _insert_new(conn, record)
             await insert_outbox(conn, notify(None, record))
             return record
 

@@ -63,6 +63,7 @@ def loan_screen(templates: TemplateRegistry, loan: Loan) -> Screen:
 
 def _localised(screen: Screen) -> Screen:
     """Persian digits in the Persian text of a screen built from records."""
+
     def fa_digits(lines: tuple[T, ...]) -> tuple[T, ...]:
         return tuple(T(to_persian_digits(t.fa), t.en) for t in lines)
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import secrets
 
-from sessions.ports import Notify
+from sessions.ports import Notify, TicketTaken
 from sessions.records import Complaint, OutboundSms
 from sessions.services.deps import Deps, make_sms
 
 BODY_MAX = 160
 WORKSHOP_CODE_MAX = 12
 ANSWER_MAX = 100  # the SMS budget of complaint_status_changed
+TICKET_TRIES = 5  # fresh tickets drawn before giving up on a run of collisions
 
 
 def make_ticket() -> str:
@@ -57,26 +58,32 @@ async def file(
     channel: str = "ussd",
     lang: str = "fa",
 ) -> Complaint | None:
-    """Files a complaint; None when the number already has its limit of open tickets."""
+    """Files a complaint; None when the number already has its limit of open tickets.
+
+    Raises `TicketTaken` only after `TICKET_TRIES` fresh tickets all collided."""
     now = deps.clock()
-    for _ in range(5):  # a collision of random tickets is rare; retry rather than fail
-        ticket = make_ticket()
-        if await deps.store.get_complaint(ticket) is None:
-            break
-    record = Complaint(
-        ticket=ticket,
-        msisdn=msisdn,
-        subject=subject,
-        workshop_code=workshop_code,
-        loan_code=loan_code,
-        body=body,
-        channel=channel,
-        created_at=now,
-        updated_at=now,
-    )
-    return await deps.store.create_complaint(
-        record, deps.policy.max_open_complaints, _received(deps, lang, channel)
-    )
+    notify = _received(deps, lang, channel)
+    for attempt in range(1, TICKET_TRIES + 1):
+        record = Complaint(
+            ticket=make_ticket(),
+            msisdn=msisdn,
+            subject=subject,
+            workshop_code=workshop_code,
+            loan_code=loan_code,
+            body=body,
+            channel=channel,
+            created_at=now,
+            updated_at=now,
+        )
+        try:
+            return await deps.store.create_complaint(
+                record, deps.policy.max_open_complaints, notify
+            )
+        except TicketTaken:
+            # Random tickets rarely collide, and the storage never overwrites: draw another.
+            if attempt == TICKET_TRIES:
+                raise
+    raise AssertionError("not reached: the last try returns or raises")
 
 
 async def update(

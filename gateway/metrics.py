@@ -1,0 +1,87 @@
+"""`GET /metrics` in the Prometheus text format: request counts by route and status, USSD hops by
+dialect and outcome, and gauges read from the database at scrape time (outbox by status,
+active sessions), so every process of a cluster reports the shared queue the same way."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+
+from gateway.keys import STORAGE
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+OUTBOX_STATUSES = ("queued", "sending", "sent", "delivered", "undelivered", "failed")
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.requests: Counter[tuple[str, str, int]] = Counter()
+        self.hops: Counter[tuple[str, str]] = Counter()
+
+    def hop(self, dialect: str, outcome: str) -> None:
+        self.hops[(dialect, outcome)] += 1
+
+
+METRICS = web.AppKey("metrics", Metrics)
+
+
+def _route(request: web.Request) -> str:
+    """The route's pattern, never the path: paths hold national IDs and callback secrets."""
+    info = request.match_info
+    resource = info.route.resource if info.route is not None else None
+    return resource.canonical if resource is not None else "unmatched"
+
+
+@web.middleware
+async def metrics_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    response = await handler(request)
+    request.app[METRICS].requests[(request.method, _route(request), response.status)] += 1
+    return response
+
+
+def _label(value: str) -> str:
+    return value.replace("\\", "\\\\").replace('"', '\\"')
+
+
+async def metrics(request: web.Request) -> web.Response:
+    m = request.app[METRICS]
+    lines = [
+        "# HELP dargah_http_requests_total HTTP requests by method, route and status.",
+        "# TYPE dargah_http_requests_total counter",
+    ]
+    for (method, route, status), n in sorted(m.requests.items()):
+        lines.append(
+            f'dargah_http_requests_total{{method="{method}",route="{_label(route)}",'
+            f'status="{status}"}} {n}'
+        )
+    lines += [
+        "# HELP dargah_ussd_hops_total USSD hops answered, by dialect and outcome.",
+        "# TYPE dargah_ussd_hops_total counter",
+    ]
+    for (dialect, outcome), n in sorted(m.hops.items()):
+        lines.append(f'dargah_ussd_hops_total{{dialect="{dialect}",outcome="{outcome}"}} {n}')
+    counts = await request.app[STORAGE].counts()
+    lines += [
+        "# HELP dargah_outbox_messages Outbox messages by status.",
+        "# TYPE dargah_outbox_messages gauge",
+    ]
+    for state in OUTBOX_STATUSES:
+        lines.append(
+            f'dargah_outbox_messages{{status="{state}"}} {counts.get("outbox_" + state, 0)}'
+        )
+    lines += [
+        "# HELP dargah_ussd_sessions_active USSD sessions waiting for the caller's next answer.",
+        "# TYPE dargah_ussd_sessions_active gauge",
+        f"dargah_ussd_sessions_active {counts.get('sessions_active', 0)}",
+    ]
+    return web.Response(text="\n".join(lines) + "\n", content_type="text/plain", charset="utf-8",
+                        headers={"Cache-Control": "no-store"})  # fmt: skip
+
+
+def setup(app: web.Application) -> None:
+    app[METRICS] = Metrics()
+    # Outermost, so it counts the status the caller finally got (after the error middleware).
+    app.middlewares.insert(0, metrics_middleware)
+    app.router.add_get("/metrics", metrics)

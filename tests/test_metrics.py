@@ -1,0 +1,31 @@
+"""`GET /metrics`: Prometheus text with request, hop, outbox and session figures, and no personal
+data in any label."""
+
+from __future__ import annotations
+
+from tests.api_helpers import bearer, call
+from tests.conftest import GatewayFactory
+from tests.phone import Phone
+
+
+async def test_metrics_count_hops_requests_outbox_and_sessions(gateway: GatewayFactory) -> None:
+    client = await gateway()
+    phone = Phone(client)
+    await phone.dial()
+    await phone.send("3")
+    auth = await bearer(client, "notify")
+    body = {"recipients": ["09121234567", "09351112233"], "template": "keyword_help"}
+    await call(client, "POST", "/v1/notifications", auth, body)
+    await call(client, "GET", "/v1/registrations/0013542419", auth)  # 403: wrong scope
+    resp = await client.get("/metrics")
+    text = await resp.text()
+    assert resp.status == 200
+    assert resp.content_type == "text/plain"
+    assert 'dargah_ussd_hops_total{dialect="africastalking",outcome="continue"} 2' in text
+    assert 'dargah_outbox_messages{status="queued"} 2' in text
+    assert "dargah_ussd_sessions_active 1" in text
+    assert 'route="/v1/registrations/{national_id}",status="403"} 1' in text
+    assert "0013542419" not in text
+    assert "09121234567" not in text
+    for line in text.splitlines():
+        assert line.startswith("#") or line.rsplit(" ", 1)[1].isdigit()
