@@ -13,7 +13,8 @@ import asyncpg  # type: ignore[import-untyped]
 import pytest
 
 from gateway.storage import open_storage
-from gateway.storage.postgres_base import VERSION_TABLE, migration_scripts
+from gateway.storage.common import migration_scripts
+from gateway.storage.postgres_base import VERSION_TABLE
 from sessions.ports import Storage
 from sessions.records import Complaint, Limit, OutboundSms, Outcome
 from tests.postgres_kit import fresh_schema, reachable_url
@@ -73,7 +74,7 @@ async def test_processes_starting_together_migrate_once(db_url: str) -> None:
         versions = [r[0] for r in await conn.fetch(query)]
     finally:
         await conn.close()
-    assert sorted(versions) == [v for v, _, _ in migration_scripts()]
+    assert sorted(versions) == [v for v, _, _ in migration_scripts("postgres")]
 
 
 async def test_both_url_schemes_open_and_others_are_refused(db_url: str) -> None:

@@ -15,11 +15,12 @@ import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from importlib import resources
 from typing import Any, Self
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import asyncpg  # type: ignore[import-untyped]  # asyncpg ships no type information
+
+from gateway.storage.common import migration_scripts
 
 log = logging.getLogger(__name__)
 
@@ -32,21 +33,6 @@ MIGRATION_LOCK = "dargah:migrate"
 VERSION_TABLE = "dargah_schema_version"
 
 Connection = Any  # asyncpg's pooled connection proxy; asyncpg ships no precise stubs for it
-
-
-def migration_scripts() -> list[tuple[int, str, str]]:
-    """(version, name, sql) for every `NNNN_name.sql` of the PostgreSQL folder, in order."""
-    folder = resources.files("gateway") / "migrations" / "postgres"
-    scripts = []
-    for entry in folder.iterdir():
-        name = entry.name
-        if name.endswith(".sql") and name[:4].isdigit():
-            scripts.append((int(name[:4]), name, entry.read_text(encoding="utf-8")))
-    scripts.sort()
-    versions = [v for v, _, _ in scripts]
-    if versions != list(range(1, len(versions) + 1)):
-        raise RuntimeError(f"migration versions must be 1..n without gaps: {versions}")
-    return scripts
 
 
 def pool_sizes(url: str) -> tuple[str, int, int]:
@@ -90,7 +76,7 @@ async def migrate(conn: Connection) -> int:
             "name TEXT NOT NULL, applied_at DOUBLE PRECISION NOT NULL)"
         )
         current = int(await conn.fetchval(f"SELECT COALESCE(MAX(version), 0) FROM {VERSION_TABLE}"))
-        for version, name, sql in migration_scripts():
+        for version, name, sql in migration_scripts("postgres"):
             if version <= current:
                 continue
             log.info("applying migration %s", name)

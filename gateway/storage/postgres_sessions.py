@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 
+from gateway.storage.common import session_from_row
 from gateway.storage.postgres_base import PostgresBase, affected
 from sessions.ports import StoredSession
 
@@ -14,33 +14,16 @@ _COLUMNS = (
 )
 
 
-def _row(row: Any) -> StoredSession | None:
-    if row is None:
-        return None
-    state: dict[str, Any] = json.loads(row["state"])
-    return StoredSession(
-        key=row["key"],
-        msisdn=row["msisdn"],
-        state=state,
-        status=row["status"],
-        last_hop_key=row["last_hop_key"],
-        last_reply_text=row["last_reply_text"],
-        last_reply_end=bool(row["last_reply_end"]),
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
-    )
-
-
 class PostgresSessions(PostgresBase):
     async def get_session(self, key: str) -> StoredSession | None:
         async with self.connection() as conn:
-            return _row(
+            return session_from_row(
                 await conn.fetchrow(f"SELECT {_COLUMNS} FROM ussd_sessions WHERE key = $1", key)
             )
 
     async def latest_open_session(self, msisdn: str, since: float) -> StoredSession | None:
         async with self.connection() as conn:
-            return _row(
+            return session_from_row(
                 await conn.fetchrow(
                     f"SELECT {_COLUMNS} FROM ussd_sessions WHERE msisdn = $1 AND updated_at >= $2 "
                     "AND status != 'ended' ORDER BY updated_at DESC LIMIT 1",

@@ -12,30 +12,15 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from importlib import resources
 from pathlib import Path
 from typing import Self
 
+from gateway.storage.common import migration_scripts
 from gateway.storage.sqlite_conn import Checkpointer, Connection
 
 log = logging.getLogger(__name__)
 
 BUSY_TIMEOUT_MS = 5000
-
-
-def migration_scripts() -> list[tuple[int, str, str]]:
-    """(version, name, sql) for every `NNNN_name.sql`, in order."""
-    folder = resources.files("gateway") / "migrations" / "sqlite"
-    scripts = []
-    for entry in folder.iterdir():
-        name = entry.name
-        if name.endswith(".sql") and name[:4].isdigit():
-            scripts.append((int(name[:4]), name, entry.read_text(encoding="utf-8")))
-    scripts.sort()
-    versions = [v for v, _, _ in scripts]
-    if versions != list(range(1, len(versions) + 1)):
-        raise RuntimeError(f"migration versions must be 1..n without gaps: {versions}")
-    return scripts
 
 
 class SqliteBase:
@@ -66,7 +51,7 @@ class SqliteBase:
         async with self._lock:
             row = await (await self._conn.execute("PRAGMA user_version")).fetchone()
             current = int(row[0]) if row else 0
-            for version, name, sql in migration_scripts():
+            for version, name, sql in migration_scripts("sqlite"):
                 if version <= current:
                     continue
                 log.info("applying migration %s", name)

@@ -11,8 +11,9 @@ import asyncio
 import json
 from typing import Any
 
+from gateway.storage.common import session_from_row
 from gateway.storage.sqlite_base import SqliteBase
-from gateway.storage.sqlite_conn import Checkpointer, Connection, Row
+from gateway.storage.sqlite_conn import Checkpointer, Connection
 from sessions.ports import StoredSession
 
 _UPSERT = (
@@ -28,23 +29,6 @@ _COLUMNS = (
 )
 
 
-def _row(row: Row | None) -> StoredSession | None:
-    if row is None:
-        return None
-    state: dict[str, Any] = json.loads(row["state"])
-    return StoredSession(
-        key=row["key"],
-        msisdn=row["msisdn"],
-        state=state,
-        status=row["status"],
-        last_hop_key=row["last_hop_key"],
-        last_reply_text=row["last_reply_text"],
-        last_reply_end=bool(row["last_reply_end"]),
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
-    )
-
-
 _Write = tuple[tuple[Any, ...], "asyncio.Future[None]"]
 
 
@@ -57,7 +41,7 @@ class SqliteSessions(SqliteBase):
     async def get_session(self, key: str) -> StoredSession | None:
         async with self.reading() as conn:
             cur = await conn.execute(f"SELECT {_COLUMNS} FROM ussd_sessions WHERE key = ?", (key,))
-            return _row(await cur.fetchone())
+            return session_from_row(await cur.fetchone())
 
     async def latest_open_session(self, msisdn: str, since: float) -> StoredSession | None:
         async with self.reading() as conn:
@@ -66,7 +50,7 @@ class SqliteSessions(SqliteBase):
                 "AND status != 'ended' ORDER BY updated_at DESC LIMIT 1",
                 (msisdn, since),
             )
-            return _row(await cur.fetchone())
+            return session_from_row(await cur.fetchone())
 
     async def put_session(self, session: StoredSession) -> None:
         row = (

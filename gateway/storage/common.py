@@ -1,0 +1,43 @@
+"""What both storage backends share: migration discovery and row-to-record mapping."""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+from typing import Any
+
+from sessions.ports import StoredSession
+
+
+def migration_scripts(backend: str) -> list[tuple[int, str, str]]:
+    """(version, name, sql) for every `NNNN_name.sql` of `gateway/migrations/<backend>`, in
+    order; the versions must run 1..n without gaps."""
+    folder = resources.files("gateway") / "migrations" / backend
+    scripts = []
+    for entry in folder.iterdir():
+        name = entry.name
+        if name.endswith(".sql") and name[:4].isdigit():
+            scripts.append((int(name[:4]), name, entry.read_text(encoding="utf-8")))
+    scripts.sort()
+    versions = [v for v, _, _ in scripts]
+    if versions != list(range(1, len(versions) + 1)):
+        raise RuntimeError(f"migration versions must be 1..n without gaps: {versions}")
+    return scripts
+
+
+def session_from_row(row: Any) -> StoredSession | None:
+    """A `ussd_sessions` row (sqlite3.Row or asyncpg Record) as the core's StoredSession."""
+    if row is None:
+        return None
+    state: dict[str, Any] = json.loads(row["state"])
+    return StoredSession(
+        key=row["key"],
+        msisdn=row["msisdn"],
+        state=state,
+        status=row["status"],
+        last_hop_key=row["last_hop_key"],
+        last_reply_text=row["last_reply_text"],
+        last_reply_end=bool(row["last_reply_end"]),
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+    )
