@@ -7,7 +7,7 @@ outbox and the dispatcher never see a URL, a status code table or a JSON envelop
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Literal, Protocol, runtime_checkable
@@ -204,3 +204,26 @@ _WORD_WITH_DIGIT = re.compile(r"\S*[0-9\u06f0-\u06f9\u0660-\u0669]\S*")
 def safe_preview(text: str) -> str:
     """A message text fit for a log line: masked, and every word with a digit in it hidden."""
     return _WORD_WITH_DIGIT.sub("***", mask_text(text))
+
+
+def rejected(msg: OutgoingSms, exc: ProviderError) -> SendResult:
+    """The result of one message the provider refused (or that shared a failed call)."""
+    return SendResult(msg.local_id, None, DeliveryState.FAILED, None, exc.code, exc)
+
+
+SendCall = Callable[[Sequence[OutgoingSms]], Awaitable[dict[str, SendResult]]]
+
+
+async def one_by_one(send: SendCall, msgs: Sequence[OutgoingSms]) -> dict[str, SendResult]:
+    """After a batch was refused as a whole for a permanent reason (one bad number refuses the
+    array): each message alone, so only the bad ones fail. Safe because a refused call sent
+    nothing (and Kavenegar deduplicates on the local id besides)."""
+    out: dict[str, SendResult] = {}
+    for m in msgs:
+        try:
+            out.update(await send([m]))
+        except ProviderError as one:
+            if one.kind != "permanent":
+                raise
+            out[m.local_id] = rejected(m, one)
+    return out

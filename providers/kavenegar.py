@@ -16,7 +16,6 @@ import aiohttp
 
 from providers.base import (
     DeliveryReport,
-    DeliveryState,
     InboundSms,
     OutgoingSms,
     ProviderError,
@@ -24,6 +23,8 @@ from providers.base import (
     SendResult,
     canonical_msisdn,
     make_error,
+    one_by_one,
+    rejected,
     require_fields,
 )
 from providers.kavenegar_codes import error_kind, message_state
@@ -107,7 +108,7 @@ class KavenegarProvider:
                 raise  # nothing went out: the whole request failed
             # Part of the batch is out: the rest carries the error, one result each.
             for msg in messages:
-                results.setdefault(msg.local_id, _rejected(msg, exc))
+                results.setdefault(msg.local_id, rejected(msg, exc))
         return [results[m.local_id] for m in messages]
 
     async def _send_plain(self, msgs: Sequence[OutgoingSms]) -> dict[str, SendResult]:
@@ -121,17 +122,7 @@ class KavenegarProvider:
         except ProviderError as exc:
             if exc.kind != "permanent" or len(msgs) == 1:
                 raise
-            # One bad receptor rejects the whole array: send one by one to find it. Safe to
-            # repeat, since Kavenegar deduplicates on localid.
-            out: dict[str, SendResult] = {}
-            for m in msgs:
-                try:
-                    out.update(await self._send_plain([m]))
-                except ProviderError as one:
-                    if one.kind != "permanent":
-                        raise
-                    out[m.local_id] = _rejected(m, one)
-            return out
+            return await one_by_one(self._send_plain, msgs)
         return _match_entries(msgs, entries)
 
     def _with_sender(self, data: dict[str, str]) -> dict[str, str]:
@@ -155,7 +146,7 @@ class KavenegarProvider:
         except ProviderError as exc:
             if exc.kind != "permanent":
                 raise
-            return {msg.local_id: _rejected(msg, exc)}
+            return {msg.local_id: rejected(msg, exc)}
         return _match_entries([msg], entries)
 
     # --- reports ---------------------------------------------------------------------------
@@ -245,7 +236,7 @@ def _match_entries(msgs: Sequence[OutgoingSms], entries: Any) -> dict[str, SendR
     for i, m in enumerate(msgs):
         if i >= len(listed):
             err = RetryableError("no_entry", "answer lists fewer messages than sent", "kavenegar")
-            out[m.local_id] = _rejected(m, err)
+            out[m.local_id] = rejected(m, err)
             continue
         e = listed[i]
         code = int(e.get("status", 0))
@@ -267,7 +258,3 @@ def _sender(raw: str) -> str:
         return canonical_msisdn(raw)
     except ValueError:
         return digits_only(raw) or raw.strip()
-
-
-def _rejected(msg: OutgoingSms, exc: ProviderError) -> SendResult:
-    return SendResult(msg.local_id, None, DeliveryState.FAILED, None, exc.code, exc)

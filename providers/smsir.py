@@ -25,6 +25,8 @@ from providers.base import (
     SendResult,
     canonical_msisdn,
     make_error,
+    one_by_one,
+    rejected,
     require_fields,
 )
 from providers.ratelimit import TokenBucket
@@ -103,7 +105,7 @@ class SmsIrProvider:
             if not results:
                 raise
             for msg in messages:
-                results.setdefault(msg.local_id, _rejected(msg, exc))
+                results.setdefault(msg.local_id, rejected(msg, exc))
         return [results[m.local_id] for m in messages]
 
     async def _send_plain(self, msgs: Sequence[OutgoingSms]) -> dict[str, SendResult]:
@@ -119,25 +121,16 @@ class SmsIrProvider:
         except ProviderError as exc:
             if exc.kind != "permanent" or len(msgs) == 1:
                 raise
-            # A rejected call sent nothing, so one by one is safe and isolates the bad message.
-            out: dict[str, SendResult] = {}
-            for m in msgs:
-                try:
-                    out.update(await self._send_plain([m]))
-                except ProviderError as one:
-                    if one.kind != "permanent":
-                        raise
-                    out[m.local_id] = _rejected(m, one)
-            return out
+            return await one_by_one(self._send_plain, msgs)
         ids = list((data or {}).get("messageIds") or [])
         cost = (data or {}).get("cost")
         out = {}
         for i, m in enumerate(msgs):
             mid = ids[i] if i < len(ids) else None
             if mid == 0:  # sms.ir's mark for a blacklisted receptor
-                out[m.local_id] = _rejected(m, PermanentError("115", "blacklisted", self.name))
+                out[m.local_id] = rejected(m, PermanentError("115", "blacklisted", self.name))
             elif mid is None:  # an invalid number or text
-                out[m.local_id] = _rejected(m, PermanentError("104", "not accepted", self.name))
+                out[m.local_id] = rejected(m, PermanentError("104", "not accepted", self.name))
             else:
                 each = round(cost) if cost is not None and len(msgs) == 1 else None
                 out[m.local_id] = SendResult(m.local_id, str(mid), DeliveryState.QUEUED, each, "1")
@@ -153,7 +146,7 @@ class SmsIrProvider:
         except ProviderError as exc:
             if exc.kind != "permanent":
                 raise
-            return {msg.local_id: _rejected(msg, exc)}
+            return {msg.local_id: rejected(msg, exc)}
         mid, cost = (data or {}).get("messageId"), (data or {}).get("cost")
         return {
             msg.local_id: SendResult(
@@ -245,7 +238,3 @@ def _sender(raw: str) -> str:
         return canonical_msisdn(raw)
     except ValueError:
         return digits_only(raw) or raw.strip()
-
-
-def _rejected(msg: OutgoingSms, exc: ProviderError) -> SendResult:
-    return SendResult(msg.local_id, None, DeliveryState.FAILED, None, exc.code, exc)
