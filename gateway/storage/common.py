@@ -3,10 +3,36 @@
 from __future__ import annotations
 
 import json
+from dataclasses import astuple, fields
 from importlib import resources
-from typing import Any
+from typing import Any, TypeVar
 
 from sessions.ports import StoredSession
+from sessions.records import Complaint, Loan, Registration
+
+RecordT = TypeVar("RecordT", Registration, Loan, Complaint)
+
+# Each record's table and primary key.
+RECORD_TABLES: dict[type[Any], tuple[str, str]] = {
+    Registration: ("registrations", "national_id"),
+    Loan: ("loans", "tracking_code"),
+    Complaint: ("complaints", "ticket"),
+}
+
+NOTIFICATION_COLUMNS = (
+    "id, recipient, template_id, status, error, attempts, provider, created_at, sent_at, final_at"
+)
+# A code or password (priority 0) keeps no readable text once it has been handed over.
+REDACTED_BODY = "CASE WHEN priority = 0 THEN '[redacted] ' || template_id ELSE body END"
+
+
+def record_columns(kind: type[Any]) -> list[str]:
+    return [f.name for f in fields(kind)]
+
+
+def unchanged(old: Any, new: Any) -> bool:
+    """The same record but for `updated_at` (the last field): a repeated PUT owes nothing."""
+    return bool(astuple(old)[:-1] == astuple(new)[:-1])
 
 
 def migration_scripts(backend: str) -> list[tuple[int, str, str]]:

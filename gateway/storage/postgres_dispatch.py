@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from gateway.storage.common import NOTIFICATION_COLUMNS, REDACTED_BODY
 from gateway.storage.postgres_base import Connection, PostgresBase, affected
 from sessions.ports import ClaimedSms, Notification, SendOutcome, StatusUpdate
 
 # Codes and passwords must not stay readable in a database dump once they have gone out.
-_REDACTED_BODY = "CASE WHEN priority = 0 THEN '[redacted] ' || template_id ELSE body END"
 
 # queued/sending < sent < a final state: a report may only move a message up this scale.
 _RANK = {"queued": 0, "sending": 0, "sent": 1, "delivered": 2, "undelivered": 2, "failed": 2}
@@ -32,7 +32,7 @@ _CLAIM = (
 _SENT = (
     "UPDATE outbox SET status = 'sent', provider = $1, provider_message_id = $2, "
     "provider_status = $3, cost = $4, error = NULL, lease_until = NULL, sent_at = $5, "
-    f"updated_at = $5, body = {_REDACTED_BODY} "
+    f"updated_at = $5, body = {REDACTED_BODY} "
     "WHERE id = $6 AND status = 'sending' AND attempts = $7"
 )
 _RETRY = (
@@ -44,12 +44,8 @@ _FAILED = (
     "UPDATE outbox SET status = 'failed', error = $1, provider = COALESCE($2, provider), "
     "provider_message_id = COALESCE($3, provider_message_id), cost = COALESCE($4, cost), "
     "provider_status = COALESCE($5, provider_status), lease_until = NULL, final_at = $6, "
-    f"updated_at = $6, body = {_REDACTED_BODY} "
+    f"updated_at = $6, body = {REDACTED_BODY} "
     "WHERE id = $7 AND status = 'sending' AND attempts = $8"
-)
-
-NOTIFICATION_COLUMNS = (
-    "id, recipient, template_id, status, error, attempts, provider, created_at, sent_at, final_at"
 )
 
 
@@ -102,7 +98,7 @@ async def _apply_one(conn: Connection, provider: str, report: StatusUpdate, now:
             "UPDATE outbox SET status = $1, provider_status = $2, updated_at = $3, "
             "final_at = CASE WHEN $4 THEN $3 ELSE final_at END, "
             "sent_at = COALESCE(sent_at, $3), lease_until = NULL, "
-            f"body = CASE WHEN $4 THEN {_REDACTED_BODY} ELSE body END WHERE id = $5",
+            f"body = CASE WHEN $4 THEN {REDACTED_BODY} ELSE body END WHERE id = $5",
             report.status,
             report.provider_status,
             now,

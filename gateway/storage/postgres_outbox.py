@@ -8,8 +8,8 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
+from gateway.storage.common import NOTIFICATION_COLUMNS
 from gateway.storage.postgres_base import Connection, PostgresBase, xact_lock
-from gateway.storage.postgres_dispatch import NOTIFICATION_COLUMNS
 from sessions.ports import Notification
 from sessions.records import OutboundSms, Outcome, Result
 

@@ -7,42 +7,30 @@ its number): two processes changing one record run one after the other, as they 
 
 from __future__ import annotations
 
-from dataclasses import astuple, fields
-from typing import Any, TypeVar
+from dataclasses import astuple
 
+from gateway.storage.common import RECORD_TABLES, RecordT, record_columns, unchanged
 from gateway.storage.postgres_base import Connection, PostgresBase, affected, xact_lock
 from gateway.storage.postgres_outbox import insert_outbox
 from sessions.ports import Notify, TicketTaken
 from sessions.records import Complaint, Loan, Registration
-
-T = TypeVar("T", Registration, Loan, Complaint)
-
-_TABLES: dict[type[Any], tuple[str, str]] = {
-    Registration: ("registrations", "national_id"),
-    Loan: ("loans", "tracking_code"),
-    Complaint: ("complaints", "ticket"),
-}
-
-
-def _columns(kind: type[Any]) -> list[str]:
-    return [f.name for f in fields(kind)]
 
 
 def _marks(n: int, start: int = 1) -> str:
     return ", ".join(f"${i}" for i in range(start, start + n))
 
 
-async def _get(conn: Connection, kind: type[T], key: str) -> T | None:
-    table, pk = _TABLES[kind]
+async def _get(conn: Connection, kind: type[RecordT], key: str) -> RecordT | None:
+    table, pk = RECORD_TABLES[kind]
     row = await conn.fetchrow(
-        f"SELECT {', '.join(_columns(kind))} FROM {table} WHERE {pk} = $1", key
+        f"SELECT {', '.join(record_columns(kind))} FROM {table} WHERE {pk} = $1", key
     )
     return kind(*row) if row is not None else None
 
 
-async def _upsert(conn: Connection, record: T) -> None:
-    table, pk = _TABLES[type(record)]
-    cols = _columns(type(record))
+async def _upsert(conn: Connection, record: RecordT) -> None:
+    table, pk = RECORD_TABLES[type(record)]
+    cols = record_columns(type(record))
     updates = ", ".join(f"{c} = excluded.{c}" for c in cols if c not in (pk, "created_at"))
     await conn.execute(
         f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({_marks(len(cols))}) "
@@ -53,7 +41,7 @@ async def _upsert(conn: Connection, record: T) -> None:
 
 async def _insert_new(conn: Connection, record: Complaint) -> None:
     """Inserts a new complaint; a taken ticket raises `TicketTaken` and leaves that row alone."""
-    cols = _columns(Complaint)
+    cols = record_columns(Complaint)
     status = await conn.execute(
         f"INSERT INTO complaints ({', '.join(cols)}) VALUES ({_marks(len(cols))}) "
         "ON CONFLICT (ticket) DO NOTHING",
@@ -64,15 +52,15 @@ async def _insert_new(conn: Connection, record: Complaint) -> None:
 
 
 class PostgresRecords(PostgresBase):
-    async def _put(self, record: T, notify: Notify[T]) -> tuple[T, bool]:
-        table, pk = _TABLES[type(record)]
+    async def _put(self, record: RecordT, notify: Notify[RecordT]) -> tuple[RecordT, bool]:
+        table, pk = RECORD_TABLES[type(record)]
         key = getattr(record, pk)
         async with self.transaction() as conn:
             await xact_lock(conn, f"{table}:{key}")
             old = await _get(conn, type(record), key)
             if old is not None:
                 record.created_at = old.created_at
-                if astuple(old)[:-1] == astuple(record)[:-1]:
+                if unchanged(old, record):
                     return old, False  # nothing changed: keep the old timestamp, owe nothing
             await _upsert(conn, record)
             await insert_outbox(conn, notify(old, record))
@@ -94,7 +82,7 @@ class PostgresRecords(PostgresBase):
     async def loans_for_mobile(self, mobile: str, limit: int) -> list[Loan]:
         async with self.connection() as conn:
             rows = await conn.fetch(
-                f"SELECT {', '.join(_columns(Loan))} FROM loans WHERE mobile = $1 "
+                f"SELECT {', '.join(record_columns(Loan))} FROM loans WHERE mobile = $1 "
                 "ORDER BY updated_at DESC, tracking_code LIMIT $2",
                 mobile,
                 limit,
@@ -134,7 +122,7 @@ class PostgresRecords(PostgresBase):
     async def complaints_for_msisdn(self, msisdn: str, limit: int) -> list[Complaint]:
         async with self.connection() as conn:
             rows = await conn.fetch(
-                f"SELECT {', '.join(_columns(Complaint))} FROM complaints WHERE msisdn = $1 "
+                f"SELECT {', '.join(record_columns(Complaint))} FROM complaints WHERE msisdn = $1 "
                 "ORDER BY created_at DESC, ticket LIMIT $2",
                 msisdn,
                 limit,
@@ -167,7 +155,7 @@ class PostgresRecords(PostgresBase):
         clause = f"WHERE {' AND '.join(where)}" if where else ""
         async with self.connection() as conn:
             rows = await conn.fetch(
-                f"SELECT {', '.join(_columns(Complaint))} FROM complaints {clause} "
+                f"SELECT {', '.join(record_columns(Complaint))} FROM complaints {clause} "
                 f"ORDER BY created_at, ticket LIMIT {mark(limit)}",
                 *args,
             )

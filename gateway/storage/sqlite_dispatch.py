@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from gateway.storage.common import NOTIFICATION_COLUMNS, REDACTED_BODY
 from gateway.storage.sqlite_base import SqliteBase
 from gateway.storage.sqlite_conn import Connection
 from sessions.ports import ClaimedSms, Notification, SendOutcome, StatusUpdate
 
 # Codes and passwords must not stay readable in a database dump once they have gone out.
-_REDACTED_BODY = "CASE WHEN priority = 0 THEN '[redacted] ' || template_id ELSE body END"
 
 # queued/sending < sent < a final state: a report may only move a message up this scale.
 _RANK = {"queued": 0, "sending": 0, "sent": 1, "delivered": 2, "undelivered": 2, "failed": 2}
@@ -28,7 +28,7 @@ _CLAIM = (
 _SENT = (
     "UPDATE outbox SET status = 'sent', provider = ?, provider_message_id = ?, "
     "provider_status = ?, cost = ?, error = NULL, lease_until = NULL, sent_at = ?, "
-    f"updated_at = ?, body = {_REDACTED_BODY} "
+    f"updated_at = ?, body = {REDACTED_BODY} "
     "WHERE id = ? AND status = 'sending' AND attempts = ?"
 )
 _RETRY = (
@@ -39,12 +39,8 @@ _FAILED = (
     "UPDATE outbox SET status = 'failed', error = ?, provider = COALESCE(?, provider), "
     "provider_message_id = COALESCE(?, provider_message_id), cost = COALESCE(?, cost), "
     "provider_status = COALESCE(?, provider_status), lease_until = NULL, final_at = ?, "
-    f"updated_at = ?, body = {_REDACTED_BODY} "
+    f"updated_at = ?, body = {REDACTED_BODY} "
     "WHERE id = ? AND status = 'sending' AND attempts = ?"
-)
-
-NOTIFICATION_COLUMNS = (
-    "id, recipient, template_id, status, error, attempts, provider, created_at, sent_at, final_at"
 )
 
 
@@ -98,7 +94,7 @@ async def _apply_one(conn: Connection, provider: str, report: StatusUpdate, now:
             "UPDATE outbox SET status = ?, provider_status = ?, updated_at = ?, "
             "final_at = CASE WHEN ? THEN ? ELSE final_at END, "
             "sent_at = COALESCE(sent_at, ?), lease_until = NULL, "
-            f"body = CASE WHEN ? THEN {_REDACTED_BODY} ELSE body END WHERE id = ?",
+            f"body = CASE WHEN ? THEN {REDACTED_BODY} ELSE body END WHERE id = ?",
             (report.status, report.provider_status, now, final, now, now, final, row["id"]),
         )
         changed += 1

@@ -7,9 +7,9 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
+from gateway.storage.common import NOTIFICATION_COLUMNS
 from gateway.storage.sqlite_base import SqliteBase
 from gateway.storage.sqlite_conn import Connection
-from gateway.storage.sqlite_dispatch import NOTIFICATION_COLUMNS
 from sessions.ports import Notification
 from sessions.records import OutboundSms, Outcome, Result
 

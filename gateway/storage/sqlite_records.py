@@ -2,40 +2,28 @@
 
 from __future__ import annotations
 
-from dataclasses import astuple, fields
-from typing import Any, TypeVar
+from dataclasses import astuple
 
+from gateway.storage.common import RECORD_TABLES, RecordT, record_columns, unchanged
 from gateway.storage.sqlite_base import SqliteBase
 from gateway.storage.sqlite_conn import Connection
 from gateway.storage.sqlite_outbox import insert_outbox
 from sessions.ports import Notify, TicketTaken
 from sessions.records import Complaint, Loan, Registration
 
-T = TypeVar("T", Registration, Loan, Complaint)
 
-_TABLES: dict[type[Any], tuple[str, str]] = {
-    Registration: ("registrations", "national_id"),
-    Loan: ("loans", "tracking_code"),
-    Complaint: ("complaints", "ticket"),
-}
-
-
-def _columns(kind: type[Any]) -> list[str]:
-    return [f.name for f in fields(kind)]
-
-
-async def _get(conn: Connection, kind: type[T], key: str) -> T | None:
-    table, pk = _TABLES[kind]
+async def _get(conn: Connection, kind: type[RecordT], key: str) -> RecordT | None:
+    table, pk = RECORD_TABLES[kind]
     cur = await conn.execute(
-        f"SELECT {', '.join(_columns(kind))} FROM {table} WHERE {pk} = ?", (key,)
+        f"SELECT {', '.join(record_columns(kind))} FROM {table} WHERE {pk} = ?", (key,)
     )
     row = await cur.fetchone()
     return kind(*row) if row is not None else None
 
 
-async def _upsert(conn: Connection, record: T) -> None:
-    table, pk = _TABLES[type(record)]
-    cols = _columns(type(record))
+async def _upsert(conn: Connection, record: RecordT) -> None:
+    table, pk = RECORD_TABLES[type(record)]
+    cols = record_columns(type(record))
     updates = ", ".join(f"{c} = excluded.{c}" for c in cols if c not in (pk, "created_at"))
     await conn.execute(
         f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))}) "
@@ -46,7 +34,7 @@ async def _upsert(conn: Connection, record: T) -> None:
 
 async def _insert_new(conn: Connection, record: Complaint) -> None:
     """Inserts a new complaint; a taken ticket raises `TicketTaken` and leaves that row alone."""
-    cols = _columns(Complaint)
+    cols = record_columns(Complaint)
     cur = await conn.execute(
         f"INSERT INTO complaints ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))}) "
         "ON CONFLICT (ticket) DO NOTHING",
@@ -57,13 +45,13 @@ async def _insert_new(conn: Connection, record: Complaint) -> None:
 
 
 class SqliteRecords(SqliteBase):
-    async def _put(self, record: T, notify: Notify[T]) -> tuple[T, bool]:
-        _, pk = _TABLES[type(record)]
+    async def _put(self, record: RecordT, notify: Notify[RecordT]) -> tuple[RecordT, bool]:
+        _, pk = RECORD_TABLES[type(record)]
         async with self.transaction() as conn:
             old = await _get(conn, type(record), getattr(record, pk))
             if old is not None:
                 record.created_at = old.created_at
-                if astuple(old)[:-1] == astuple(record)[:-1]:
+                if unchanged(old, record):
                     return old, False  # nothing changed: keep the old timestamp, owe nothing
             await _upsert(conn, record)
             await insert_outbox(conn, notify(old, record))
@@ -85,7 +73,7 @@ class SqliteRecords(SqliteBase):
     async def loans_for_mobile(self, mobile: str, limit: int) -> list[Loan]:
         async with self.reading() as conn:
             cur = await conn.execute(
-                f"SELECT {', '.join(_columns(Loan))} FROM loans WHERE mobile = ? "
+                f"SELECT {', '.join(record_columns(Loan))} FROM loans WHERE mobile = ? "
                 "ORDER BY updated_at DESC, tracking_code LIMIT ?",
                 (mobile, limit),
             )
@@ -124,7 +112,7 @@ class SqliteRecords(SqliteBase):
     async def complaints_for_msisdn(self, msisdn: str, limit: int) -> list[Complaint]:
         async with self.reading() as conn:
             cur = await conn.execute(
-                f"SELECT {', '.join(_columns(Complaint))} FROM complaints WHERE msisdn = ? "
+                f"SELECT {', '.join(record_columns(Complaint))} FROM complaints WHERE msisdn = ? "
                 "ORDER BY created_at DESC, ticket LIMIT ?",
                 (msisdn, limit),
             )
@@ -155,7 +143,7 @@ class SqliteRecords(SqliteBase):
         clause = f"WHERE {' AND '.join(where)}" if where else ""
         async with self.reading() as conn:
             cur = await conn.execute(
-                f"SELECT {', '.join(_columns(Complaint))} FROM complaints {clause} "
+                f"SELECT {', '.join(record_columns(Complaint))} FROM complaints {clause} "
                 "ORDER BY created_at, ticket LIMIT ?",
                 (*args, limit),
             )
