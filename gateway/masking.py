@@ -27,10 +27,6 @@ def mask_msisdn(msisdn: str) -> str:
     return f"{msisdn[:4]}***{msisdn[-4:]}"
 
 
-def mask_secret(_value: str) -> str:
-    return "***"
-
-
 def mask_text(text: str) -> str:
     """Masks everything that looks sensitive in free text (log messages, exception texts)."""
     text = _KEY_IN_PATH.sub(r"\1***\2", text)

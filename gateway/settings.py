@@ -40,7 +40,6 @@ class Settings(BaseSettings):
     kavenegar_api_key: SecretStr = SecretStr("")
     kavenegar_sender: str = ""
     kavenegar_base_url: str = "https://api.kavenegar.com"
-    kavenegar_verify_template: str = ""
     smsir_api_key: SecretStr = SecretStr("")
     smsir_sender: str = ""
     smsir_base_url: str = "https://api.sms.ir"

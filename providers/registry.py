@@ -34,7 +34,6 @@ def _kavenegar(settings: Settings, session: aiohttp.ClientSession) -> Provider:
         sender=settings.kavenegar_sender,
         base_url=settings.kavenegar_base_url,
         timeout=settings.provider_timeout_s,
-        verify_template=settings.kavenegar_verify_template,
         limiter=_limiter(settings),
     )
 

@@ -17,8 +17,6 @@ LOAN_STAGES = (
     "paid",
     "rejected",
 )
-COMPLAINT_SUBJECTS = ("loan_rejected", "workshop_not_found", "registration", "other")
-COMPLAINT_STATUSES = ("open", "in_review", "answered", "closed")
 GENDERS = ("male", "female", "unknown")
 
 # Priorities of outbound SMS: codes and passwords before transactional notices before bulk.

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from sessions.normalize import to_persian_digits
-from templates_sms.gsm import USSD_MAX, air_length, encoding_of
+from templates_sms.gsm import USSD_MAX, air_length, encoding_of, ussd_fits
 
 Lang = Literal["fa", "en"]
 LANGS: tuple[Lang, ...] = ("fa", "en")
@@ -64,9 +64,8 @@ def lines_of(screen: Screen, lang: Lang) -> list[str]:
     return lines
 
 
-def page_fits(text: str) -> bool:
-    enc = encoding_of(text)
-    return air_length(text, enc) <= USSD_MAX[enc]
+# One page of a USSD screen: 182 GSM-7 or 80 UCS-2 characters (templates_sms.gsm decides).
+page_fits = ussd_fits
 
 
 def _split_long(line: str, room: int) -> list[str]:

@@ -15,7 +15,14 @@ from gateway.auth import authenticate
 from gateway.storage import open_storage
 
 RUN = Path(__file__).resolve().parent.parent / "run.py"
-KEY = re.compile(r"dgk_[A-Za-z0-9]{12}_[A-Za-z0-9_\-]{43}")
+KEY = re.compile(r"dgk_([A-Za-z0-9]{12})_([A-Za-z0-9_\-]{43})")
+
+
+def secret_of(key: str) -> str:
+    """The 43-character secret; it may itself hold `_`, so the key is not split on it."""
+    match = KEY.fullmatch(key)
+    assert match is not None, key
+    return match.group(2)
 
 
 async def create_key(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -48,7 +55,7 @@ async def test_prints_the_key_once_and_stores_its_hash(tmp_path: Path) -> None:
     assert KEY.fullmatch(key)
     assert "shown once" in done.stderr
     assert key not in done.stderr
-    secret = key.rsplit("_", 1)[1]
+    secret = secret_of(key)
     db = tmp_path / "keys.db"
     assert not any_file_holds(tmp_path, secret)  # neither the database nor its WAL
     storage = await open_storage(f"sqlite:///{db}")
@@ -86,7 +93,7 @@ async def test_a_revoked_key_is_refused_from_then_on(tmp_path: Path) -> None:
         assert await authenticate(storage, f"Bearer {key}") is not None
         done = await cli(tmp_path, "revoke-api-key", key)
         assert done.returncode == 0, done.stderr
-        assert key.split("_")[2] not in done.stdout + done.stderr  # the secret is never echoed
+        assert secret_of(key) not in done.stdout + done.stderr  # the secret is never echoed
         assert await authenticate(storage, f"Bearer {key}") is None
     finally:
         await storage.close()

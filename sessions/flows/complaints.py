@@ -45,7 +45,7 @@ def _workshop(text: str) -> str:
     if text == NONE_KEY:
         return ""
     code = digits_only(text)
-    if not (code.isdigit() and 4 <= len(code) <= 12):
+    if not (code.isdigit() and len(code) in complaints.WORKSHOP_CODE_LENGTHS):
         raise Invalid(WORKSHOP_INVALID)
     return code
 

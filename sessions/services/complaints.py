@@ -10,7 +10,7 @@ from sessions.records import Complaint, OutboundSms
 from sessions.services.deps import Deps, make_sms
 
 BODY_MAX = 160
-WORKSHOP_CODE_MAX = 12
+WORKSHOP_CODE_LENGTHS = range(4, 13)  # digits of a workshop code (کد کارگاه)
 ANSWER_MAX = 100  # the SMS budget of complaint_status_changed
 TICKET_TRIES = 5  # fresh tickets drawn before giving up on a run of collisions
 
