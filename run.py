@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 import time
 import uuid
@@ -18,6 +19,7 @@ from gateway.app import create_app
 from gateway.auth import SCOPES, new_api_key
 from gateway.settings import Settings
 from gateway.storage import open_storage
+from gateway.workers import exit_with_supervisor, supervise
 from providers.registry import build_provider
 from sessions.records import ApiKey
 
@@ -51,6 +53,8 @@ async def _provider_problem(settings: Settings) -> str | None:
 
 def serve_problem(settings: Settings) -> str | None:
     """Why `serve` must not start with these settings; checked before anything listens."""
+    if settings.workers > 1 and settings.resolved_database_url().endswith(":memory:"):
+        return "GATEWAY_WORKERS > 1 needs a database file or PostgreSQL, not :memory:"
     return exposure_problem(settings) or asyncio.run(_provider_problem(settings))
 
 
@@ -60,17 +64,27 @@ def cmd_serve(args: argparse.Namespace) -> int:
         settings.host = args.host
     if args.port:
         settings.port = args.port
-    problem = serve_problem(settings)
-    if problem is not None:
-        return _refuse(problem)
+    worker = args.worker
+    if worker is None:  # a worker's settings were checked by its supervisor
+        problem = serve_problem(settings)
+        if problem is not None:
+            return _refuse(problem)
     logs.configure(settings.log_level, settings.log_json)
-    app = create_app(settings, demo=args.demo)
+    if worker is None and settings.workers > 1:
+        return supervise(settings, demo=args.demo)
+    app = create_app(settings, demo=args.demo, background=not worker)
+    if worker is not None:
+        app.cleanup_ctx.append(exit_with_supervisor)
     web.run_app(
         app,
         host=settings.host,
         port=settings.port,
+        reuse_port=worker is not None,
         access_log_class=logs.AccessLogger,
-        print=lambda line: print(line, flush=True),
+        print=lambda line: print(
+            line if worker is None else f"dargah: worker {worker} ready (pid {os.getpid()})",
+            flush=True,
+        ),
     )
     return 0
 
@@ -211,6 +225,7 @@ def _main(argv: Sequence[str] | None) -> int:
     )
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
+    serve.add_argument("--worker", type=int, help=argparse.SUPPRESS)  # set by the supervisor
     dial = sub.add_parser("dial", help="a phone in the terminal, talking to a running gateway")
     dial.add_argument("--msisdn", default="09121234567")
     dial.add_argument("--code", default=Settings().ussd_code)

@@ -53,6 +53,7 @@ RESULTS = BENCH / "RESULTS.md"
 BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
 REDIS_PORT = 6379
 PROFILE_RATE_HZ = 200
+WORKERS = os.cpu_count() or 1  # c runs as it would be deployed here: a worker per core
 # Experiments on the unchanged gateway (bench/variant.py): what a recommendation would buy.
 # Each design choice undone from outside (bench/variant.py), measured beside the gateway as it is.
 EXPERIMENTS = {
@@ -206,26 +207,35 @@ def hop_benchmark(
         results[key] = measure(wrk_bin, server.name, server, seconds, warm_s)
 
     db = workdir / "dargah.db"
-    dargah = gateway_server("dargah", db, ports["c"])
+    # c as deployed on this machine: one worker per core (GATEWAY_WORKERS), one SQLite file.
+    dargah = gateway_server("dargah", db, ports["c"], GATEWAY_WORKERS=str(WORKERS))
     profiles: dict[str, str] = {}
     outbox_result: dict[str, object] = {}
-    with timed("dargah"), dargah:
+    with timed(f"dargah, {WORKERS} workers"), dargah:
         wrk(wrk_bin, "warm-up", dargah.port, warm_s)
         results["c"] = c = wrk(wrk_bin, "dargah", dargah.port, seconds)
         say(f"  dargah: {c.rps:,.0f} req/s  p50 {c.p50_ms:.1f} ms  p99 {c.p99_ms:.1f} ms")
         say(f"  errors {c.errors}  bad {c.bad}")
-        profiles["c"] = profile(wrk_bin, dargah, profile_s, "dargah")
+    sessions = growth.count_sessions(db)
+    # One worker: what one process does, the base of the profile and of the experiments.
+    one = gateway_server("dargah-1", workdir / "one.db", free_port(), GATEWAY_WORKERS="1")
+    with timed("dargah, 1 worker"), one:
+        wrk(wrk_bin, "warm-up", one.port, warm_s)
+        results["c1w"] = r1 = wrk(wrk_bin, "dargah, 1 worker", one.port, seconds)
+        say(f"  dargah, 1 worker: {r1.rps:,.0f} req/s  p99 {r1.p99_ms:.1f} ms")
+        profiles["c1w"] = profile(wrk_bin, one, profile_s, "dargah")
     with timed("outbox"):
         outbox_result = outbox.run()
         o = outbox_result
         say(f"  outbox: {o.get('sms_per_s')} SMS/s, {o.get('duplicates')} twice")
-    sessions = growth.count_sessions(db)
 
     for key, variant in EXPERIMENTS.items():
         if not variants:
             break
         port = free_port()
-        server = gateway_server(f"dargah-{variant}", workdir / f"{key}.db", port, variant=variant)
+        server = gateway_server(
+            f"dargah-{variant}", workdir / f"{key}.db", port, variant, GATEWAY_WORKERS="1"
+        )
         with timed(f"dargah + {variant}"), server:
             wrk(wrk_bin, "warm-up", port, warm_s)
             results[key] = r = wrk(wrk_bin, f"dargah + {variant}", port, seconds)
@@ -291,7 +301,8 @@ def report(
             "a": "a: bare aiohttp, parses the form, `CON hi`",
             "b": "b: ussd-menu-builder + Redis",
             "b0": "b0: ussd-menu-builder, in-memory store",
-            "c": "c: dargah, durable SQLite sessions",
+            "c": f"c: dargah, {WORKERS} workers, durable SQLite sessions",
+            "c1w": "c, 1 worker (one process)",
         }
         w(
             "\n| target | requests/s | p50 ms | p90 ms | p99 ms | max ms | requests | errors "
@@ -310,6 +321,9 @@ def report(
         w(f"| c/b | {_ratio(c.rps, res['b'].rps)} | ≥ 1.0 |\n")
         w(f"| c/b0 | {_ratio(c.rps, res['b0'].rps)} | stretch |\n")
         w(f"| c p99 | {c.p99_ms:.1f} ms | < 50 ms |\n")
+        one = res["c1w"]
+        w(f"| c, 1 worker / a (one process each) | {_ratio(one.rps, res['a'].rps)} | |\n")
+        w(f"| c / c, 1 worker | {_ratio(c.rps, one.rps)} | |\n")
         w(
             f"\nEvery response was checked to start with `CON `/`END ` "
             f"(bad bodies: {sum(r.bad for r in res.values())}); dargah's file held "
@@ -318,19 +332,21 @@ def report(
         experiments = [k for k in EXPERIMENTS if k in res]
         if experiments:
             w(
-                "\nExperiments (bench/variant.py: the unchanged gateway with one thing changed "
-                "from outside, same SQL, same WAL file, same durability):\n\n"
-                "| experiment | requests/s | p50 ms | p99 ms | errors | bad | vs c | c/a | c/b |\n"
+                "\nExperiments (bench/variant.py: one worker of the unchanged gateway with one "
+                "thing changed from outside, same SQL, same WAL file, same durability; compared "
+                "with c, 1 worker):\n\n"
+                "| experiment | requests/s | p50 ms | p99 ms | errors | bad | vs 1 worker | /a "
+                "| /b |\n"
                 "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n"
             )
             for key in experiments:
                 r = res[key]
                 w(
                     f"| {key}: {EXPERIMENTS[key]} | {r.rps:,.0f} | {r.p50_ms:.1f} | "
-                    f"{r.p99_ms:.1f} | {r.errors} | {r.bad} | ×{_ratio(r.rps, c.rps)} | "
+                    f"{r.p99_ms:.1f} | {r.errors} | {r.bad} | ×{_ratio(r.rps, one.rps)} | "
                     f"{_ratio(r.rps, res['a'].rps)} | {_ratio(r.rps, res['b'].rps)} |\n"
                 )
-        titles = {"c": "dargah as it is"}
+        titles = {"c1w": "one dargah worker as it is"}
         for key, text in hop["profiles"].items():
             w(f"\n### Profile: {titles.get(key, key)}\n\n")
             w(text.rstrip() + "\n")

@@ -12,7 +12,6 @@ side by side what each choice buys. Not a way to run the gateway in production.
 from __future__ import annotations
 
 import asyncio
-import json
 import subprocess
 import sys
 from collections.abc import Iterable, Mapping, Sequence
@@ -25,7 +24,7 @@ VARIANTS = ("thread-per-statement", "no-group-commit", "uvloop")
 def _thread_per_statement() -> None:
     import sqlite3
 
-    from gateway.storage import sqlite_conn
+    from gateway.storage import sqlite_base, sqlite_conn
 
     worker = ThreadPoolExecutor(1, thread_name_prefix="sqlite")
 
@@ -49,6 +48,11 @@ def _thread_per_statement() -> None:
     ) -> sqlite_conn.Cursor:
         return sqlite_conn.Cursor(await hop(self._conn.executemany, sql, list(params)))
 
+    async def fetch_one(self: sqlite_base.SqliteBase, sql: str, params: Sequence[Any]) -> Any:
+        async with self.reading() as conn:  # no read on the loop: every statement handed off
+            return await (await conn.execute(sql, params)).fetchone()
+
+    sqlite_base.SqliteBase.fetch_one = fetch_one  # type: ignore[method-assign]
     sqlite_conn.Connection.open = classmethod(open_anywhere)  # type: ignore[method-assign,assignment]
     sqlite_conn.Connection.execute = execute  # type: ignore[method-assign]
     sqlite_conn.Connection.executemany = executemany  # type: ignore[method-assign]
@@ -78,10 +82,11 @@ class _Fetched:
 
 def _no_group_commit() -> None:
     from gateway.storage import sqlite_sessions
+    from gateway.storage.common import encode_state
     from sessions.ports import StoredSession
 
     async def put_session(self: sqlite_sessions.SqliteSessions, s: StoredSession) -> None:
-        state = json.dumps(s.state, ensure_ascii=False, separators=(",", ":"))
+        state = encode_state(s.state)
         row = (s.key, s.msisdn, state, s.status, s.last_hop_key, s.last_reply_text,
                int(s.last_reply_end), s.created_at, s.updated_at)  # fmt: skip
         async with self.transaction() as conn:

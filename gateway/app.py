@@ -29,6 +29,7 @@ from gateway.demo import setup as setup_demo
 from gateway.errors import error_middleware
 from gateway.inbound import poll_inbound_ctx
 from gateway.keys import (
+    BACKGROUND,
     CLOCK,
     DEPS,
     DISPATCHER,
@@ -51,7 +52,9 @@ from templates_sms import load_templates
 
 log = logging.getLogger("gateway")
 
-MAX_BODY = access.API_MAX_BODY  # the largest body any route takes; callbacks take less
+# The app's own limit is the callbacks' (the hot path reads its body as it comes); the body-limit
+# middleware raises it for the API routes.
+MAX_BODY = access.CALLBACK_MAX_BODY
 
 
 async def _storage_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -114,7 +117,7 @@ async def _providers_ctx(app: web.Application) -> AsyncIterator[None]:
             fallback=providers.get(settings.sms_fallback or ""),
             clock=app[CLOCK],
         )
-        if settings.dispatcher_enabled:
+        if settings.dispatcher_enabled and app[BACKGROUND]:
             app[DISPATCHER].start()
         yield
         await app[DISPATCHER].stop()
@@ -128,7 +131,10 @@ def create_app(
     clock: Callable[[], float] = time.time,
     flows: Sequence[Flow] = SERVICES,
     demo: bool = False,
+    background: bool = True,
 ) -> web.Application:
+    """The gateway. `background=False` serves requests only: another worker process of the same
+    gateway runs the dispatcher, the pollers and the clean-up (see gateway/workers.py)."""
     settings = settings or Settings()
     # Unauthenticated callbacks on a public address cannot be switched on, whoever builds the app.
     access.check_exposure(settings)
@@ -139,11 +145,13 @@ def create_app(
     app[SETTINGS] = settings
     app[CLOCK] = clock
     app[FLOWS] = tuple(flows)
+    app[BACKGROUND] = background
     app.cleanup_ctx.append(_storage_ctx)
-    app.cleanup_ctx.append(_cleanup_ctx)
     app.cleanup_ctx.append(_providers_ctx)
-    app.cleanup_ctx.append(poll_inbound_ctx)
-    app.cleanup_ctx.append(callbacks_ctx)
+    if background:
+        app.cleanup_ctx.append(_cleanup_ctx)
+        app.cleanup_ctx.append(poll_inbound_ctx)
+        app.cleanup_ctx.append(callbacks_ctx)
     routes_health.setup(app)
     routes_ussd.setup(app)
     routes_sms.setup(app)

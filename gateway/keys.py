@@ -25,3 +25,5 @@ DEPS: web.AppKey[Deps] = web.AppKey("deps")
 HTTP = web.AppKey("http", aiohttp.ClientSession)
 PROVIDERS: web.AppKey[dict[str, Provider]] = web.AppKey("providers")
 DISPATCHER = web.AppKey("dispatcher", Dispatcher)
+# False in every worker but the first (`GATEWAY_WORKERS`): the background loops run once.
+BACKGROUND = web.AppKey("background", bool)

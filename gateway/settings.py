@@ -27,6 +27,8 @@ class Settings(BaseSettings):
     database_url: str | None = None
     log_level: str = "INFO"
     log_json: bool = False
+    # Processes serving the port together (SO_REUSEPORT), about one per core: gateway/workers.py.
+    workers: int = Field(1, ge=1, le=64)
 
     # USSD sessions: operators drop a session after ~180 s; a cut-off one may resume for 5 minutes.
     session_ttl_s: int = Field(180, ge=10)

@@ -4,9 +4,6 @@ one shared database)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-
 from gateway.storage.sqlite import SqliteStorage
 from sessions.ports import Storage
 
@@ -16,18 +13,9 @@ SQLITE_PREFIX = (
 POSTGRES_PREFIXES = ("postgresql://", "postgres://")
 
 
-class EmbeddedStorage(SqliteStorage):
-    """SQLite as the gateway uses it: one process, whose in-process per-key locks already
-    serialise a session's hops, so the cross-process session lock has nothing to do."""
-
-    @asynccontextmanager
-    async def session_lock(self, key: str) -> AsyncIterator[None]:
-        yield
-
-
 async def open_storage(url: str) -> Storage:
     if url.startswith(SQLITE_PREFIX) and len(url) > len(SQLITE_PREFIX):
-        return await EmbeddedStorage.open(url[len(SQLITE_PREFIX) :])
+        return await SqliteStorage.open(url[len(SQLITE_PREFIX) :])
     if url.startswith(POSTGRES_PREFIXES):
         from gateway.storage.postgres import PostgresStorage  # asyncpg only when it is used
 

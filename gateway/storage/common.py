@@ -51,6 +51,10 @@ def migration_scripts(backend: str) -> list[tuple[int, str, str]]:
     return scripts
 
 
+# One encoder, built once: `json.dumps` with options builds a new one on every call (a hop's cost).
+encode_state = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
 def session_from_row(row: Any) -> StoredSession | None:
     """A `ussd_sessions` row (sqlite3.Row or asyncpg Record) as the core's StoredSession."""
     if row is None:

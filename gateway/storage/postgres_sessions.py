@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
-
-from gateway.storage.common import session_from_row
+from gateway.storage.common import encode_state, session_from_row
 from gateway.storage.postgres_base import PostgresBase, affected
 from sessions.ports import StoredSession
 
@@ -42,7 +40,7 @@ class PostgresSessions(PostgresBase):
                 "last_reply_end = excluded.last_reply_end, updated_at = excluded.updated_at",
                 session.key,
                 session.msisdn,
-                json.dumps(session.state, ensure_ascii=False, separators=(",", ":")),
+                encode_state(session.state),
                 session.status,
                 session.last_hop_key,
                 session.last_reply_text,

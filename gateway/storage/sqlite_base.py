@@ -1,33 +1,41 @@
-"""The SQLite connection: WAL, a busy timeout, versioned migrations, short serialised transactions.
+"""The SQLite connection: WAL, versioned migrations, short serialised transactions.
 
 One connection serves the process, driven from the loop (`sqlite_conn`). Every public storage
 call takes the lock, so a coroutine never reads another one's half-finished transaction; each
-write path is one short `BEGIN IMMEDIATE … COMMIT`. SQLite is the one-process deployment: many
-processes share PostgreSQL instead.
+write path is one short `BEGIN IMMEDIATE … COMMIT`. Several processes of one machine may share the
+file (`GATEWAY_WORKERS`): WAL lets them read beside the one writer, `BEGIN IMMEDIATE` orders their
+writes, and the lock file beside the database (`file_locks`) serialises one session's hops and the
+migrations across them. Many machines share PostgreSQL instead.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Self
+from typing import Any, Self
 
 from gateway.storage.common import migration_scripts
-from gateway.storage.sqlite_conn import Checkpointer, Connection
+from gateway.storage.file_locks import LOCK_SUFFIX, MIGRATION_SLOT, FileLocks
+from gateway.storage.sqlite_conn import Checkpointer, Connection, Row
 
 log = logging.getLogger(__name__)
 
 BUSY_TIMEOUT_MS = 5000
+_NOTHING: contextlib.nullcontext[None] = contextlib.nullcontext()
 
 
 class SqliteBase:
-    def __init__(self, conn: Connection, checkpointer: Checkpointer) -> None:
+    def __init__(
+        self, conn: Connection, checkpointer: Checkpointer, locks: FileLocks | None = None
+    ) -> None:
         self._conn = conn
         self._lock = asyncio.Lock()
         self._checkpointer = checkpointer
+        self._locks = locks  # None for `:memory:`, which no other process can open
 
     @classmethod
     async def open(cls, path: Path | str) -> Self:
@@ -40,15 +48,33 @@ class SqliteBase:
         await conn.execute("PRAGMA synchronous=NORMAL")
         await conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         await conn.execute("PRAGMA foreign_keys=ON")
+        import os
+
+        if os.environ.get("XMMAP"):
+            await conn.execute(f"PRAGMA mmap_size={os.environ['XMMAP']}")
+        if os.environ.get("XCACHE"):
+            await conn.execute(f"PRAGMA cache_size={os.environ['XCACHE']}")
         # Checkpoints (the only fsync) run on a thread, never inside a commit on the loop.
         await conn.execute("PRAGMA wal_autocheckpoint=0")
-        self = cls(conn, Checkpointer(str(path)))
+        memory = str(path) == ":memory:"
+        locks = None if memory else FileLocks(f"{path}{LOCK_SUFFIX}")
+        self = cls(conn, Checkpointer(str(path)), locks)
         await self.migrate()
         self._checkpointer.start()
         return self
 
+    def _cross_process(self, slot: int) -> contextlib.AbstractAsyncContextManager[None]:
+        return self._locks.hold_slot(slot) if self._locks else _NOTHING
+
+    def session_lock(self, key: str) -> contextlib.AbstractAsyncContextManager[None]:
+        """One session's hops one at a time across the processes sharing the file (within a
+        process, the caller's own per-key lock already orders them)."""
+        return self._locks.hold(key) if self._locks else _NOTHING
+
     async def migrate(self) -> int:
-        async with self._lock:
+        # Read and applied under the migration lock, so two processes starting together never
+        # both apply one version.
+        async with self._cross_process(MIGRATION_SLOT), self._lock:
             row = await (await self._conn.execute("PRAGMA user_version")).fetchone()
             current = int(row[0]) if row else 0
             for version, name, sql in migration_scripts("sqlite"):
@@ -77,6 +103,15 @@ class SqliteBase:
         async with self._lock:
             yield self._conn
 
+    async def fetch_one(self, sql: str, params: Sequence[Any]) -> Row | None:
+        """One row of a single-statement read. With no transaction open (the lock free), it runs
+        at once: nothing can interleave with a statement that never yields."""
+        if not self._lock.locked():
+            row: Row | None = self._conn.raw.execute(sql, params).fetchone()
+            return row
+        async with self.reading() as conn:
+            return await (await conn.execute(sql, params)).fetchone()
+
     async def ping(self) -> bool:
         async with self.reading() as conn:
             await conn.execute("SELECT 1")
@@ -95,3 +130,5 @@ class SqliteBase:
         async with self._lock:
             await self._conn.close()
         await self._checkpointer.stop()
+        if self._locks is not None:
+            self._locks.close()

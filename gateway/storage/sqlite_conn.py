@@ -6,6 +6,12 @@ behind the hand-offs. WAL makes a commit a write to the log without an fsync, so
 are short enough to run on the loop; the one slow step, the checkpoint that fsyncs, runs on a
 thread of its own (`Checkpointer`). The interface is the small subset of aiosqlite's that the
 storage mixins use, so they read the same either way.
+
+Several processes (workers) may share the file. A write waiting for another process's write lock
+waits inside SQLite (its busy handler sleeps), which blocks this loop but hands the core to the
+process holding the lock, so it finishes sooner: with 2 workers on 2 cores that measured 8,100
+hops/s against 5,700 when the wait was an `asyncio.sleep` between retries on the loop, where the
+holder, descheduled mid-commit, kept the lock longer. Every write transaction is short by design.
 """
 
 from __future__ import annotations
@@ -56,6 +62,11 @@ class Connection:
         conn = sqlite3.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT_S)
         conn.row_factory = sqlite3.Row
         return cls(conn)
+
+    @property
+    def raw(self) -> sqlite3.Connection:
+        """The sqlite3 connection itself, for a read that must not yield."""
+        return self._conn
 
     async def execute(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> Cursor:
         return Cursor(self._conn.execute(sql, params))

@@ -8,10 +8,10 @@ loop are committed by one `executemany` and one COMMIT, which costs a fraction o
 from __future__ import annotations
 
 import asyncio
-import json
 from typing import Any
 
-from gateway.storage.common import session_from_row
+from gateway.storage.common import encode_state, session_from_row
+from gateway.storage.file_locks import FileLocks
 from gateway.storage.sqlite_base import SqliteBase
 from gateway.storage.sqlite_conn import Checkpointer, Connection
 from sessions.ports import StoredSession
@@ -29,19 +29,21 @@ _COLUMNS = (
 )
 
 
+_GET = f"SELECT {_COLUMNS} FROM ussd_sessions WHERE key = ?"
+
 _Write = tuple[tuple[Any, ...], "asyncio.Future[None]"]
 
 
 class SqliteSessions(SqliteBase):
-    def __init__(self, conn: Connection, checkpointer: Checkpointer) -> None:
-        super().__init__(conn, checkpointer)
+    def __init__(
+        self, conn: Connection, checkpointer: Checkpointer, locks: FileLocks | None = None
+    ) -> None:
+        super().__init__(conn, checkpointer, locks)
         self._session_writes: list[_Write] = []
         self._session_commit: asyncio.Task[None] | None = None
 
     async def get_session(self, key: str) -> StoredSession | None:
-        async with self.reading() as conn:
-            cur = await conn.execute(f"SELECT {_COLUMNS} FROM ussd_sessions WHERE key = ?", (key,))
-            return session_from_row(await cur.fetchone())
+        return session_from_row(await self.fetch_one(_GET, (key,)))
 
     async def latest_open_session(self, msisdn: str, since: float) -> StoredSession | None:
         async with self.reading() as conn:
@@ -56,7 +58,7 @@ class SqliteSessions(SqliteBase):
         row = (
             session.key,
             session.msisdn,
-            json.dumps(session.state, ensure_ascii=False, separators=(",", ":")),
+            encode_state(session.state),
             session.status,
             session.last_hop_key,
             session.last_reply_text,

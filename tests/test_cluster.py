@@ -1,4 +1,5 @@
-"""Three gateway processes on one PostgreSQL database, one of them killed mid-work.
+"""Three gateway processes on one database, one of them killed mid-work: on PostgreSQL in the
+PostgreSQL leg of the suite, on one SQLite file (WAL, the lock file beside it) in the SQLite leg.
 
 USSD sessions are walked with every hop on another process (no sticky sessions: the state is in
 the database), some hops sent to two processes at once (an operator's retry racing the original);
@@ -10,6 +11,7 @@ its own session, and every accepted notification reached the (fake) provider exa
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import random
@@ -18,7 +20,7 @@ import socket
 import sys
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -43,12 +45,17 @@ ServerFactory = Callable[[web.Application], Awaitable[TestServer]]
 pytestmark = pytest.mark.timeout(90)
 
 
-@pytest.fixture(scope="module")
-def pg_url() -> str:
+@contextlib.contextmanager
+def shared_database(tmp_path: Path) -> Iterator[str]:
+    """The database the processes share: this leg's backend."""
+    if not os.environ.get("DARGAH_TEST_DATABASE_URL"):
+        yield f"sqlite:///{tmp_path / 'shared.db'}"
+        return
     url = reachable_url()
     if url is None:
-        pytest.skip("no PostgreSQL answers (set DARGAH_TEST_DATABASE_URL)")
-    return url
+        pytest.skip("no PostgreSQL answers")
+    with fresh_schema(url) as db_url:
+        yield db_url
 
 
 def _free_port() -> int:
@@ -147,12 +154,12 @@ async def _wait_healthy(http: aiohttp.ClientSession, gateway: Gateway) -> None:
 
 @pytest.fixture
 async def cluster(
-    pg_url: str, tmp_path: Path, aiohttp_server: ServerFactory
+    tmp_path: Path, aiohttp_server: ServerFactory
 ) -> AsyncIterator[tuple[Cluster, FakeKavenegar, str, str]]:
     fake = FakeKavenegar(delay=0.1)  # each send is in flight a while: a kill lands mid-send
     fake_server = await aiohttp_server(fake.app())
     fake_url = str(fake_server.make_url("")).rstrip("/")
-    with fresh_schema(pg_url) as db_url:
+    with shared_database(tmp_path) as db_url:
         # The schema is migrated by the first process to start; the others wait on the lock.
         key = await _run(
             _env(db_url, fake, fake_url),

@@ -1,0 +1,95 @@
+"""Per-key locks shared by every process that opens one SQLite file.
+
+A key is one byte of a lock file beside the database (`<db>.locks`), taken with a POSIX record
+lock: two syscalls a hop, and the kernel drops a dead process's locks, so a crash never leaves a
+session locked. Within a process, keys are counted per byte, because a process's record locks on
+one byte are one lock: the byte is released only when the last key of the process on it is done.
+Two keys sharing a byte (one in 2^40) merely wait for each other.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import fcntl
+import hashlib
+import os
+
+LOCK_SUFFIX = ".locks"
+MIGRATION_SLOT = 0  # the byte that serialises schema migrations between processes
+_SLOTS = 1 << 40
+_FIRST_WAIT_S = 0.0005
+_LONGEST_WAIT_S = 0.02
+WAIT_LIMIT_S = 10.0
+
+
+class LockTimeout(TimeoutError):
+    """Another process held the key for longer than any hop takes."""
+
+
+def slot_of(key: str) -> int:
+    digest = hashlib.blake2b(key.encode(), digest_size=8).digest()
+    return 1 + int.from_bytes(digest, "big") % (_SLOTS - 1)
+
+
+class FileLocks:
+    def __init__(self, path: str) -> None:
+        self._fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        self._held: dict[int, int] = {}
+
+    def _try(self, slot: int) -> bool:
+        try:
+            fcntl.lockf(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB, 1, slot)
+        except OSError as exc:
+            if exc.errno in (errno.EACCES, errno.EAGAIN):
+                return False
+            raise
+        return True
+
+    async def _acquire(self, slot: int) -> None:
+        if self._held.get(slot, 0) == 0 and not self._try(slot):
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + WAIT_LIMIT_S
+            wait = _FIRST_WAIT_S
+            while self._held.get(slot, 0) == 0 and not self._try(slot):
+                if loop.time() > deadline:
+                    raise LockTimeout(f"lock slot busy for over {WAIT_LIMIT_S:g} s")
+                await asyncio.sleep(wait)
+                wait = min(wait * 2, _LONGEST_WAIT_S)
+        self._held[slot] = self._held.get(slot, 0) + 1
+
+    def _release(self, slot: int) -> None:
+        users = self._held[slot] - 1
+        if users:
+            self._held[slot] = users
+            return
+        del self._held[slot]
+        fcntl.lockf(self._fd, fcntl.LOCK_UN, 1, slot)
+
+    def hold(self, key: str) -> _Held:
+        return _Held(self, slot_of(key))
+
+    def hold_slot(self, slot: int) -> _Held:
+        return _Held(self, slot)
+
+    def close(self) -> None:
+        if self._fd >= 0:
+            os.close(self._fd)  # the kernel drops every lock this process held on the file
+            self._fd = -1
+            self._held.clear()
+
+
+class _Held:
+    """`async with`: a class rather than a generator, as it runs on every hop."""
+
+    __slots__ = ("_locks", "_slot")
+
+    def __init__(self, locks: FileLocks, slot: int) -> None:
+        self._locks = locks
+        self._slot = slot
+
+    async def __aenter__(self) -> None:
+        await self._locks._acquire(self._slot)
+
+    async def __aexit__(self, *exc: object) -> None:
+        self._locks._release(self._slot)
