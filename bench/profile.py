@@ -133,7 +133,7 @@ _INTERESTING = (
     "render (channels",
     "_handle_request",
     "data_received",
-    "error_middleware",
+    "edge_middleware",
     "execute (aiosqlite",
     "commit",
 )

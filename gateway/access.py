@@ -16,7 +16,7 @@ import hmac
 import logging
 from collections.abc import Mapping, Sequence
 from ipaddress import IPv4Address, IPv6Address, ip_address
-from typing import Any, Literal
+from typing import Literal
 
 from aiohttp import web
 from pydantic import SecretStr
@@ -220,23 +220,21 @@ def body_limit(path: str) -> int:
     return CALLBACK_MAX_BODY if path.startswith(_CALLBACK_PREFIXES) else API_MAX_BODY
 
 
-@web.middleware
-async def body_limit_middleware(request: web.Request, handler: Any) -> web.StreamResponse:
+def limit_body(request: web.Request) -> web.Request:
     """Refuses a declared oversize body at once, and caps what is read of an undeclared one
-    (chunked): either way a 413 `body_too_large` through the error middleware."""
+    (chunked): either way a 413 `body_too_large`."""
     limit = body_limit(request.path)
     length = request.content_length
     if length is not None and length > limit:
         raise ApiError(413, "body_too_large", f"the body may be at most {limit} bytes here")
     if request.client_max_size != limit and request.can_read_body:
-        request = request.clone(client_max_size=limit)
-    response: web.StreamResponse = await handler(request)
-    return response
+        return request.clone(client_max_size=limit)
+    return request
 
 
-async def add_security_headers(request: web.Request, response: web.StreamResponse) -> None:
-    """`on_response_prepare`: every answer, errors included. No answer may be sniffed into
-    another type; HTML gets a strict policy; API answers carry personal data and are not cached."""
+def secure(request: web.Request, response: web.StreamResponse) -> None:
+    """Every answer, errors included. No answer may be sniffed into another type; HTML gets a
+    strict policy; API answers carry personal data and are not cached."""
     headers = response.headers
     headers.setdefault("X-Content-Type-Options", "nosniff")
     if response.content_type == "text/html":
@@ -244,7 +242,3 @@ async def add_security_headers(request: web.Request, response: web.StreamRespons
             headers.setdefault(name, value)
     if request.path.startswith("/v1/"):
         headers.setdefault("Cache-Control", "no-store")
-
-
-def setup(app: web.Application) -> None:
-    app.on_response_prepare.append(add_security_headers)

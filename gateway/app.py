@@ -26,7 +26,7 @@ from gateway import (
 )
 from gateway.callbacks import callbacks_ctx
 from gateway.demo import setup as setup_demo
-from gateway.errors import error_middleware
+from gateway.edge import edge_middleware
 from gateway.inbound import poll_inbound_ctx
 from gateway.keys import (
     BACKGROUND,
@@ -138,10 +138,7 @@ def create_app(
     settings = settings or Settings()
     # Unauthenticated callbacks on a public address cannot be switched on, whoever builds the app.
     access.check_exposure(settings)
-    app = web.Application(
-        middlewares=[error_middleware, access.body_limit_middleware], client_max_size=MAX_BODY
-    )
-    access.setup(app)
+    app = web.Application(middlewares=[edge_middleware], client_max_size=MAX_BODY)
     app[SETTINGS] = settings
     app[CLOCK] = clock
     app[FLOWS] = tuple(flows)

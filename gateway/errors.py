@@ -47,22 +47,16 @@ _HTTP_CODES = {
 }
 
 
-@web.middleware
-async def error_middleware(request: web.Request, handler: Any) -> web.StreamResponse:
-    try:
-        response: web.StreamResponse = await handler(request)
-        return response
-    except ApiError as exc:
+def error_for(request: web.Request, exc: Exception) -> web.StreamResponse:
+    """The JSON answer for what a handler raised; a redirect (< 400) is raised on."""
+    if isinstance(exc, ApiError):
         return exc.response()
-    except web.HTTPException as exc:
+    if isinstance(exc, web.HTTPException):
         if exc.status < 400:
-            raise
+            raise exc
         response = error_response(exc.status, _HTTP_CODES.get(exc.status, "http_error"), exc.reason)
         if "Allow" in exc.headers:
             response.headers["Allow"] = exc.headers["Allow"]
         return response
-    except Exception:
-        log.exception("unhandled error on %s %s", request.method, mask_text(request.path))
-        return error_response(
-            500, "internal_error", "an internal error occurred; it has been logged"
-        )
+    log.exception("unhandled error on %s %s", request.method, mask_text(request.path), exc_info=exc)
+    return error_response(500, "internal_error", "an internal error occurred; it has been logged")
