@@ -28,12 +28,13 @@ UNREADABLE_BODY: tuple[type[Exception], ...] = (
 
 URLENCODED = "application/x-www-form-urlencoded"
 MAX_FIELD = 512
+MAX_FIELDS = 1000  # as aiohttp's own form reader; more is a malformed body
 MAX_HISTORY = 8192  # a cumulative `text` grows with every answer of a long session
 
 
 async def form_fields(request: web.Request) -> Mapping[str, str]:
     """Form body (POST) merged over the query string (GET or POST), as operators use both."""
-    fields: dict[str, str] = dict(request.query) if request.query_string else {}
+    fields = {k: v for k, v in request.query.items()} if request.query_string else {}
     if request.method == "POST" and request.can_read_body:
         try:
             fields.update(await _form(request))
@@ -47,7 +48,7 @@ async def _form(request: web.Request) -> list[tuple[str, str]]:
         # What `request.post()` does for this type, without building a MultiDict on every hop.
         charset = request.charset or "utf-8"
         text = (await request.read()).rstrip().decode(charset)
-        return parse_qsl(text, keep_blank_values=True, encoding=charset)
+        return parse_qsl(text, keep_blank_values=True, encoding=charset, max_num_fields=MAX_FIELDS)
     form = await request.post()  # multipart, or a body with no form type
     return [(k, v) for k, v in form.items() if isinstance(v, str)]
 

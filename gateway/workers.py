@@ -35,6 +35,7 @@ from gateway.storage import open_storage
 log = logging.getLogger("gateway.workers")
 
 RUN = Path(__file__).resolve().parent.parent / "run.py"
+SUPERVISOR_ENV = "DARGAH_SUPERVISOR_PID"
 STARTUP_S = 5.0  # a worker dying sooner than this after its start will die again: give up
 STOP_GRACE_S = 10.0
 _POLL_S = 0.2
@@ -54,16 +55,19 @@ class _Worker:
         # A session of its own: a Ctrl-C at the terminal reaches the supervisor alone, which
         # then stops each worker once.
         cmd = [sys.executable, str(RUN), *self.args]  # our own interpreter, script and arguments
-        self.proc = subprocess.Popen(cmd, start_new_session=True)  # noqa: S603
+        env = {**os.environ, SUPERVISOR_ENV: str(os.getpid())}
+        self.proc = subprocess.Popen(cmd, env=env, start_new_session=True)  # noqa: S603
+        if "--demo" in self.args:  # the sample records and their key: on the first start only
+            self.args = [a for a in self.args if a != "--demo"]
         self.started = time.monotonic()
 
 
 def port_problem(host: str, port: int) -> str | None:
-    """Whether the workers can bind: a probe with SO_REUSEPORT, closed at once."""
+    """Whether the workers can bind: a probe without SO_REUSEPORT, closed at once, so that a
+    port another process (another gateway too) listens on is refused, not shared."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     with socket.socket(family, socket.SOCK_STREAM) as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         try:
             probe.bind((host, port))
         except OSError as exc:
@@ -160,7 +164,8 @@ def _stop_all(workers: list[_Worker]) -> None:
 async def exit_with_supervisor(_app: object) -> AsyncIterator[None]:
     """A worker's `cleanup_ctx`: when its supervisor is gone (killed outright, no chance to stop
     its workers), the worker stops too instead of serving on as an orphan."""
-    parent = os.getppid()
+    # The pid the supervisor gave, not getppid() now: it may have died while this one started.
+    parent = int(os.environ.get(SUPERVISOR_ENV) or os.getppid())
 
     async def watch() -> None:
         while True:  # nothing to wait on but the parent's pid: a child is not told

@@ -304,3 +304,24 @@ async def test_workers_refuse_an_in_memory_database(tmp_path: Path) -> None:
     _, err = await asyncio.wait_for(proc.communicate(), 30)
     assert proc.returncode == 2
     assert "GATEWAY_WORKERS" in err.decode()
+
+
+def _gone(pid: int) -> bool:
+    """Exited: no such process, or a zombie nobody has reaped yet."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except (FileNotFoundError, ProcessLookupError):
+        return True
+    return "State:\tZ" in status
+
+
+async def test_workers_stop_when_their_supervisor_is_killed(tmp_path: Path) -> None:
+    async with _supervisor(tmp_path, workers=2) as gw:
+        pids = [pid for _, pid in await gw.wait_ready(2)]
+        gw.proc.send_signal(signal.SIGKILL)  # no chance to stop its workers itself
+        await gw.proc.wait()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 20
+        while not all(_gone(pid) for pid in pids):
+            assert loop.time() < deadline, "workers outlived their supervisor"
+            await asyncio.sleep(0.1)

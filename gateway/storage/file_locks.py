@@ -4,7 +4,9 @@ A key is one byte of a lock file beside the database (`<db>.locks`), taken with 
 lock: two syscalls a hop, and the kernel drops a dead process's locks, so a crash never leaves a
 session locked. Within a process, keys are counted per byte, because a process's record locks on
 one byte are one lock: the byte is released only when the last key of the process on it is done.
-Two keys sharing a byte (one in 2^40) merely wait for each other.
+Two keys sharing a byte (one in 2^40) merely wait for each other. POSIX record locks belong to the
+process, and closing any descriptor of the file drops them all: a process opens the lock file once,
+with its one storage.
 """
 
 from __future__ import annotations
@@ -46,19 +48,21 @@ class FileLocks:
             raise
         return True
 
-    async def _acquire(self, slot: int) -> None:
+    async def _acquire(self, slot: int, limit_s: float = WAIT_LIMIT_S) -> None:
         if self._held.get(slot, 0) == 0 and not self._try(slot):
             loop = asyncio.get_running_loop()
-            deadline = loop.time() + WAIT_LIMIT_S
+            deadline = loop.time() + limit_s
             wait = _FIRST_WAIT_S
             while self._held.get(slot, 0) == 0 and not self._try(slot):
                 if loop.time() > deadline:
-                    raise LockTimeout(f"lock slot busy for over {WAIT_LIMIT_S:g} s")
+                    raise LockTimeout(f"lock slot busy for over {limit_s:g} s")
                 await asyncio.sleep(wait)
                 wait = min(wait * 2, _LONGEST_WAIT_S)
         self._held[slot] = self._held.get(slot, 0) + 1
 
     def _release(self, slot: int) -> None:
+        if self._fd < 0:  # closed: the kernel has already dropped every lock
+            return
         users = self._held[slot] - 1
         if users:
             self._held[slot] = users
@@ -69,8 +73,8 @@ class FileLocks:
     def hold(self, key: str) -> _Held:
         return _Held(self, slot_of(key))
 
-    def hold_slot(self, slot: int) -> _Held:
-        return _Held(self, slot)
+    def hold_slot(self, slot: int, limit_s: float = WAIT_LIMIT_S) -> _Held:
+        return _Held(self, slot, limit_s)
 
     def close(self) -> None:
         if self._fd >= 0:
@@ -82,14 +86,15 @@ class FileLocks:
 class _Held:
     """`async with`: a class rather than a generator, as it runs on every hop."""
 
-    __slots__ = ("_locks", "_slot")
+    __slots__ = ("_limit_s", "_locks", "_slot")
 
-    def __init__(self, locks: FileLocks, slot: int) -> None:
+    def __init__(self, locks: FileLocks, slot: int, limit_s: float = WAIT_LIMIT_S) -> None:
         self._locks = locks
         self._slot = slot
+        self._limit_s = limit_s
 
     async def __aenter__(self) -> None:
-        await self._locks._acquire(self._slot)
+        await self._locks._acquire(self._slot, self._limit_s)
 
     async def __aexit__(self, *exc: object) -> None:
         self._locks._release(self._slot)

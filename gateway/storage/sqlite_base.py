@@ -25,6 +25,7 @@ from gateway.storage.sqlite_conn import Checkpointer, Connection, Row
 log = logging.getLogger(__name__)
 
 BUSY_TIMEOUT_MS = 5000
+MIGRATION_WAIT_S = 600.0
 _NOTHING: contextlib.nullcontext[None] = contextlib.nullcontext()
 
 
@@ -48,12 +49,6 @@ class SqliteBase:
         await conn.execute("PRAGMA synchronous=NORMAL")
         await conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         await conn.execute("PRAGMA foreign_keys=ON")
-        import os
-
-        if os.environ.get("XMMAP"):
-            await conn.execute(f"PRAGMA mmap_size={os.environ['XMMAP']}")
-        if os.environ.get("XCACHE"):
-            await conn.execute(f"PRAGMA cache_size={os.environ['XCACHE']}")
         # Checkpoints (the only fsync) run on a thread, never inside a commit on the loop.
         await conn.execute("PRAGMA wal_autocheckpoint=0")
         memory = str(path) == ":memory:"
@@ -64,7 +59,8 @@ class SqliteBase:
         return self
 
     def _cross_process(self, slot: int) -> contextlib.AbstractAsyncContextManager[None]:
-        return self._locks.hold_slot(slot) if self._locks else _NOTHING
+        # As long as another process's migrations take: start-up has nothing better to do.
+        return self._locks.hold_slot(slot, limit_s=MIGRATION_WAIT_S) if self._locks else _NOTHING
 
     def session_lock(self, key: str) -> contextlib.AbstractAsyncContextManager[None]:
         """One session's hops one at a time across the processes sharing the file (within a
