@@ -280,30 +280,29 @@ async def test_workers_share_the_port_survive_a_killed_worker_and_stop_together(
         assert "Traceback" not in gw.log.read_text(errors="replace")
 
 
-async def test_workers_refuse_a_port_already_taken(tmp_path: Path) -> None:
-    with socket.socket() as taken:
-        taken.bind(("127.0.0.1", 0))
-        taken.listen()
-        port = taken.getsockname()[1]
-        env = gateway_env(tmp_path / "g.db", port, workers=2)
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable, "run.py", "serve", cwd=ROOT, env=env,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-        )  # fmt: skip
-        _, err = await asyncio.wait_for(proc.communicate(), 30)
-    assert proc.returncode == 2
-    assert f"cannot listen on 127.0.0.1:{port}" in err.decode()
-
-
-async def test_workers_refuse_an_in_memory_database(tmp_path: Path) -> None:
-    env = {**gateway_env(tmp_path / "g.db", free_port(), workers=2), "GATEWAY_DB": ":memory:"}
+async def _refusal(env: dict[str, str]) -> str:
+    """`run.py serve` that must refuse to start: exit 2; its stderr."""
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "run.py", "serve", cwd=ROOT, env=env,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
     _, err = await asyncio.wait_for(proc.communicate(), 30)
     assert proc.returncode == 2
-    assert "GATEWAY_WORKERS" in err.decode()
+    return err.decode()
+
+
+async def test_workers_refuse_a_port_already_taken(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        err = await _refusal(gateway_env(tmp_path / "g.db", port, workers=2))
+    assert f"cannot listen on 127.0.0.1:{port}" in err
+
+
+async def test_workers_refuse_an_in_memory_database(tmp_path: Path) -> None:
+    env = {**gateway_env(tmp_path / "g.db", free_port(), workers=2), "GATEWAY_DB": ":memory:"}
+    assert "GATEWAY_WORKERS" in await _refusal(env)
 
 
 def _gone(pid: int) -> bool:
