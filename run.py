@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import os
 import sys
 import time
@@ -58,6 +59,21 @@ def serve_problem(settings: Settings) -> str | None:
     return exposure_problem(settings) or asyncio.run(_provider_problem(settings))
 
 
+def new_event_loop(kind: str) -> asyncio.AbstractEventLoop:
+    if kind == "uvloop":
+        import uvloop  # only when chosen: `asyncio` must run where uvloop does not
+
+        return uvloop.new_event_loop()
+    return asyncio.new_event_loop()
+
+
+async def _settle_heap(app: web.Application) -> None:
+    """What start-up built lives as long as the process: frozen out of the collector's sight, it
+    is no longer walked by every full collection, which stalled the loop mid-hop."""
+    gc.collect()
+    gc.freeze()
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     settings = Settings()
     if args.host:
@@ -75,8 +91,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     app = create_app(settings, demo=args.demo, background=not worker)
     if worker is not None:
         app.cleanup_ctx.append(exit_with_supervisor)
+    app.on_startup.append(_settle_heap)
     web.run_app(
         app,
+        loop=new_event_loop(settings.event_loop),
         host=settings.host,
         port=settings.port,
         reuse_port=worker is not None,

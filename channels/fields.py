@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Mapping
 from typing import Any, TypeVar
-from urllib.parse import parse_qsl
+from urllib.parse import unquote
 
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
@@ -48,9 +49,35 @@ async def _form(request: web.Request) -> list[tuple[str, str]]:
         # What `request.post()` does for this type, without building a MultiDict on every hop.
         charset = request.charset or "utf-8"
         text = (await request.read()).rstrip().decode(charset)
-        return parse_qsl(text, keep_blank_values=True, encoding=charset, max_num_fields=MAX_FIELDS)
+        return urlencoded_pairs(text, charset)
     form = await request.post()  # multipart, or a body with no form type
     return [(k, v) for k, v in form.items() if isinstance(v, str)]
+
+
+@functools.lru_cache(maxsize=4096)  # bounded: a caller cannot grow it; "*123#" recurs all day
+def _unquote(value: str, charset: str) -> str:
+    return unquote(value, charset, "replace")
+
+
+def urlencoded_pairs(text: str, charset: str = "utf-8") -> list[tuple[str, str]]:
+    """`urllib.parse.parse_qsl(text, keep_blank_values=True, encoding=charset,
+    max_num_fields=MAX_FIELDS)`, pair for pair, at a third of its cost on an operator's
+    five-field body: a field with no `+` or `%` is taken as it is."""
+    if text.count("&") >= MAX_FIELDS:
+        raise ValueError(f"more than {MAX_FIELDS} fields")
+    pairs = []
+    for piece in text.split("&"):
+        if not piece:
+            continue
+        name, _, value = piece.partition("=")
+        if "+" in piece:
+            name, value = name.replace("+", " "), value.replace("+", " ")
+        if "%" in name:
+            name = _unquote(name, charset)
+        if "%" in value:
+            value = _unquote(value, charset)
+        pairs.append((name, value))
+    return pairs
 
 
 async def json_fields(request: web.Request) -> Mapping[str, Any]:

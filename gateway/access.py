@@ -11,6 +11,7 @@ It refuses to start on any other address with no secret at all.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import logging
@@ -51,6 +52,7 @@ class InsecureSettings(ValueError):
 # --- where the gateway listens ----------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=64)  # the listening host, asked on every callback
 def is_loopback(host: str) -> bool:
     """True only for addresses that cannot be reached from another machine. A name other than
     `localhost` could resolve anywhere, and `0.0.0.0` or `::` listen everywhere."""
@@ -113,6 +115,7 @@ def check_exposure(settings: Settings) -> None:
 # --- the caller's address ---------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=1024)  # bounded; the same few peers and proxies call all day
 def _parse_ip(value: str) -> IpAddress | None:
     try:
         return ip_address(value.strip())
@@ -164,12 +167,17 @@ def is_local_caller(request: web.BaseRequest, settings: Settings) -> bool:
     itself. Behind a reverse proxy the peer is always loopback, whoever sent the request."""
     if not is_loopback(settings.host) or settings.trusted_proxies:
         return False
-    peer = _parse_ip(request.remote or "")
-    if isinstance(peer, IPv6Address) and peer.ipv4_mapped is not None:
-        peer = peer.ipv4_mapped
-    if peer is None or not peer.is_loopback:
+    if not _loopback_peer(request.remote or ""):
         return False
     return not any(name in request.headers for name in FORWARDING_HEADERS)
+
+
+@functools.lru_cache(maxsize=1024)
+def _loopback_peer(remote: str) -> bool:
+    peer = _parse_ip(remote)
+    if isinstance(peer, IPv6Address) and peer.ipv4_mapped is not None:
+        peer = peer.ipv4_mapped
+    return peer is not None and peer.is_loopback
 
 
 def _denied(

@@ -45,15 +45,18 @@ async def handle_hop(request: web.Request, name: str) -> web.StreamResponse:
     return dialect.render(reply, hop)
 
 
-def _with_token(name: str) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
-    async def ussd_callback_with_token(request: web.Request) -> web.StreamResponse:
+def _for_dialect(name: str) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    async def ussd_callback_of_dialect(request: web.Request) -> web.StreamResponse:
         return await handle_hop(request, name)
 
-    return ussd_callback_with_token
+    return ussd_callback_of_dialect
 
 
 def setup(app: web.Application) -> None:
-    app.router.add_post("/ussd/{dialect}", ussd_callback)
-    # The dialect's secret as the last segment, for operators that cannot send a header.
     for name in DIALECTS:
-        app.router.add_post(f"/ussd/{name}/{{token}}", _with_token(name))
+        # A plain route per dialect is found by one dictionary look-up, before any pattern.
+        handler = _for_dialect(name)
+        app.router.add_post(f"/ussd/{name}", handler)
+        # The dialect's secret as the last segment, for operators that cannot send a header.
+        app.router.add_post(f"/ussd/{name}/{{token}}", handler)
+    app.router.add_post("/ussd/{dialect}", ussd_callback)  # any other name: 404 unknown_dialect

@@ -23,25 +23,29 @@ SMS_SINGLE = {"gsm7": 160, "ucs2": 70}
 SMS_PART = {"gsm7": 153, "ucs2": 67}
 
 
+GSM7_ALL = GSM7_BASIC | GSM7_EXTENSION
+
+
+# Counted with str and set methods that run in C: every USSD screen is measured on every hop,
+# and a loop over its characters in Python cost as much as the hop's SQL.
 def encoding_of(text: str) -> Encoding:
     """GSM-7 when every character is in the default alphabet, else UCS-2 (any Persian letter)."""
-    for ch in text:
-        if ch not in GSM7_BASIC and ch not in GSM7_EXTENSION:
-            return "ucs2"
-    return "gsm7"
-
-
-def _char_costs(text: str, encoding: Encoding) -> list[int]:
-    # An extension character is an escape plus a septet; outside the BMP a surrogate pair.
-    if encoding == "gsm7":
-        return [2 if ch in GSM7_EXTENSION else 1 for ch in text]
-    return [2 if ord(ch) > 0xFFFF else 1 for ch in text]
+    return "gsm7" if GSM7_ALL.issuperset(text) else "ucs2"
 
 
 def air_length(text: str, encoding: Encoding | None = None) -> int:
     """Characters as the network counts them: septets for GSM-7, UTF-16 code units for UCS-2."""
     enc = encoding or encoding_of(text)
-    return sum(_char_costs(text, enc))
+    if enc == "gsm7":  # an extension character is an escape plus a septet
+        return len(text) + sum(text.count(ch) for ch in GSM7_EXTENSION)
+    # Outside the BMP a character is a surrogate pair; a lone surrogate still costs one unit.
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
+
+
+def _char_costs(text: str, encoding: Encoding) -> list[int]:
+    if encoding == "gsm7":
+        return [2 if ch in GSM7_EXTENSION else 1 for ch in text]
+    return [2 if ord(ch) > 0xFFFF else 1 for ch in text]
 
 
 def ussd_fits(text: str) -> bool:

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from typing import Any
+from urllib.parse import parse_qsl
 
 import jdatetime
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from channels.fields import MAX_FIELDS, urlencoded_pairs
 from sessions import keywords
 from sessions.keywords import KEYWORDS, Command
 from sessions.normalize import normalize
@@ -220,3 +222,11 @@ def test_rendering_any_parameters_raises_only_template_error(
         "invalid_parameter",
     )
     assert isinstance(field, str)  # the parameter at fault, as the caller named it
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(alphabet="ab=&+%2AEC3é ;۱\x00", max_size=40), st.sampled_from(["utf-8", "latin-1"]))
+def test_form_reader_reads_as_the_standard_library_does(body: str, charset: str) -> None:
+    """The hop's own urlencoded reader gives parse_qsl's pairs, escapes and `+` included."""
+    expected = parse_qsl(body, keep_blank_values=True, encoding=charset, max_num_fields=MAX_FIELDS)
+    assert urlencoded_pairs(body, charset) == expected

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from sessions.keywords import Parsed
-from sessions.ports import TicketTaken
+from sessions.ports import StoredSession, TicketTaken
 from sessions.records import Complaint
 from sessions.services import complaints
 from sessions.services.deps import Deps
@@ -120,3 +120,23 @@ async def test_an_inbound_sms_whose_answer_failed_is_answered_on_the_retry(
     assert await again.json() == {"accepted": True, "duplicate": True}
     assert len(await sms_to(client, ME)) == 1
     assert calls == 2
+
+
+async def test_a_session_state_reads_back_as_it_was_written(gateway: GatewayFactory) -> None:
+    """Persian text, nesting, and a lone surrogate (which a JSON dialect's `\\ud800` can carry)."""
+    client = await gateway()
+    store = storage(client)
+    state = {"node": "home", "data": {"text": "سلام\u200cها", "odd": "\ud800!"}, "saved": {"n": 1}}
+    session = StoredSession(
+        key="json:s1",
+        msisdn=ME,
+        state=state,
+        status="active",
+        last_hop_key="1",
+        last_reply_text="CON",
+        last_reply_end=False,
+        created_at=1.0,
+        updated_at=2.0,
+    )
+    await store.put_session(session)
+    assert await store.get_session("json:s1") == session

@@ -13,13 +13,16 @@ import socket
 import sqlite3
 import subprocess
 import sys
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
 import pytest
 
+from gateway.storage import file_locks
 from gateway.storage.file_locks import LOCK_SUFFIX, FileLocks, slot_of
+from gateway.storage.sqlite import SqliteStorage
 from tests.live_gateway import ROOT, LiveGateway, free_port, gateway_env, query
 
 pytestmark = pytest.mark.timeout(90)
@@ -83,6 +86,59 @@ async def test_a_session_lock_holds_across_processes_and_dies_with_its_holder(
             holder.kill()
             await holder.wait()
         locks.close()
+
+
+WRITER = """
+import fcntl, os, sys, time
+from gateway.storage.file_locks import WRITER_SLOT
+fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT)
+fcntl.lockf(fd, fcntl.LOCK_EX, 1, WRITER_SLOT)
+print("writing", flush=True)
+time.sleep(float(sys.argv[2]))
+"""
+
+
+async def _other_writer(path: Path, seconds: float) -> asyncio.subprocess.Process:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", WRITER, str(path), str(seconds), cwd=ROOT,
+        stdout=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    assert proc.stdout is not None
+    assert (await asyncio.wait_for(proc.stdout.readline(), 30)).strip() == b"writing"
+    return proc
+
+
+async def test_a_write_waits_for_another_process_writing_then_goes_through(
+    tmp_path: Path,
+) -> None:
+    store = await SqliteStorage.open(tmp_path / "g.db")
+    other = await _other_writer(tmp_path / f"g.db{LOCK_SUFFIX}", 0.4)
+    try:
+        began = time.monotonic()
+        await store.set_session_status("no-such-session", "ended")  # one write transaction
+        assert time.monotonic() - began >= 0.3, "wrote while another process was writing"
+    finally:
+        await other.wait()
+        await store.close()
+
+
+async def test_a_writer_that_never_finishes_times_out_the_others(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(file_locks, "WRITER_WAIT_S", 0.3)
+    store = await SqliteStorage.open(tmp_path / "g.db")
+    other = await _other_writer(tmp_path / f"g.db{LOCK_SUFFIX}", 60)
+    try:
+        with pytest.raises(file_locks.LockTimeout):
+            await store.set_session_status("no-such-session", "ended")
+        other.kill()
+        await other.wait()
+        await store.set_session_status("no-such-session", "ended")  # the kernel freed the byte
+    finally:
+        if other.returncode is None:
+            other.kill()
+            await other.wait()
+        await store.close()
 
 
 async def test_two_keys_on_one_byte_keep_it_until_both_are_done(tmp_path: Path) -> None:

@@ -7,6 +7,8 @@ one byte are one lock: the byte is released only when the last key of the proces
 Two keys sharing a byte (one in 2^40) merely wait for each other. POSIX record locks belong to the
 process, and closing any descriptor of the file drops them all: a process opens the lock file once,
 with its one storage.
+
+One more byte, past the keys', picks the one writer among the processes (`writer`).
 """
 
 from __future__ import annotations
@@ -16,10 +18,14 @@ import errno
 import fcntl
 import hashlib
 import os
+import time
 
 LOCK_SUFFIX = ".locks"
 MIGRATION_SLOT = 0  # the byte that serialises schema migrations between processes
 _SLOTS = 1 << 40
+WRITER_SLOT = _SLOTS  # past every key's byte
+_WRITER_NAP_S = 0.00005
+WRITER_WAIT_S = 5.0  # as long as SQLite's own busy timeout
 _FIRST_WAIT_S = 0.0005
 _LONGEST_WAIT_S = 0.02
 WAIT_LIMIT_S = 10.0
@@ -70,6 +76,9 @@ class FileLocks:
         del self._held[slot]
         fcntl.lockf(self._fd, fcntl.LOCK_UN, 1, slot)
 
+    def writer(self) -> _Writer:
+        return _Writer(self)
+
     def hold(self, key: str) -> _Held:
         return _Held(self, slot_of(key))
 
@@ -98,3 +107,31 @@ class _Held:
 
     async def __aexit__(self, *exc: object) -> None:
         self._locks._release(self._slot)
+
+
+class _Writer:
+    """`with`, around one short write transaction: the writer among the processes. It waits as
+    SQLite's own lock does, without yielding, so the loop does not start more work it would then
+    hold up; but it naps 50 µs at a time where SQLite's busy handler first sleeps a whole
+    millisecond, so a process finds the lock free soon after the other's commit. With two workers
+    on one file: ~4% more hops and a lower p99 (bench/RESULTS.md). SQLite's lock stays the
+    backstop for a writer that does not take this one."""
+
+    __slots__ = ("_locks",)
+
+    def __init__(self, locks: FileLocks) -> None:
+        self._locks = locks
+
+    def __enter__(self) -> None:
+        deadline = 0.0
+        while not self._locks._try(WRITER_SLOT):
+            now = time.monotonic()
+            if not deadline:
+                deadline = now + WRITER_WAIT_S
+            elif now > deadline:
+                raise LockTimeout(f"another process has been writing for over {WRITER_WAIT_S:g} s")
+            time.sleep(_WRITER_NAP_S)
+
+    def __exit__(self, *exc: object) -> None:
+        if self._locks._fd >= 0:
+            fcntl.lockf(self._locks._fd, fcntl.LOCK_UN, 1, WRITER_SLOT)

@@ -3,9 +3,9 @@
 One connection serves the process, driven from the loop (`sqlite_conn`). Every public storage
 call takes the lock, so a coroutine never reads another one's half-finished transaction; each
 write path is one short `BEGIN IMMEDIATE … COMMIT`. Several processes of one machine may share the
-file (`GATEWAY_WORKERS`): WAL lets them read beside the one writer, `BEGIN IMMEDIATE` orders their
-writes, and the lock file beside the database (`file_locks`) serialises one session's hops and the
-migrations across them. Many machines share PostgreSQL instead.
+file (`GATEWAY_WORKERS`): WAL lets them read beside the one writer, a byte of the lock file beside
+the database (`file_locks`) picks that writer, and other bytes serialise one session's hops and
+the migrations across them. Many machines share PostgreSQL instead.
 """
 
 from __future__ import annotations
@@ -86,13 +86,14 @@ class SqliteBase:
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Connection]:
         async with self._lock:
-            await self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._conn
-            except BaseException:
-                await self._conn.execute("ROLLBACK")
-                raise
-            await self._conn.execute("COMMIT")
+            with self._locks.writer() if self._locks else _NOTHING:
+                await self._conn.execute("BEGIN IMMEDIATE")
+                try:
+                    yield self._conn
+                except BaseException:
+                    await self._conn.execute("ROLLBACK")
+                    raise
+                await self._conn.execute("COMMIT")
 
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[Connection]:
