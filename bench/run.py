@@ -59,7 +59,9 @@ WORKERS = os.cpu_count() or 1  # c runs as it would be deployed here: a worker p
 EXPERIMENTS = {
     "c0": "thread-per-statement,no-group-commit",
     "c1": "no-group-commit",
-    "c2": "uvloop",
+    "c2": "asyncio-loop",
+    "c3": "no-heap-freeze",
+    "c4": "json-state",
 }
 
 

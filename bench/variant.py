@@ -6,19 +6,27 @@ side by side what each choice buys. Not a way to run the gateway in production.
 - `thread-per-statement`: every SQLite statement is handed to a worker thread and back, as
   aiosqlite does (the gateway's first design): it prices the hand-offs.
 - `no-group-commit`: each hop's session row is committed in a transaction of its own.
-- `uvloop`: the event loop is uvloop's (installed into the venv on demand, not a dependency).
+- `asyncio-loop`: the standard library's event loop in place of uvloop.
+- `no-heap-freeze`: the start-up heap left to the collector (no `gc.freeze()`).
+- `json-state`: session state written and read with `json` in place of orjson.
 """
 
 from __future__ import annotations
 
 import asyncio
-import subprocess
+import os
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-VARIANTS = ("thread-per-statement", "no-group-commit", "uvloop")
+VARIANTS = (
+    "thread-per-statement",
+    "no-group-commit",
+    "asyncio-loop",
+    "no-heap-freeze",
+    "json-state",
+)
 
 
 def _thread_per_statement() -> None:
@@ -95,15 +103,28 @@ def _no_group_commit() -> None:
     sqlite_sessions.SqliteSessions.put_session = put_session  # type: ignore[method-assign,assignment]
 
 
-def _uvloop() -> None:
-    try:
-        import uvloop
-    except ImportError:
-        subprocess.run(
-            [sys.executable, "-m", "pip", "install", "--quiet", "uvloop"], check=True, timeout=300
-        )
-        import uvloop
-    uvloop.install()
+def _no_heap_freeze() -> None:
+    import run
+
+    async def leave_heap(app: Any) -> None:
+        return None
+
+    run._settle_heap = leave_heap
+
+
+def _json_state() -> None:
+    import json
+
+    from gateway.storage import common, sqlite_sessions
+
+    encoder = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+    def decode(text: str) -> dict[str, Any]:
+        state: dict[str, Any] = json.loads(text)
+        return state
+
+    setattr(sqlite_sessions, "encode_state", encoder)  # noqa: B010  the name it imported
+    common.decode_state = decode
 
 
 def main(argv: list[str]) -> int:
@@ -116,8 +137,12 @@ def main(argv: list[str]) -> int:
         _thread_per_statement()
     if "no-group-commit" in chosen:
         _no_group_commit()
-    if "uvloop" in chosen:
-        _uvloop()
+    if "asyncio-loop" in chosen:
+        os.environ["GATEWAY_EVENT_LOOP"] = "asyncio"
+    if "no-heap-freeze" in chosen:
+        _no_heap_freeze()
+    if "json-state" in chosen:
+        _json_state()
     import run
 
     return run.main(argv[1:])
