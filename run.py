@@ -61,9 +61,12 @@ def serve_problem(settings: Settings) -> str | None:
 
 def new_event_loop(kind: str) -> asyncio.AbstractEventLoop:
     if kind == "uvloop":
-        import uvloop  # only when chosen: `asyncio` must run where uvloop does not
-
-        return uvloop.new_event_loop()
+        try:
+            import uvloop  # not on every platform (Windows): asyncio's own loop serves there
+        except ImportError:
+            print("dargah: uvloop is not installed; serving on asyncio's loop", file=sys.stderr)
+        else:
+            return uvloop.new_event_loop()
     return asyncio.new_event_loop()
 
 

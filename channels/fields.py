@@ -54,8 +54,17 @@ async def _form(request: web.Request) -> list[tuple[str, str]]:
     return [(k, v) for k, v in form.items() if isinstance(v, str)]
 
 
-@functools.lru_cache(maxsize=4096)  # bounded: a caller cannot grow it; "*123#" recurs all day
+_CACHED_UNQUOTE = 64  # characters: a cached value is a short code like "*123#", never a body
+
+
+@functools.lru_cache(maxsize=4096)  # bounded in count, and by _CACHED_UNQUOTE in size
+def _unquote_short(value: str, charset: str) -> str:
+    return unquote(value, charset, "replace")
+
+
 def _unquote(value: str, charset: str) -> str:
+    if len(value) <= _CACHED_UNQUOTE:
+        return _unquote_short(value, charset)
     return unquote(value, charset, "replace")
 
 

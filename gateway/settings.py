@@ -29,7 +29,7 @@ class Settings(BaseSettings):
     log_json: bool = False
     # Processes serving the port together (SO_REUSEPORT), about one per core: gateway/workers.py.
     workers: int = Field(1, ge=1, le=64)
-    # uvloop answers a hop in ~5% less CPU than asyncio's own loop (bench/RESULTS.md).
+    # uvloop: 1–5% more hops than on asyncio's own loop, in paired runs (bench/RESULTS.md).
     event_loop: Literal["uvloop", "asyncio"] = "uvloop"
 
     # USSD sessions: operators drop a session after ~180 s; a cut-off one may resume for 5 minutes.

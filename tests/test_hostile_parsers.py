@@ -230,3 +230,17 @@ def test_form_reader_reads_as_the_standard_library_does(body: str, charset: str)
     """The hop's own urlencoded reader gives parse_qsl's pairs, escapes and `+` included."""
     expected = parse_qsl(body, keep_blank_values=True, encoding=charset, max_num_fields=MAX_FIELDS)
     assert urlencoded_pairs(body, charset) == expected
+
+
+def test_long_escaped_fields_are_read_but_not_kept() -> None:
+    """Short escaped values ("*123#") are remembered; a long one is decoded each time, so what a
+    caller sends cannot fill the memory of the process."""
+    from channels import fields
+
+    fields._unquote_short.cache_clear()
+    long_text = "%DB%B1" * 2000
+    assert urlencoded_pairs(f"serviceCode=%2A123%23&text={long_text}") == [
+        ("serviceCode", "*123#"),
+        ("text", "۱" * 2000),
+    ]
+    assert fields._unquote_short.cache_info().currsize == 1

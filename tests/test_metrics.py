@@ -25,6 +25,8 @@ async def test_metrics_count_hops_requests_outbox_and_sessions(gateway: GatewayF
     assert 'dargah_outbox_messages{status="queued"} 2' in text
     assert "dargah_ussd_sessions_active 1" in text
     assert 'route="/v1/registrations/{national_id}",status="403"} 1' in text
+    # Each dialect's callbacks are counted under the dialect's own route.
+    assert 'method="POST",route="/ussd/africastalking",status="200"} 2' in text
     assert "0013542419" not in text
     assert "09121234567" not in text
     for line in text.splitlines():

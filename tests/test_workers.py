@@ -16,6 +16,7 @@ import sys
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
@@ -138,6 +139,30 @@ async def test_a_writer_that_never_finishes_times_out_the_others(
         if other.returncode is None:
             other.kill()
             await other.wait()
+        await store.close()
+
+
+async def test_a_failed_commit_is_rolled_back_and_frees_the_writer(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = await SqliteStorage.open(tmp_path / "g.db")
+    conn = store._conn
+    real = conn.execute
+
+    async def commit_fails_once(sql: str, params: Any = ()) -> Any:
+        if sql == "COMMIT":
+            monkeypatch.setattr(conn, "execute", real)
+            raise sqlite3.OperationalError("disk I/O error")
+        return await real(sql, params)
+
+    monkeypatch.setattr(conn, "execute", commit_fails_once)
+    try:
+        with pytest.raises(sqlite3.OperationalError):
+            await store.set_session_status("no-such-session", "ended")
+        assert not conn.raw.in_transaction  # SQLite's write lock is not left held
+        assert _probe(tmp_path / f"g.db{LOCK_SUFFIX}", file_locks.WRITER_SLOT) == "free"
+        await store.set_session_status("no-such-session", "ended")  # the next write goes through
+    finally:
         await store.close()
 
 

@@ -53,9 +53,10 @@ def migration_scripts(backend: str) -> list[tuple[int, str, str]]:
     return scripts
 
 
-# A session's state is written and read on every hop: orjson does both in a fifth of the time of
-# `json` (bench/RESULTS.md). What orjson refuses (a lone surrogate) goes through `json`, which
-# writes it as the escape it arrived as.
+# A session's state is written and read on every hop: orjson does both in 0.9 µs against 4.1 µs
+# with `json` (bench/RESULTS.md). State holds text, whole numbers, flags and lists and dicts of
+# them, which both write alike (a NaN, which no flow stores, would come back as null). What orjson
+# refuses (a lone surrogate) goes through `json`, which writes it as the escape it arrived as.
 _encode_state = json.JSONEncoder(ensure_ascii=True, separators=(",", ":")).encode
 
 

@@ -114,8 +114,10 @@ class _Writer:
     SQLite's own lock does, without yielding, so the loop does not start more work it would then
     hold up; but it naps 50 µs at a time where SQLite's busy handler first sleeps a whole
     millisecond, so a process finds the lock free soon after the other's commit. With two workers
-    on one file: ~4% more hops and a lower p99 (bench/RESULTS.md). SQLite's lock stays the
-    backstop for a writer that does not take this one."""
+    on one file: 4–8% more hops and a lower p99 in paired runs (bench/RESULTS.md). The body of a
+    transaction never suspends (SQLite is driven from the loop), so the byte is held for as long
+    as its statements run. SQLite's lock stays the backstop for a writer that does not take this
+    one (a migration, the `sqlite3` shell)."""
 
     __slots__ = ("_locks",)
 

@@ -4,8 +4,9 @@ One connection serves the process, driven from the loop (`sqlite_conn`). Every p
 call takes the lock, so a coroutine never reads another one's half-finished transaction; each
 write path is one short `BEGIN IMMEDIATE … COMMIT`. Several processes of one machine may share the
 file (`GATEWAY_WORKERS`): WAL lets them read beside the one writer, a byte of the lock file beside
-the database (`file_locks`) picks that writer, and other bytes serialise one session's hops and
-the migrations across them. Many machines share PostgreSQL instead.
+the database (`file_locks`) picks that writer for every transaction but a migration (which waits in
+SQLite's busy handler, and runs at start-up, before any load), and other bytes serialise one
+session's hops and the migrations across them. Many machines share PostgreSQL instead.
 """
 
 from __future__ import annotations
@@ -90,10 +91,13 @@ class SqliteBase:
                 await self._conn.execute("BEGIN IMMEDIATE")
                 try:
                     yield self._conn
+                    await self._conn.execute("COMMIT")
                 except BaseException:
-                    await self._conn.execute("ROLLBACK")
+                    # A failed COMMIT may leave the transaction open, holding SQLite's write lock
+                    # with the writer byte released: close it here, or no process could write.
+                    if self._conn.raw.in_transaction:
+                        await self._conn.execute("ROLLBACK")
                     raise
-                await self._conn.execute("COMMIT")
 
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[Connection]:
