@@ -117,7 +117,7 @@ class _Writer:
     on one file: 4–8% more hops and a lower p99 in paired runs (bench/RESULTS.md). The body of a
     transaction never suspends (SQLite is driven from the loop), so the byte is held for as long
     as its statements run. SQLite's lock stays the backstop for a writer that does not take this
-    one (a migration, the `sqlite3` shell)."""
+    one (the `sqlite3` shell)."""
 
     __slots__ = ("_locks",)
 

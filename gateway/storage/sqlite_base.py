@@ -4,9 +4,8 @@ One connection serves the process, driven from the loop (`sqlite_conn`). Every p
 call takes the lock, so a coroutine never reads another one's half-finished transaction; each
 write path is one short `BEGIN IMMEDIATE … COMMIT`. Several processes of one machine may share the
 file (`GATEWAY_WORKERS`): WAL lets them read beside the one writer, a byte of the lock file beside
-the database (`file_locks`) picks that writer for every transaction but a migration (which waits in
-SQLite's busy handler, and runs at start-up, before any load), and other bytes serialise one
-session's hops and the migrations across them. Many machines share PostgreSQL instead.
+the database (`file_locks`) picks that writer, and other bytes serialise one session's hops and the
+migrations across them. Many machines share PostgreSQL instead.
 """
 
 from __future__ import annotations
@@ -63,6 +62,10 @@ class SqliteBase:
         # As long as another process's migrations take: start-up has nothing better to do.
         return self._locks.hold_slot(slot, limit_s=MIGRATION_WAIT_S) if self._locks else _NOTHING
 
+    def _writer(self) -> contextlib.AbstractContextManager[None]:
+        """The one writer among the processes sharing the file (`FileLocks.writer`)."""
+        return self._locks.writer() if self._locks else _NOTHING
+
     def session_lock(self, key: str) -> contextlib.AbstractAsyncContextManager[None]:
         """One session's hops one at a time across the processes sharing the file (within a
         process, the caller's own per-key lock already orders them)."""
@@ -78,16 +81,17 @@ class SqliteBase:
                 if version <= current:
                     continue
                 log.info("applying migration %s", name)
-                await self._conn.executescript(
-                    f"BEGIN IMMEDIATE;\n{sql}\nPRAGMA user_version={version};\nCOMMIT;"
-                )
+                with self._writer():  # in turn with the workers already serving, not after them
+                    await self._conn.executescript(
+                        f"BEGIN IMMEDIATE;\n{sql}\nPRAGMA user_version={version};\nCOMMIT;"
+                    )
                 current = version
             return current
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Connection]:
         async with self._lock:
-            with self._locks.writer() if self._locks else _NOTHING:
+            with self._writer():
                 await self._conn.execute("BEGIN IMMEDIATE")
                 try:
                     yield self._conn
