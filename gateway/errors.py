@@ -58,5 +58,12 @@ def error_for(request: web.Request, exc: Exception) -> web.StreamResponse:
         if "Allow" in exc.headers:
             response.headers["Allow"] = exc.headers["Allow"]
         return response
+    if isinstance(exc, TimeoutError):
+        # The storage was held by another process past its limit (`file_locks.LockTimeout`), or a
+        # pool had no connection to give: busy, not broken, and worth retrying.
+        log.warning("busy on %s %s: %s", request.method, mask_text(request.path), exc)
+        response = error_response(503, "busy", "the gateway is busy; try again in a moment")
+        response.headers["Retry-After"] = "1"
+        return response
     log.exception("unhandled error on %s %s", request.method, mask_text(request.path), exc_info=exc)
     return error_response(500, "internal_error", "an internal error occurred; it has been logged")

@@ -37,6 +37,10 @@ async def handle_hop(request: web.Request, name: str) -> web.StreamResponse:
     try:
         reply = await request.app[USSD].handle(hop)
         outcome = "end" if reply.end else "continue"
+    except TimeoutError as exc:  # the session or the database held elsewhere past its limit
+        log.warning("USSD hop gave up waiting (dialect %s): %s", name, exc)
+        reply = UssdReply(UNAVAILABLE.fa, end=True)
+        outcome = "error"
     except Exception:
         log.exception("USSD hop failed (dialect %s)", name)
         reply = UssdReply(UNAVAILABLE.fa, end=True)

@@ -7,14 +7,17 @@ from typing import Any
 
 import pytest
 
+from gateway.storage import file_locks
 from sessions.keywords import Parsed
 from sessions.ports import StoredSession, TicketTaken
 from sessions.records import Complaint
 from sessions.services import complaints
 from sessions.services.deps import Deps
 from sessions.services.sms_commands import answer
-from tests.api_helpers import Client, deps, storage
+from sessions.ussd import UNAVAILABLE
+from tests.api_helpers import Client, bearer, deps, storage
 from tests.conftest import GatewayFactory
+from tests.phone import Phone
 from tests.seed import ME, OTHER, sms_to
 
 KAVENEGAR = {
@@ -140,3 +143,30 @@ async def test_a_session_state_reads_back_as_it_was_written(gateway: GatewayFact
     )
     await store.put_session(session)
     assert await store.get_session("json:s1") == session
+
+
+async def test_storage_held_elsewhere_is_busy_not_broken(
+    gateway: GatewayFactory, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A lock held by another process past its limit: the API answers 503 `busy` with
+    Retry-After, a USSD caller gets the polite screen, and the log has a warning, no trace."""
+    client = await gateway()
+    auth = await bearer(client, "records")
+    store = storage(client)
+
+    async def held(*args: Any, **kwargs: Any) -> Any:
+        raise file_locks.LockTimeout("lock slot busy for over 10 s")
+
+    monkeypatch.setattr(store, "get_registration", held)
+    monkeypatch.setattr(store, "get_session", held)
+    resp = await client.get("/v1/registrations/0013542419", headers=auth)
+    assert resp.status == 503
+    assert resp.headers["Retry-After"] == "1"
+    assert (await resp.json())["code"] == "busy"
+    hop = await Phone(client).dial()
+    assert hop.startswith("END ")
+    assert UNAVAILABLE.fa in hop
+    assert not [r for r in caplog.records if r.exc_info]
+    warned = [r for r in caplog.records if r.levelname == "WARNING"]
+    assert len(warned) == 2
+    assert all("busy for over" in r.getMessage() for r in warned)
