@@ -10,6 +10,7 @@ import sys
 import time
 import uuid
 from collections.abc import Sequence
+from pathlib import Path
 
 from aiohttp import ClientSession, ClientTimeout, web
 from pydantic import ValidationError
@@ -18,6 +19,7 @@ from gateway import logs
 from gateway.access import callback_secret, exposure_problem
 from gateway.app import create_app
 from gateway.auth import SCOPES, new_api_key
+from gateway.metrics_share import DIR_ENV, share_counters
 from gateway.settings import Settings
 from gateway.storage import open_storage
 from gateway.workers import exit_with_supervisor, supervise
@@ -94,6 +96,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     app = create_app(settings, demo=args.demo, background=not worker)
     if worker is not None:
         app.cleanup_ctx.append(exit_with_supervisor)
+        if os.environ.get(DIR_ENV):
+            app.cleanup_ctx.append(share_counters(worker, Path(os.environ[DIR_ENV])))
     app.on_startup.append(_settle_heap)
     web.run_app(
         app,

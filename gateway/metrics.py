@@ -5,6 +5,7 @@ active sessions), so every process of a cluster reports the shared queue the sam
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 
 from aiohttp import web
 
@@ -17,6 +18,8 @@ class Metrics:
     def __init__(self) -> None:
         self.requests: Counter[tuple[str, str, int]] = Counter()
         self.hops: Counter[tuple[str, str]] = Counter()
+        # Set in a worker of several (gateway/metrics_share.py): these counters and the others'.
+        self.combine: Callable[[], Metrics] | None = None
 
     def hop(self, dialect: str, outcome: str) -> None:
         self.hops[(dialect, outcome)] += 1
@@ -41,7 +44,8 @@ def _label(value: str) -> str:
 
 
 async def metrics(request: web.Request) -> web.Response:
-    m = request.app[METRICS]
+    own = request.app[METRICS]
+    m = own.combine() if own.combine is not None else own
     lines = [
         "# HELP dargah_http_requests_total HTTP requests by method, route and status.",
         "# TYPE dargah_http_requests_total counter",

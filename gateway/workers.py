@@ -11,7 +11,8 @@ session clean-up), so the provider's rate limit and the callback queue stay as w
 A worker that dies is started again (after a pause that grows while it keeps dying); one that exits
 with an error during its first seconds has a configuration problem (say, a database it cannot
 open), which stops them all.
-SIGINT or SIGTERM to the supervisor stops every worker gracefully.
+SIGINT or SIGTERM to the supervisor stops every worker gracefully. `/metrics` counts for all of
+them, whichever answers (gateway/metrics_share.py).
 """
 
 from __future__ import annotations
@@ -19,16 +20,19 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 
+from gateway.metrics_share import DIR_ENV
 from gateway.settings import Settings
 from gateway.storage import open_storage
 
@@ -50,12 +54,13 @@ class _Worker:
     started: float = 0.0
     deaths: int = 0
     due: float = field(default=0.0)  # when a dead worker is started again
+    env: dict[str, str] = field(default_factory=dict)
 
     def start(self) -> None:
         # A session of its own: a Ctrl-C at the terminal reaches the supervisor alone, which
         # then stops each worker once.
         cmd = [sys.executable, str(RUN), *self.args]  # our own interpreter, script and arguments
-        env = {**os.environ, SUPERVISOR_ENV: str(os.getpid())}
+        env = {**os.environ, SUPERVISOR_ENV: str(os.getpid()), **self.env}
         self.proc = subprocess.Popen(cmd, env=env, start_new_session=True)  # noqa: S603
         if "--demo" in self.args:  # the sample records and their key: on the first start only
             self.args = [a for a in self.args if a != "--demo"]
@@ -93,8 +98,9 @@ def supervise(settings: Settings, demo: bool) -> int:
         print(f"dargah: {problem}", file=sys.stderr)
         return 2
     asyncio.run(_migrate(settings))  # once, before any worker opens the database
+    shared = tempfile.mkdtemp(prefix="dargah-metrics-")  # this run's counters, one file a worker
     workers = [
-        _Worker(i, worker_args(i, settings.host, settings.port, demo))
+        _Worker(i, worker_args(i, settings.host, settings.port, demo), env={DIR_ENV: shared})
         for i in range(settings.workers)
     ]
     stopping = False
@@ -119,6 +125,7 @@ def supervise(settings: Settings, demo: bool) -> int:
                 break
     finally:
         _stop_all(workers)
+        shutil.rmtree(shared, ignore_errors=True)
         for s, handler in previous.items():
             signal.signal(s, handler)
     return code

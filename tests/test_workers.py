@@ -21,6 +21,7 @@ from typing import Any
 import aiohttp
 import pytest
 
+from gateway import metrics_share
 from gateway.storage import file_locks
 from gateway.storage.file_locks import LOCK_SUFFIX, FileLocks, slot_of
 from gateway.storage.sqlite import SqliteStorage
@@ -288,9 +289,11 @@ class Supervised:
 
 
 @contextlib.asynccontextmanager
-async def _supervisor(tmp_path: Path, **settings: object) -> AsyncIterator[Supervised]:
+async def _supervisor(
+    tmp_path: Path, extra: dict[str, str] | None = None, **settings: object
+) -> AsyncIterator[Supervised]:
     port = free_port()
-    env = gateway_env(tmp_path / "g.db", port, **settings)
+    env = {**gateway_env(tmp_path / "g.db", port, **settings), **(extra or {})}
     log = tmp_path / "supervisor.log"
     with log.open("wb") as out:
         proc = await asyncio.create_subprocess_exec(
@@ -359,6 +362,36 @@ async def test_workers_share_the_port_survive_a_killed_worker_and_stop_together(
             with pytest.raises(ProcessLookupError):
                 os.kill(pid, 0)
         assert "Traceback" not in gw.log.read_text(errors="replace")
+
+
+def _shared_folders(tmp_path: Path) -> list[Path]:
+    return list(tmp_path.glob("dargah-metrics-*"))
+
+
+def _hops_total(text: str) -> int:
+    return sum(
+        int(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line.startswith("dargah_ussd_hops_total{")
+    )
+
+
+async def test_metrics_count_every_worker_whichever_answers(tmp_path: Path) -> None:
+    async with _supervisor(tmp_path, extra={"TMPDIR": str(tmp_path)}, workers=2) as gw:
+        await gw.wait_ready(2)
+        connector = aiohttp.TCPConnector(force_close=True)  # spread over both workers
+        async with aiohttp.ClientSession(connector=connector) as http:
+            await asyncio.gather(*(_walk(http, gw.base, n) for n in range(16)))
+            await asyncio.sleep(metrics_share.SHARE_EVERY_S * 2.5)  # each has shared its own
+            totals = set()
+            for _ in range(8):
+                async with http.get(f"{gw.base}/metrics") as resp:
+                    totals.add(_hops_total(await resp.text()))
+        assert totals == {48}, "a scrape saw one worker's hops only"
+        assert _shared_folders(tmp_path), "the counters are shared through files"
+        gw.proc.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(gw.proc.wait(), 20) == 0
+    assert not _shared_folders(tmp_path), "the supervisor leaves no folder behind"
 
 
 async def _refusal(env: dict[str, str]) -> str:

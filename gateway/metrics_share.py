@@ -1,0 +1,91 @@
+"""One `/metrics` for all the workers of a gateway (`GATEWAY_WORKERS`).
+
+A scrape reaches whichever worker the kernel picks, and each worker counts only what it answered:
+alone, its counters would jump between workers and look to Prometheus like resets. So every worker
+writes its counters, once a second, to a file of its own in a folder its supervisor made for this
+run (`DARGAH_METRICS_DIR`), and a scrape adds the other workers' files to the answering worker's
+own live counters. A restarted worker starts from zero again, which Prometheus reads as the
+counter reset it is. The supervisor removes the folder when it stops.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+from aiohttp import web
+
+from gateway.metrics import METRICS, Metrics
+
+log = logging.getLogger(__name__)
+
+DIR_ENV = "DARGAH_METRICS_DIR"
+SHARE_EVERY_S = 1.0
+_SUFFIX = ".json"
+
+
+def write_counters(metrics: Metrics, path: Path) -> None:
+    """Replaced whole (a temporary file renamed over it), so a reader never sees half of it."""
+    data = {
+        "requests": [[*labels, n] for labels, n in metrics.requests.items()],
+        "hops": [[*labels, n] for labels, n in metrics.hops.items()],
+    }
+    temporary = path.with_suffix(".tmp")
+    temporary.write_text(json.dumps(data), encoding="utf-8")
+    os.replace(temporary, path)
+
+
+def add_counters(total: Metrics, path: Path) -> None:
+    """Another worker's last counters, added to `total`; a file being replaced is skipped."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return
+    for method, route, status, n in data.get("requests", []):
+        total.requests[(str(method), str(route), int(status))] += int(n)
+    for dialect, outcome, n in data.get("hops", []):
+        total.hops[(str(dialect), str(outcome))] += int(n)
+
+
+def all_workers(own: Metrics, folder: Path, own_file: Path) -> Metrics:
+    total = Metrics()
+    total.requests.update(own.requests)
+    total.hops.update(own.hops)
+    for path in sorted(folder.glob(f"*{_SUFFIX}")):
+        if path != own_file:
+            add_counters(total, path)
+    return total
+
+
+def share_counters(
+    worker: int, folder: Path
+) -> Callable[[web.Application], contextlib.AbstractAsyncContextManager[None]]:
+    """A worker's `cleanup_ctx`: writes its counters every second and lets `/metrics` add the
+    others'."""
+
+    @contextlib.asynccontextmanager
+    async def ctx(app: web.Application) -> AsyncIterator[None]:
+        metrics = app[METRICS]
+        own_file = folder / f"worker-{worker}{_SUFFIX}"
+        metrics.combine = lambda: all_workers(metrics, folder, own_file)
+
+        async def share() -> None:
+            while True:
+                await asyncio.sleep(SHARE_EVERY_S)
+                try:
+                    write_counters(metrics, own_file)
+                except OSError as exc:
+                    log.warning("could not share this worker's counters: %s", exc)
+
+        task = asyncio.get_running_loop().create_task(share(), name="metrics-share")
+        yield
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    return ctx
