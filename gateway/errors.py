@@ -9,6 +9,7 @@ from typing import Any
 from aiohttp import web
 
 from gateway.masking import mask_text
+from gateway.storage.file_locks import LockTimeout
 
 log = logging.getLogger("gateway.errors")
 
@@ -58,9 +59,9 @@ def error_for(request: web.Request, exc: Exception) -> web.StreamResponse:
         if "Allow" in exc.headers:
             response.headers["Allow"] = exc.headers["Allow"]
         return response
-    if isinstance(exc, TimeoutError):
-        # The storage was held by another process past its limit (`file_locks.LockTimeout`), or a
-        # pool had no connection to give: busy, not broken, and worth retrying.
+    if isinstance(exc, LockTimeout):
+        # Another process held a session or the database's writer past its limit: busy, not
+        # broken, and worth retrying. Any other timeout is a fault and is logged as one.
         log.warning("busy on %s %s: %s", request.method, mask_text(request.path), exc)
         response = error_response(503, "busy", "the gateway is busy; try again in a moment")
         response.headers["Retry-After"] = "1"

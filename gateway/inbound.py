@@ -33,8 +33,9 @@ async def handle_inbound(deps: Deps, provider: str, sms: InboundSms) -> bool:
         return True
     # The claim commits before answer() writes the reply to the outbox, so a concurrent repeat of
     # this message is refused meanwhile. Should answer() raise, the claim is released and the
-    # error goes on: the callback fails (500) and the provider's retry is answered. A hard crash
-    # of the process between the claim and the reply still drops that one reply: at most once.
+    # error goes on: the callback fails (500, or 503 when busy) and the provider's retry is
+    # answered. A hard crash of the process between the claim and the reply still drops that one
+    # reply: at most once.
     try:
         parsed = await answer(deps, sender, sms.text)
     except BaseException:

@@ -3,9 +3,10 @@
 A scrape reaches whichever worker the kernel picks, and each worker counts only what it answered:
 alone, its counters would jump between workers and look to Prometheus like resets. So every worker
 writes its counters, once a second, to a file of its own in a folder its supervisor made for this
-run (`DARGAH_METRICS_DIR`), and a scrape adds the other workers' files to the answering worker's
-own live counters. A restarted worker starts from zero again, which Prometheus reads as the
-counter reset it is. The supervisor removes the folder when it stops.
+run (`DARGAH_METRICS_DIR`), and a scrape adds up every worker's file, the answering worker's own
+written first. A worker started again goes on from its file, so the sums only go down by
+what a worker that died had not yet written (under a second of its traffic), which Prometheus
+reads as a reset. The supervisor removes the folder when it stops cleanly.
 """
 
 from __future__ import annotations
@@ -41,24 +42,27 @@ def write_counters(metrics: Metrics, path: Path) -> None:
 
 
 def add_counters(total: Metrics, path: Path) -> None:
-    """Another worker's last counters, added to `total`; a file being replaced is skipped."""
+    """A worker's last counters, added to `total`; an unreadable or malformed file adds nothing."""
+    found = Metrics()
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        for method, route, status, n in data.get("requests", []):
+            found.requests[(str(method), str(route), int(status))] += int(n)
+        for dialect, outcome, n in data.get("hops", []):
+            found.hops[(str(dialect), str(outcome))] += int(n)
+    except (OSError, ValueError, TypeError, AttributeError):
         return
-    for method, route, status, n in data.get("requests", []):
-        total.requests[(str(method), str(route), int(status))] += int(n)
-    for dialect, outcome, n in data.get("hops", []):
-        total.hops[(str(dialect), str(outcome))] += int(n)
+    total.requests.update(found.requests)
+    total.hops.update(found.hops)
 
 
 def all_workers(own: Metrics, folder: Path, own_file: Path) -> Metrics:
+    """Every worker's counters from the files alone, this worker's written first: a sum that
+    never goes down between two scrapes, whichever workers answer them."""
+    write_counters(own, own_file)
     total = Metrics()
-    total.requests.update(own.requests)
-    total.hops.update(own.hops)
     for path in sorted(folder.glob(f"*{_SUFFIX}")):
-        if path != own_file:
-            add_counters(total, path)
+        add_counters(total, path)
     return total
 
 
@@ -72,6 +76,7 @@ def share_counters(
     async def ctx(app: web.Application) -> AsyncIterator[None]:
         metrics = app[METRICS]
         own_file = folder / f"worker-{worker}{_SUFFIX}"
+        add_counters(metrics, own_file)  # a worker started again goes on from its last counts
         metrics.combine = lambda: all_workers(metrics, folder, own_file)
 
         async def share() -> None:

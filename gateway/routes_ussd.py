@@ -13,6 +13,7 @@ from gateway.access import guard_callback
 from gateway.errors import error_response
 from gateway.keys import USSD
 from gateway.metrics import METRICS
+from gateway.storage.file_locks import LockTimeout
 from sessions.hop import UssdReply
 from sessions.ussd import UNAVAILABLE
 
@@ -37,10 +38,10 @@ async def handle_hop(request: web.Request, name: str) -> web.StreamResponse:
     try:
         reply = await request.app[USSD].handle(hop)
         outcome = "end" if reply.end else "continue"
-    except TimeoutError as exc:  # the session or the database held elsewhere past its limit
+    except LockTimeout as exc:  # the session or the database's writer held elsewhere too long
         log.warning("USSD hop gave up waiting (dialect %s): %s", name, exc)
         reply = UssdReply(UNAVAILABLE.fa, end=True)
-        outcome = "error"
+        outcome = "busy"
     except Exception:
         log.exception("USSD hop failed (dialect %s)", name)
         reply = UssdReply(UNAVAILABLE.fa, end=True)

@@ -3,6 +3,10 @@ data in any label."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from gateway.metrics import Metrics
+from gateway.metrics_share import add_counters, all_workers, write_counters
 from tests.api_helpers import bearer, call
 from tests.conftest import GatewayFactory
 from tests.phone import Phone
@@ -31,3 +35,23 @@ async def test_metrics_count_hops_requests_outbox_and_sessions(gateway: GatewayF
     assert "09121234567" not in text
     for line in text.splitlines():
         assert line.startswith("#") or line.rsplit(" ", 1)[1].isdigit()
+
+
+def test_worker_counters_add_up_from_their_files(tmp_path: Path) -> None:
+    """Workers' counters summed from their files, the scraped worker's own written first; a
+    malformed file adds nothing instead of failing the scrape."""
+    own = Metrics()
+    own.hops[("africastalking", "continue")] = 5
+    other = Metrics()
+    other.hops[("africastalking", "continue")] = 7
+    other.requests[("POST", "/ussd/africastalking", 200)] = 7
+    write_counters(other, tmp_path / "worker-1.json")
+    (tmp_path / "worker-2.json").write_text('{"requests": 5, "hops": [["x"]]}', encoding="utf-8")
+
+    total = all_workers(own, tmp_path, tmp_path / "worker-0.json")
+
+    assert total.hops == {("africastalking", "continue"): 12}
+    assert total.requests == {("POST", "/ussd/africastalking", 200): 7}
+    restarted = Metrics()  # worker 0 started again goes on from its own file
+    add_counters(restarted, tmp_path / "worker-0.json")
+    assert restarted.hops == own.hops
