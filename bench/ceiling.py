@@ -2,13 +2,16 @@
 
     python -m bench.ceiling --port 18101
 
-Same interpreter, same aiohttp, same event loop as the gateway; no routing table beyond one
-route, no middleware, no access log, no storage.
+Same interpreter, same aiohttp and the same event loop as the gateway (uvloop, as
+`run.new_event_loop` picks, unless `--loop asyncio`); no routing table beyond one route, no
+middleware, no access log, no storage. It imports nothing of the gateway, which would only weigh
+on its collector.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 
 from aiohttp import web
 
@@ -18,6 +21,14 @@ async def hop(request: web.Request) -> web.Response:
     if "sessionId" not in form or "text" not in form:
         return web.Response(status=400, text="missing fields")
     return web.Response(text="CON hi", content_type="text/plain", charset="utf-8")
+
+
+def new_event_loop(kind: str) -> asyncio.AbstractEventLoop:
+    if kind == "uvloop":
+        import uvloop
+
+        return uvloop.new_event_loop()
+    return asyncio.new_event_loop()
 
 
 def make_app() -> web.Application:
@@ -30,8 +41,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=18101)
+    parser.add_argument("--loop", choices=("uvloop", "asyncio"), default="uvloop")
     args = parser.parse_args()
-    web.run_app(make_app(), host=args.host, port=args.port, access_log=None, print=None)
+    web.run_app(
+        make_app(),
+        host=args.host,
+        port=args.port,
+        access_log=None,
+        print=None,
+        loop=new_event_loop(args.loop),
+    )
 
 
 if __name__ == "__main__":

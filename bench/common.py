@@ -10,6 +10,7 @@ import random
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import time
@@ -182,6 +183,32 @@ class WrkResult:
     @property
     def clean(self) -> bool:
         return self.errors == 0 and self.bad == 0 and self.requests > 0
+
+
+def combine(target: str, runs: Sequence[WrkResult]) -> WrkResult:
+    """Rounds of one target as one result: requests and time summed, so requests/s is over all
+    of them; the median round's latencies (the worst round's maximum)."""
+
+    seconds = sum(r.duration_s for r in runs)
+    requests = sum(r.requests for r in runs)
+    return WrkResult(
+        target=target,
+        connections=runs[0].connections,
+        threads=runs[0].threads,
+        duration_s=seconds,
+        requests=requests,
+        rps=requests / seconds if seconds else 0.0,
+        p50_ms=statistics.median([r.p50_ms for r in runs]),
+        p90_ms=statistics.median([r.p90_ms for r in runs]),
+        p99_ms=statistics.median([r.p99_ms for r in runs]),
+        max_ms=max(r.max_ms for r in runs),
+        mean_ms=sum(r.mean_ms * r.requests for r in runs) / requests if requests else 0.0,
+        errors=sum(r.errors for r in runs),
+        bad=sum(r.bad for r in runs),
+        ends=sum(r.ends for r in runs),
+        sample=runs[0].sample,
+        load_before=runs[0].load_before,
+    )
 
 
 def parse_bench_line(output: str) -> dict[str, str]:

@@ -1,7 +1,8 @@
 """The benchmark runner behind `make bench` (`python -m bench`).
 
 USSD hop: wrk drives 3-hop Africa's Talking sessions (bench/ussd.lua) at 64 connections against
-  a  the ceiling: a bare aiohttp handler that parses the form and answers `CON hi`
+  a  the ceiling: a bare aiohttp handler that parses the form and answers `CON hi`, on the
+     gateway's event loop (uvloop); a0 the same on asyncio's own loop, for comparison
   b  the same 4-screen menu on the npm library ussd-menu-builder, its session store in Redis
   b0 the same with its session store in memory
   c  dargah, `python run.py serve`, with its durable SQLite session store
@@ -16,6 +17,7 @@ numbers go to bench/out/latest.json. Installs what is missing: wrk (apt), the pe
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -23,10 +25,12 @@ import re
 import shutil
 import socket
 import sqlite3
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import asdict, is_dataclass
 from pathlib import Path
 from typing import Any
@@ -39,6 +43,7 @@ from bench.common import (
     ROOT,
     Server,
     WrkResult,
+    combine,
     ensure_apt,
     free_port,
     gateway_server,
@@ -164,15 +169,78 @@ def machine(wrk_bin: str, node: str) -> dict[str, str]:
 # ---------------------------------------------------------------- the hop benchmark
 
 
-def measure(wrk_bin: str, name: str, server: Server, seconds: float, warm_s: float) -> WrkResult:
-    with timed(f"{name}"), server:
-        wrk(wrk_bin, "warm-up", server.port, warm_s)
-        result = wrk(wrk_bin, name, server.port, seconds)
-    say(
-        f"  {name}: {result.rps:,.0f} req/s  p50 {result.p50_ms:.1f} ms  p99 {result.p99_ms:.1f} ms"
-        f"  errors {result.errors}  bad {result.bad}"
-    )
-    return result
+def _targets(node: str, workdir: Path) -> dict[str, Server]:
+    """The servers compared by the hop benchmark, each on its own loopback port."""
+
+    def ceiling(name: str, *loop: str) -> Server:
+        port = free_port()
+        return Server(
+            name, [sys.executable, "-m", "bench.ceiling", "--port", str(port), *loop], port
+        )
+
+    def peer(name: str, store: str) -> Server:
+        port = free_port()
+        return Server(
+            name, [node, "menu.js", "--port", str(port), "--store", store], port, cwd=PEER
+        )
+
+    return {
+        "a": ceiling("ceiling"),
+        "a0": ceiling("ceiling-asyncio", "--loop", "asyncio"),
+        "b": peer("peer-redis", "redis"),
+        "b0": peer("peer-memory", "memory"),
+        # c as deployed on this machine: one worker per core (GATEWAY_WORKERS), one SQLite file.
+        "c": gateway_server(
+            "dargah", workdir / "dargah.db", free_port(), GATEWAY_WORKERS=str(WORKERS)
+        ),
+        # One worker: what one process does, the base of the profile.
+        "c1w": gateway_server("dargah-1", workdir / "one.db", free_port(), GATEWAY_WORKERS="1"),
+    }
+
+
+def _experiments(workdir: Path) -> dict[str, Server]:
+    """The unchanged gateway, one worker, beside each variant of it (bench/variant.py)."""
+    servers = {
+        "c1x": gateway_server("dargah-1x", workdir / "c1x.db", free_port(), GATEWAY_WORKERS="1")
+    }
+    for key, variant in EXPERIMENTS.items():
+        servers[key] = gateway_server(
+            f"dargah-{variant}", workdir / f"{key}.db", free_port(), variant, GATEWAY_WORKERS="1"
+        )
+    return servers
+
+
+def in_rounds(
+    wrk_bin: str,
+    servers: dict[str, Server],
+    seconds: float,
+    warm_s: float,
+    rounds: int,
+    then: Callable[[], None] = lambda: None,
+) -> dict[str, list[WrkResult]]:
+    """The servers all up (an idle one costs nothing), each warmed, then `rounds` rounds in
+    which each gets `seconds / rounds` of wrk in turn: a slow phase of the shared machine falls
+    on every target alike, where one long run each let it fall on whichever ran then. `then`
+    runs before they stop."""
+    runs: dict[str, list[WrkResult]] = {key: [] for key in servers}
+    with contextlib.ExitStack() as up:
+        for server in servers.values():
+            up.enter_context(server)
+            wrk(wrk_bin, "warm-up", server.port, warm_s)
+        each = max(1, round(seconds / rounds))  # wrk takes whole seconds
+        order = list(servers.items())
+        for n in range(1, rounds + 1):
+            with timed(f"round {n} of {rounds}"):
+                # Rotated each round, so what one server leaves behind (a checkpoint, the dirty
+                # pages of its WAL) does not always fall on the same next one.
+                for key, server in order[n - 1 :] + order[: n - 1]:
+                    runs[key].append(r := wrk(wrk_bin, server.name, server.port, each))
+                    say(
+                        f"  {server.name}: {r.rps:,.0f} req/s  p50 {r.p50_ms:.1f}  "
+                        f"p99 {r.p99_ms:.1f}  errors {r.errors}  bad {r.bad}"
+                    )
+        then()
+    return runs
 
 
 def hop_benchmark(
@@ -183,67 +251,34 @@ def hop_benchmark(
     warm_s: float,
     profile_s: float,
     variants: bool,
+    rounds: int,
 ) -> dict[str, Any]:
-    ports = {k: free_port() for k in ("a", "b", "b0", "c")}
-    targets = {
-        "a": Server(
-            "ceiling",
-            [sys.executable, "-m", "bench.ceiling", "--port", str(ports["a"])],
-            ports["a"],
-        ),
-        "b": Server(
-            "peer-redis",
-            [node, "menu.js", "--port", str(ports["b"]), "--store", "redis"],
-            ports["b"],
-            cwd=PEER,
-        ),
-        "b0": Server(
-            "peer-memory",
-            [node, "menu.js", "--port", str(ports["b0"]), "--store", "memory"],
-            ports["b0"],
-            cwd=PEER,
-        ),
-    }
-    results: dict[str, WrkResult] = {}
-    for key, server in targets.items():
-        results[key] = measure(wrk_bin, server.name, server, seconds, warm_s)
-
-    db = workdir / "dargah.db"
-    # c as deployed on this machine: one worker per core (GATEWAY_WORKERS), one SQLite file.
-    dargah = gateway_server("dargah", db, ports["c"], GATEWAY_WORKERS=str(WORKERS))
+    """The targets in interleaved rounds (`in_rounds`); then, apart, so that the writing of five
+    more gateways does not fall on them, the experiments in rounds of their own beside a fresh
+    unchanged worker (c1x)."""
+    targets = _targets(node, workdir)
     profiles: dict[str, str] = {}
-    outbox_result: dict[str, object] = {}
-    with timed(f"dargah, {WORKERS} workers"), dargah:
-        wrk(wrk_bin, "warm-up", dargah.port, warm_s)
-        results["c"] = c = wrk(wrk_bin, "dargah", dargah.port, seconds)
-        say(f"  dargah: {c.rps:,.0f} req/s  p50 {c.p50_ms:.1f} ms  p99 {c.p99_ms:.1f} ms")
-        say(f"  errors {c.errors}  bad {c.bad}")
-    sessions = growth.count_sessions(db)
-    # One worker: what one process does, the base of the profile and of the experiments.
-    one = gateway_server("dargah-1", workdir / "one.db", free_port(), GATEWAY_WORKERS="1")
-    with timed("dargah, 1 worker"), one:
-        wrk(wrk_bin, "warm-up", one.port, warm_s)
-        results["c1w"] = r1 = wrk(wrk_bin, "dargah, 1 worker", one.port, seconds)
-        say(f"  dargah, 1 worker: {r1.rps:,.0f} req/s  p99 {r1.p99_ms:.1f} ms")
-        profiles["c1w"] = profile(wrk_bin, one, profile_s, "dargah")
+
+    def profile_one() -> None:
+        with timed("profile"):
+            profiles["c1w"] = profile(wrk_bin, targets["c1w"], profile_s, "dargah")
+
+    runs = in_rounds(wrk_bin, targets, seconds, warm_s, rounds, then=profile_one)
+    if variants:
+        runs.update(in_rounds(wrk_bin, _experiments(workdir), seconds, warm_s, rounds))
+    sessions = growth.count_sessions(workdir / "dargah.db")
     with timed("outbox"):
         outbox_result = outbox.run()
         o = outbox_result
         say(f"  outbox: {o.get('sms_per_s')} SMS/s, {o.get('duplicates')} twice")
-
-    for key, variant in EXPERIMENTS.items():
-        if not variants:
-            break
-        port = free_port()
-        server = gateway_server(
-            f"dargah-{variant}", workdir / f"{key}.db", port, variant, GATEWAY_WORKERS="1"
-        )
-        with timed(f"dargah + {variant}"), server:
-            wrk(wrk_bin, "warm-up", port, warm_s)
-            results[key] = r = wrk(wrk_bin, f"dargah + {variant}", port, seconds)
-            say(f"  dargah + {variant}: {r.rps:,.0f} req/s  p50 {r.p50_ms:.1f}  p99 {r.p99_ms:.1f}")
-
-    return {"results": results, "profiles": profiles, "outbox": outbox_result, "rows": sessions}
+    results = {key: combine(key, got) for key, got in runs.items()}
+    return {
+        "results": results,
+        "rounds": runs,
+        "profiles": profiles,
+        "outbox": outbox_result,
+        "rows": sessions,
+    }
 
 
 def profile(wrk_bin: str, server: Server, seconds: float, name: str) -> str:
@@ -277,6 +312,16 @@ def _ratio(x: float, y: float) -> str:
     return f"{x / y:.2f}" if y else "n/a"
 
 
+def _round_ratio(rounds: dict[str, list[WrkResult]], x: str, y: str) -> str:
+    """The median of the rounds' ratios, with their range: each taken minutes apart at most."""
+    got = [a.rps / b.rps for a, b in zip(rounds[x], rounds[y], strict=True) if b.rps]
+    if not got:
+        return "n/a"
+    if len(got) == 1:
+        return f"{got[0]:.2f}"
+    return f"{statistics.median(got):.2f} ({min(got):.2f}–{max(got):.2f})"
+
+
 def report(
     info: dict[str, str],
     args: argparse.Namespace,
@@ -291,16 +336,27 @@ def report(
     w("| machine | |\n| --- | --- |\n")
     for k in ("cpus", "memory", "os", "python", "aiohttp", "sqlite", "node", "wrk", "redis"):
         w(f"| {k} | {info[k]} |\n")
+    rounds = max(1, args.rounds)
     w(
-        f"\nwrk: `wrk -t2 -c64 -d{args.duration:g}s --timeout 5s -s bench/ussd.lua "
-        f"http://127.0.0.1:PORT/ussd/africastalking -- TAG` after a {args.warm:g} s warm-up, "
-        "one target at a time. wrk's two threads share the machine's "
+        f"\nwrk: `wrk -t2 -c64 -d{max(1, round(args.duration / rounds))}s --timeout 5s "
+        "-s bench/ussd.lua "
+        f"http://127.0.0.1:PORT/ussd/africastalking -- TAG`, one target at a time, in {rounds} "
+        f"rounds: every server up and warmed ({args.warm:g} s of wrk each) first, then each "
+        "target in turn in every round, the order rotated by one each round. Requests/s are "
+        "over all rounds, latencies those of the median round; ratios are the median of the "
+        "rounds' ratios (their range in brackets). wrk's two threads share the machine's "
         f"{os.cpu_count()} cores with the server under test.\n"
     )
     if hop:
         res: dict[str, WrkResult] = hop["results"]
+        per: dict[str, list[WrkResult]] = hop["rounds"]
+
+        def ratio(x: str, y: str) -> str:
+            return _round_ratio(per, x, y)
+
         names = {
-            "a": "a: bare aiohttp, parses the form, `CON hi`",
+            "a": "a: bare aiohttp, parses the form, `CON hi` (uvloop, as the gateway)",
+            "a0": "a0: the same on asyncio's own loop",
             "b": "b: ussd-menu-builder + Redis",
             "b0": "b0: ussd-menu-builder, in-memory store",
             "c": f"c: dargah, {WORKERS} workers, durable SQLite sessions",
@@ -317,15 +373,19 @@ def report(
                 f"| {label} | {r.rps:,.0f} | {r.p50_ms:.1f} | {r.p90_ms:.1f} | {r.p99_ms:.1f} | "
                 f"{r.max_ms:.1f} | {r.requests:,} | {r.errors} | {r.bad} | {r.load_before} |\n"
             )
-        c = res["c"]
         w("\n| ratio (requests/s) | measured | target |\n| --- | ---: | --- |\n")
-        w(f"| c/a | {_ratio(c.rps, res['a'].rps)} | ≥ 0.6 |\n")
-        w(f"| c/b | {_ratio(c.rps, res['b'].rps)} | ≥ 1.0 |\n")
-        w(f"| c/b0 | {_ratio(c.rps, res['b0'].rps)} | stretch |\n")
-        w(f"| c p99 | {c.p99_ms:.1f} ms | < 50 ms |\n")
-        one = res["c1w"]
-        w(f"| c, 1 worker / a (one process each) | {_ratio(one.rps, res['a'].rps)} | |\n")
-        w(f"| c / c, 1 worker | {_ratio(c.rps, one.rps)} | |\n")
+        w(f"| c/a | {ratio('c', 'a')} | ≥ 0.6 |\n")
+        w(f"| c/a0 (the ceiling on asyncio's loop) | {ratio('c', 'a0')} | |\n")
+        w(f"| c/b | {ratio('c', 'b')} | ≥ 1.0 |\n")
+        w(f"| c/b0 | {ratio('c', 'b0')} | stretch |\n")
+        w(f"| c p99 (worst round) | {max(r.p99_ms for r in per['c']):.1f} ms | < 50 ms |\n")
+        w(f"| c, 1 worker / a (one process each) | {ratio('c1w', 'a')} | |\n")
+        w(f"| c / c, 1 worker | {ratio('c', 'c1w')} | |\n")
+        w(f"| a/a0 (uvloop / asyncio's loop, bare aiohttp) | {ratio('a', 'a0')} | |\n")
+        w("\n| requests/s by round | " + " | ".join(f"{n}" for n in range(1, rounds + 1)))
+        w(" |\n| --- |" + " ---: |" * rounds + "\n")
+        for key, got in per.items():
+            w(f"| {key} | " + " | ".join(f"{r.rps:,.0f}" for r in got) + " |\n")
         w(
             f"\nEvery response was checked to start with `CON `/`END ` "
             f"(bad bodies: {sum(r.bad for r in res.values())}); dargah's file held "
@@ -335,18 +395,21 @@ def report(
         if experiments:
             w(
                 "\nExperiments (bench/variant.py: one worker of the unchanged gateway with one "
-                "thing changed from outside, same SQL, same WAL file, same durability; compared "
-                "with c, 1 worker):\n\n"
-                "| experiment | requests/s | p50 ms | p99 ms | errors | bad | vs 1 worker | /a "
+                "thing changed from outside, same SQL, same WAL file, same durability), in rounds "
+                "of their own after the targets', beside c1x, one worker of the unchanged "
+                "gateway; /a and /b pair their rounds with the targets' rounds of the same "
+                "number, minutes earlier:\n\n"
+                "| experiment | requests/s | p50 ms | p99 ms | errors | bad | vs c1x | /a "
                 "| /b |\n"
                 "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n"
             )
-            for key in experiments:
+            for key in ["c1x", *experiments]:
                 r = res[key]
+                what = EXPERIMENTS.get(key, "the gateway as it is")
                 w(
-                    f"| {key}: {EXPERIMENTS[key]} | {r.rps:,.0f} | {r.p50_ms:.1f} | "
-                    f"{r.p99_ms:.1f} | {r.errors} | {r.bad} | ×{_ratio(r.rps, one.rps)} | "
-                    f"{_ratio(r.rps, res['a'].rps)} | {_ratio(r.rps, res['b'].rps)} |\n"
+                    f"| {key}: {what} | {r.rps:,.0f} | {r.p50_ms:.1f} | "
+                    f"{r.p99_ms:.1f} | {r.errors} | {r.bad} | ×{ratio(key, 'c1x')} | "
+                    f"{ratio(key, 'a')} | {ratio(key, 'b')} |\n"
                 )
         titles = {"c1w": "one dargah worker as it is"}
         for key, text in hop["profiles"].items():
@@ -425,6 +488,7 @@ def _jsonable(value: Any) -> Any:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--duration", type=float, default=15, help="seconds of wrk per target")
+    parser.add_argument("--rounds", type=int, default=3, help="the duration split into rounds")
     parser.add_argument("--warm", type=float, default=3, help="seconds of warm-up per target")
     parser.add_argument("--profile", type=float, default=10, help="py-spy seconds (0: skip)")
     parser.add_argument("--growth-seconds", type=float, default=8)
@@ -459,6 +523,7 @@ def main(argv: list[str] | None = None) -> int:
                 args.warm,
                 args.profile,
                 not args.skip_variants,
+                max(1, args.rounds),
             )
         with timed("micro"):
             cost = micro.run()
