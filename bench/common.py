@@ -187,8 +187,7 @@ class WrkResult:
 
 def combine(target: str, runs: Sequence[WrkResult]) -> WrkResult:
     """Rounds of one target as one result: requests and time summed, so requests/s is over all
-    of them; the median round's latencies (the worst round's maximum)."""
-
+    of them; each latency percentile the median of the rounds' (the maximum, the worst round's)."""
     seconds = sum(r.duration_s for r in runs)
     requests = sum(r.requests for r in runs)
     return WrkResult(

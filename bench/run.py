@@ -343,9 +343,9 @@ def report(
         f"http://127.0.0.1:PORT/ussd/africastalking -- TAG`, one target at a time, in {rounds} "
         f"rounds: every server up and warmed ({args.warm:g} s of wrk each) first, then each "
         "target in turn in every round, the order rotated by one each round. Requests/s are "
-        "over all rounds, latencies those of the median round; ratios are the median of the "
-        "rounds' ratios (their range in brackets). wrk's two threads share the machine's "
-        f"{os.cpu_count()} cores with the server under test.\n"
+        "over all rounds, each latency percentile the median of the rounds'; ratios are the "
+        "median of the rounds' ratios (their range in brackets). wrk's two threads share the "
+        f"machine's {os.cpu_count()} cores with the server under test.\n"
     )
     if hop:
         res: dict[str, WrkResult] = hop["results"]
