@@ -19,7 +19,7 @@ from collections.abc import Mapping, Sequence
 from ipaddress import IPv4Address, IPv6Address, ip_address
 from typing import Literal
 
-from aiohttp import web
+from aiohttp import hdrs, web
 from pydantic import SecretStr
 
 from gateway.errors import ApiError, error_response
@@ -228,10 +228,9 @@ def body_limit(path: str) -> int:
     return CALLBACK_MAX_BODY if path.startswith(_CALLBACK_PREFIXES) else API_MAX_BODY
 
 
-def limit_body(request: web.Request) -> web.Request:
+def limit_body(request: web.Request, limit: int) -> web.Request:
     """Refuses a declared oversize body at once, and caps what is read of an undeclared one
     (chunked): either way a 413 `body_too_large`."""
-    limit = body_limit(request.path)
     length = request.content_length
     if length is not None and length > limit:
         raise ApiError(413, "body_too_large", f"the body may be at most {limit} bytes here")
@@ -240,13 +239,13 @@ def limit_body(request: web.Request) -> web.Request:
     return request
 
 
-def secure(request: web.Request, response: web.StreamResponse) -> None:
+def secure(response: web.StreamResponse, api: bool) -> None:
     """Every answer, errors included. No answer may be sniffed into another type; HTML gets a
     strict policy; API answers carry personal data and are not cached."""
     headers = response.headers
     headers.setdefault("X-Content-Type-Options", "nosniff")
-    if response.content_type == "text/html":
+    if headers.get(hdrs.CONTENT_TYPE, "").startswith("text/html"):
         for name, value in HTML_HEADERS.items():
             headers.setdefault(name, value)
-    if request.path.startswith("/v1/"):
+    if api:
         headers.setdefault("Cache-Control", "no-store")

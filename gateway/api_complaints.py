@@ -9,6 +9,7 @@ import math
 
 from aiohttp import web
 
+from gateway import edge
 from gateway.api_common import answer, read_model, read_query, rendering_as
 from gateway.api_models import ComplaintOut, ComplaintPage, ComplaintPatch, ComplaintQuery
 from gateway.auth import API_KEY_NAME, require_scope
@@ -103,6 +104,6 @@ async def patch_complaint(request: web.Request) -> web.StreamResponse:
 
 
 def setup(app: web.Application) -> None:
-    app.router.add_get("/v1/complaints", list_complaints)
-    app.router.add_get("/v1/complaints/{ticket}", get_complaint)
-    app.router.add_patch("/v1/complaints/{ticket}", patch_complaint)
+    edge.add(app, "GET", "/v1/complaints", list_complaints)
+    edge.add(app, "GET", "/v1/complaints/{ticket}", get_complaint)
+    edge.add(app, "PATCH", "/v1/complaints/{ticket}", patch_complaint)

@@ -8,6 +8,7 @@ from typing import Literal
 from aiohttp import web
 from pydantic import BaseModel, Field
 
+from gateway import edge
 from gateway.auth import require_scope
 from gateway.errors import ApiError
 from gateway.keys import STORAGE
@@ -63,4 +64,4 @@ async def get_notification(request: web.Request) -> web.Response:
 
 
 def setup(app: web.Application) -> None:
-    app.router.add_get("/v1/notifications/{id}", get_notification)
+    edge.add(app, "GET", "/v1/notifications/{id}", get_notification)

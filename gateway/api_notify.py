@@ -7,6 +7,7 @@ from typing import Literal
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from gateway import edge
 from gateway.api_common import answer, read_model
 from gateway.auth import API_KEY_NAME, require_scope
 from gateway.errors import ApiError
@@ -176,4 +177,4 @@ async def post_notifications(request: web.Request) -> web.Response:
 
 
 def setup(app: web.Application) -> None:
-    app.router.add_post("/v1/notifications", post_notifications)
+    edge.add(app, "POST", "/v1/notifications", post_notifications)

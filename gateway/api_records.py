@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from gateway import edge
 from gateway.api_common import answer, path_value, read_model, rendering_as
 from gateway.api_models import LoanIn, LoanOut, RegistrationIn, RegistrationOut
 from gateway.auth import API_KEY_NAME, require_scope
@@ -75,7 +76,7 @@ async def get_loan(request: web.Request) -> web.StreamResponse:
 
 
 def setup(app: web.Application) -> None:
-    app.router.add_put("/v1/registrations/{national_id}", put_registration)
-    app.router.add_get("/v1/registrations/{national_id}", get_registration)
-    app.router.add_put("/v1/loans/{tracking_code}", put_loan)
-    app.router.add_get("/v1/loans/{tracking_code}", get_loan)
+    edge.add(app, "PUT", "/v1/registrations/{national_id}", put_registration)
+    edge.add(app, "GET", "/v1/registrations/{national_id}", get_registration)
+    edge.add(app, "PUT", "/v1/loans/{tracking_code}", put_loan)
+    edge.add(app, "GET", "/v1/loans/{tracking_code}", get_loan)

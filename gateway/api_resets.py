@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from gateway import edge
 from gateway.api_common import answer, read_model
 from gateway.api_models import VerifyIn, VerifyOut
 from gateway.auth import API_KEY_ID, require_scope
@@ -29,4 +30,4 @@ async def verify(request: web.Request) -> web.StreamResponse:
 
 
 def setup(app: web.Application) -> None:
-    app.router.add_post("/v1/password-resets/verify", verify)
+    edge.add(app, "POST", "/v1/password-resets/verify", verify)

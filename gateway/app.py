@@ -18,6 +18,7 @@ from gateway import (
     api_notify,
     api_records,
     api_resets,
+    edge,
     metrics,
     routes_docs,
     routes_health,
@@ -25,8 +26,8 @@ from gateway import (
     routes_ussd,
 )
 from gateway.callbacks import callbacks_ctx
+from gateway.counters import METRICS, Metrics
 from gateway.demo import setup as setup_demo
-from gateway.edge import edge_middleware
 from gateway.inbound import poll_inbound_ctx
 from gateway.keys import (
     BACKGROUND,
@@ -138,8 +139,9 @@ def create_app(
     settings = settings or Settings()
     # Unauthenticated callbacks on a public address cannot be switched on, whoever builds the app.
     access.check_exposure(settings)
-    app = web.Application(middlewares=[edge_middleware], client_max_size=MAX_BODY)
+    app = web.Application(client_max_size=MAX_BODY)
     app[SETTINGS] = settings
+    app[METRICS] = Metrics()  # before any route: every route counts into it
     app[CLOCK] = clock
     app[FLOWS] = tuple(flows)
     app[BACKGROUND] = background
@@ -161,4 +163,5 @@ def create_app(
     metrics.setup(app)
     if demo:
         setup_demo(app)
+    edge.add_fallback(app)  # last: the answer for any other path
     return app

@@ -11,6 +11,7 @@ from typing import Any
 from aiohttp.abc import AbstractAccessLogger
 from aiohttp.web import BaseRequest, StreamResponse
 
+from gateway.counters import UNMATCHED
 from gateway.masking import mask_text
 
 _STANDARD = set(vars(logging.makeLogRecord({})))
@@ -58,7 +59,7 @@ def logged_path(request: BaseRequest) -> str:
     match_info = getattr(request, "match_info", None)
     route = getattr(match_info, "route", None)
     resource = getattr(route, "resource", None)
-    if resource is not None:
+    if resource is not None and resource.name != UNMATCHED:
         return mask_text(resource.canonical)
     return _SEPARATED_DIGITS.sub("***", mask_text(request.path))
 

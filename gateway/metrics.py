@@ -4,39 +4,15 @@ active sessions), so every process of a cluster reports the shared queue the sam
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Callable
-
 from aiohttp import web
 
+from gateway import edge
+from gateway.counters import METRICS, Metrics
 from gateway.keys import STORAGE
 
+__all__ = ["METRICS", "Metrics", "metrics", "setup"]
+
 OUTBOX_STATUSES = ("queued", "sending", "sent", "delivered", "undelivered", "failed")
-
-
-class Metrics:
-    def __init__(self) -> None:
-        self.requests: Counter[tuple[str, str, int]] = Counter()
-        self.hops: Counter[tuple[str, str]] = Counter()
-        # Set in a worker of several (gateway/metrics_share.py): these counters and the others'.
-        self.combine: Callable[[], Metrics] | None = None
-
-    def hop(self, dialect: str, outcome: str) -> None:
-        self.hops[(dialect, outcome)] += 1
-
-
-METRICS = web.AppKey("metrics", Metrics)
-
-
-def _route(request: web.Request) -> str:
-    """The route's pattern, never the path: paths hold national IDs and callback secrets."""
-    info = request.match_info
-    resource = info.route.resource if info.route is not None else None
-    return resource.canonical if resource is not None else "unmatched"
-
-
-def count(request: web.Request, status: int) -> None:
-    request.app[METRICS].requests[(request.method, _route(request), status)] += 1
 
 
 def _label(value: str) -> str:
@@ -80,5 +56,4 @@ async def metrics(request: web.Request) -> web.Response:
 
 
 def setup(app: web.Application) -> None:
-    app[METRICS] = Metrics()
-    app.router.add_get("/metrics", metrics)
+    edge.add(app, "GET", "/metrics", metrics)

@@ -7,6 +7,7 @@ from importlib import resources
 
 from aiohttp import web
 
+from gateway import edge
 from gateway.openapi import build_document
 
 # The page loads only its own script and style, and nothing may frame it.
@@ -36,7 +37,7 @@ def setup(app: web.Application) -> None:
     async def openapi(request: web.Request) -> web.Response:
         return web.Response(text=document, content_type="application/json")
 
-    app.router.add_get("/openapi.json", openapi)
+    edge.add(app, "GET", "/openapi.json", openapi)
     for path, (name, content_type) in _STATIC.items():
         body = _static(name)
 
@@ -45,4 +46,4 @@ def setup(app: web.Application) -> None:
         ) -> web.Response:
             return web.Response(text=body, content_type=ct, headers=SECURITY_HEADERS)
 
-        app.router.add_get(path, page)
+        edge.add(app, "GET", path, page)

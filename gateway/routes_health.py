@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from gateway import edge
 from gateway.keys import STORAGE
 
 
@@ -23,5 +24,5 @@ async def readyz(request: web.Request) -> web.Response:
 
 
 def setup(app: web.Application) -> None:
-    app.router.add_get("/healthz", healthz)
-    app.router.add_get("/readyz", readyz)
+    edge.add(app, "GET", "/healthz", healthz)
+    edge.add(app, "GET", "/readyz", readyz)

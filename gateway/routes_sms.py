@@ -12,6 +12,7 @@ import logging
 from aiohttp import web
 
 from channels.fields import UNREADABLE_BODY
+from gateway import edge
 from gateway.access import guard_callback
 from gateway.errors import error_response
 from gateway.inbound import handle_inbound
@@ -95,7 +96,7 @@ def setup(app: web.Application) -> None:
     # Each also with the provider's callback secret as the last segment (`…/inbound/{token}`):
     # a provider's panel takes a URL, rarely a header.
     for suffix in ("", "/{token}"):
-        app.router.add_get("/sms/{provider}/inbound" + suffix, inbound_callback)
-        app.router.add_post("/sms/{provider}/inbound" + suffix, inbound_callback)
-        app.router.add_get("/sms/{provider}/status" + suffix, status_callback)
-        app.router.add_post("/sms/{provider}/status" + suffix, status_callback)
+        edge.add(app, "GET", "/sms/{provider}/inbound" + suffix, inbound_callback)
+        edge.add(app, "POST", "/sms/{provider}/inbound" + suffix, inbound_callback)
+        edge.add(app, "GET", "/sms/{provider}/status" + suffix, status_callback)
+        edge.add(app, "POST", "/sms/{provider}/status" + suffix, status_callback)

@@ -9,10 +9,11 @@ from aiohttp import web
 
 from channels.models import BadCallback
 from channels.registry import DIALECTS
+from gateway import edge
 from gateway.access import guard_callback
+from gateway.counters import METRICS
 from gateway.errors import error_response
 from gateway.keys import USSD
-from gateway.metrics import METRICS
 from gateway.storage.file_locks import LockTimeout
 from sessions.hop import UssdReply
 from sessions.ussd import UNAVAILABLE
@@ -61,7 +62,7 @@ def setup(app: web.Application) -> None:
     for name in DIALECTS:
         # A plain route per dialect is found by one dictionary look-up, before any pattern.
         handler = _for_dialect(name)
-        app.router.add_post(f"/ussd/{name}", handler)
+        edge.add(app, "POST", f"/ussd/{name}", handler)
         # The dialect's secret as the last segment, for operators that cannot send a header.
-        app.router.add_post(f"/ussd/{name}/{{token}}", handler)
-    app.router.add_post("/ussd/{dialect}", ussd_callback)  # any other name: 404 unknown_dialect
+        edge.add(app, "POST", f"/ussd/{name}/{{token}}", handler)
+    edge.add(app, "POST", "/ussd/{dialect}", ussd_callback)  # any other name: 404 unknown_dialect
