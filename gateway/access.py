@@ -169,7 +169,7 @@ def is_local_caller(request: web.BaseRequest, settings: Settings) -> bool:
         return False
     if not _loopback_peer(request.remote or ""):
         return False
-    return not any(name in request.headers for name in FORWARDING_HEADERS)
+    return not any(map(request.headers.__contains__, FORWARDING_HEADERS))
 
 
 @functools.lru_cache(maxsize=1024)

@@ -7,12 +7,13 @@ the engine owns navigation that every screen shares: `0` back, `00` home, `98` m
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from sessions.normalize import normalize
-from sessions.screens import BACK_KEY, HOME_KEY, MORE_KEY, Screen, T, render_pages
+from sessions.screens import BACK_KEY, HOME_KEY, MORE_KEY, Screen, T, render_pages, static
 from sessions.state import HOME, State
 
 
@@ -60,6 +61,13 @@ class Menu:
     title: T | None
     options: tuple[Option, ...]
     nav: bool = True
+    # Its two screens, built once: the same objects on every hop, so they render once.
+    _plain: Screen = field(init=False, repr=False, compare=False)
+    _error: Screen = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_plain", static(self._build(error=False)))
+        object.__setattr__(self, "_error", static(self._build(error=True)))
 
     @property
     def waits(self) -> bool:
@@ -69,6 +77,9 @@ class Menu:
         return (self._screen(), self._screen(error=True))
 
     def _screen(self, error: bool = False) -> Screen:
+        return self._error if error else self._plain
+
+    def _build(self, error: bool) -> Screen:
         body = tuple(t for t in (INVALID_CHOICE if error else None, self.title) if t is not None)
         return Screen(
             body=body, options=tuple((o.key, o.label) for o in self.options), nav=self.nav
@@ -107,19 +118,24 @@ class Ask:
     give_up: T  # the end screen after `max_tries` invalid answers
     errors: tuple[T, ...] = ()  # every message `parse` can raise, so `check` can fit them
     max_tries: int = 3
+    # Built once, rendered once (`dataclasses.field`: this class has a field named `field`).
+    _prompt: Screen = dataclasses.field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_prompt", static(Screen(body=(self.prompt,))))
 
     @property
     def waits(self) -> bool:
         return True
 
     def screens(self) -> tuple[Screen, ...]:
-        out = [Screen(body=(self.prompt,))]
+        out = [self._prompt]
         for error in self.errors:
             out += [Screen(body=(error, self.prompt)), Screen(body=(error, self.give_up), end=True)]
         return tuple(out)
 
     async def show(self, ctx: Ctx) -> Outcome:
-        return Screen(body=(self.prompt,))
+        return self._prompt
 
     async def handle(self, ctx: Ctx, text: str) -> Outcome:
         try:

@@ -56,6 +56,10 @@ class _Hold:
         self._key = key
 
     async def __aenter__(self) -> None:
+        queues = self._owner._queues
+        if self._key not in queues:  # free, as almost always: taken without another coroutine
+            queues[self._key] = deque()
+            return
         await self._owner._acquire(self._key)
 
     async def __aexit__(self, *exc: object) -> None:

@@ -38,13 +38,16 @@ class State:
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> State:
+        """From what `to_dict` wrote (a missing key takes its default, as a state stored by an
+        older version may lack one). The lists and the dict are the decoded ones, not copies:
+        each state is decoded afresh on every hop."""
         lang = raw.get("lang", "fa")
         return cls(
             node=str(raw.get("node", HOME)),
             lang=cast(Lang, lang if lang in ("fa", "en") else "fa"),
-            data={str(k): str(v) for k, v in dict(raw.get("data", {})).items()},
-            stack=[str(s) for s in raw.get("stack", [])],
-            pages=[str(p) for p in raw.get("pages", [])],
+            data=raw.get("data") or {},
+            stack=raw.get("stack") or [],
+            pages=raw.get("pages") or [],
             page=int(raw.get("page", 0)),
             tries=int(raw.get("tries", 0)),
             ending=bool(raw.get("ending", False)),

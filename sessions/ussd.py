@@ -49,12 +49,13 @@ class UssdSessions:
     async def handle(self, hop: UssdHop) -> UssdReply:
         # Two hops of one session (an operator's retry racing the original) run one at a time,
         # within this process and, through the store, across processes sharing the database.
-        async with self._locks.hold(hop.session_key), self._store.session_lock(hop.session_key):
-            return await self._handle(hop)
+        key = hop.session_key
+        async with self._locks.hold(key), self._store.session_lock(key):
+            return await self._handle(hop, key)
 
-    async def _handle(self, hop: UssdHop) -> UssdReply:
+    async def _handle(self, hop: UssdHop, key: str) -> UssdReply:
         now = self._clock()
-        stored = await self._store.get_session(hop.session_key)
+        stored = await self._store.get_session(key)
         if hop.event is SessionEvent.END:
             if stored is not None and stored.status == ACTIVE:
                 await self._store.set_session_status(stored.key, INTERRUPTED)
@@ -80,7 +81,7 @@ class UssdSessions:
             created = stored.created_at
         await self._store.put_session(
             StoredSession(
-                key=hop.session_key,
+                key=key,
                 msisdn=hop.msisdn,
                 state=state.to_dict(),
                 status=ENDED if page.end else ACTIVE,

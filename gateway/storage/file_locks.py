@@ -103,7 +103,12 @@ class _Held:
         self._limit_s = limit_s
 
     async def __aenter__(self) -> None:
-        await self._locks._acquire(self._slot, self._limit_s)
+        locks, slot = self._locks, self._slot
+        held = locks._held.get(slot, 0)
+        if held or locks._try(slot):  # free, as almost always: taken without another coroutine
+            locks._held[slot] = held + 1
+            return
+        await locks._acquire(slot, self._limit_s)
 
     async def __aexit__(self, *exc: object) -> None:
         self._locks._release(self._slot)

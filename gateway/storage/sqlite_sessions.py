@@ -30,6 +30,10 @@ _COLUMNS = (
 
 
 _GET = f"SELECT {_COLUMNS} FROM ussd_sessions WHERE key = ?"
+_LATEST_OPEN = (
+    f"SELECT {_COLUMNS} FROM ussd_sessions WHERE msisdn = ? AND updated_at >= ? "
+    "AND status != 'ended' ORDER BY updated_at DESC LIMIT 1"
+)
 
 _Write = tuple[tuple[Any, ...], "asyncio.Future[None]"]
 
@@ -46,13 +50,7 @@ class SqliteSessions(SqliteBase):
         return session_from_row(await self.fetch_one(_GET, (key,)))
 
     async def latest_open_session(self, msisdn: str, since: float) -> StoredSession | None:
-        async with self.reading() as conn:
-            cur = await conn.execute(
-                f"SELECT {_COLUMNS} FROM ussd_sessions WHERE msisdn = ? AND updated_at >= ? "
-                "AND status != 'ended' ORDER BY updated_at DESC LIMIT 1",
-                (msisdn, since),
-            )
-            return session_from_row(await cur.fetchone())
+        return session_from_row(await self.fetch_one(_LATEST_OPEN, (msisdn, since)))
 
     async def put_session(self, session: StoredSession) -> None:
         row = (
