@@ -12,6 +12,9 @@ _MOBILE_FORMS = (
     re.compile(r"0(9[0-9]{9})"),
     re.compile(r"(9[0-9]{9})"),
 )
+# An operator's caller field as it usually comes (`+98912…`, `0912…`): ASCII digits with no
+# separator, so normalising it would change nothing; one match instead of normalising first.
+_PLAIN_MOBILE = re.compile(r"(?:\+98|0098|98|0)?(9[0-9]{9})")
 _TRACKING = re.compile(r"[0-9]{8}")
 
 
@@ -44,6 +47,9 @@ def national_id(raw: str) -> str:
 
 def mobile(raw: str) -> str:
     """The canonical form `09XXXXXXXXX` from 09…, 9…, 989…, +989…, 00989… in any digit script."""
+    plain = _PLAIN_MOBILE.fullmatch(raw)
+    if plain:
+        return "0" + plain.group(1)
     value = digits_only(raw)
     for form in _MOBILE_FORMS:
         m = form.fullmatch(value)

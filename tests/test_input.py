@@ -105,3 +105,27 @@ def test_validators_only_raise_invalid_input(text: str) -> None:
 @given(st.from_regex(r"9[0-9]{9}", fullmatch=True), st.sampled_from(["0", "98", "+98", "0098", ""]))
 def test_every_prefix_form_maps_to_the_same_number(rest: str, prefix: str) -> None:
     assert mobile(prefix + rest) == "0" + rest
+
+
+def _mobile_by_normalising(raw: str) -> str | None:
+    """The rule without the fast path: normalise, then match one of the accepted forms."""
+    value = digits_only(raw)
+    for prefix in ("+98", "0098", "98", "0", ""):
+        rest = value[len(prefix) :]
+        digits = len(rest) == 10 and rest.isascii() and rest.isdigit()
+        if value.startswith(prefix) and digits and rest[0] == "9":
+            return "0" + rest
+    return None
+
+
+_CALLER_CHARS = st.sampled_from(list("0123456789+ -()۰۹٩\u200c\u06f9"))
+
+
+@given(st.text(_CALLER_CHARS, max_size=16) | st.from_regex(r"(\+98|0098|98|0)?9[0-9]{9}"))
+def test_mobile_fast_path_answers_as_normalising_does(raw: str) -> None:
+    expected = _mobile_by_normalising(raw)
+    if expected is None:
+        with pytest.raises(InvalidInput):
+            mobile(raw)
+    else:
+        assert mobile(raw) == expected
