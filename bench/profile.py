@@ -133,7 +133,7 @@ _INTERESTING = (
     "render (channels",
     "_handle_request",
     "data_received",
-    "edge_middleware",
+    "at_edge",
     "execute (aiosqlite",
     "commit",
 )

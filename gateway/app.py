@@ -53,8 +53,8 @@ from templates_sms import load_templates
 
 log = logging.getLogger("gateway")
 
-# The app's own limit is the callbacks' (the hot path reads its body as it comes); the body-limit
-# middleware raises it for the API routes.
+# The app's own limit is the callbacks' (the hot path reads its body as it comes); the edge
+# (gateway/edge.py) raises it for the API routes.
 MAX_BODY = access.CALLBACK_MAX_BODY
 
 
