@@ -244,7 +244,7 @@ def secure(response: web.StreamResponse, api: bool) -> None:
     strict policy; API answers carry personal data and are not cached."""
     headers = response.headers
     headers.setdefault("X-Content-Type-Options", "nosniff")
-    if headers.get(hdrs.CONTENT_TYPE, "").startswith("text/html"):
+    if headers.get(hdrs.CONTENT_TYPE, "").partition(";")[0].strip().lower() == "text/html":
         for name, value in HTML_HEADERS.items():
             headers.setdefault(name, value)
     if api:

@@ -54,8 +54,9 @@ def configure(level: str = "INFO", as_json: bool = False) -> None:
 def logged_path(request: BaseRequest) -> str:
     """The matched route's pattern (`/v1/registrations/{national_id}`), never the path as sent: a
     number typed with separators (`001-354-2419`, `001%20354%202419`) would slip past masking.
-    Only a request that matched no route (a 404) logs its own path, masked, with every run of
-    six or more digits hidden whatever separates them."""
+    Only a request the fallback serves (a 404 or 405: no route for its path, or none for its
+    method) logs its own path, masked, with every run of six or more digits hidden whatever
+    separates them."""
     match_info = getattr(request, "match_info", None)
     route = getattr(match_info, "route", None)
     resource = getattr(route, "resource", None)

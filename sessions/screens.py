@@ -47,6 +47,8 @@ class Screen:
     # Lines after the options: details that may go to a later page while the choice stays on
     # the first (a rejected loan's bank and date, under "1 file an objection").
     after: tuple[T, ...] = field(default=())
+    # A screen built once at start-up (`static`) keeps its pages per language here.
+    _rendered: dict[str, tuple[str, ...]] | None = field(default=None, compare=False, repr=False)
 
 
 _MORE = T("۹۸ بیشتر", "98 More")
@@ -120,25 +122,21 @@ def paginate(lines: Sequence[str], lang: Lang, *, end: bool, nav: bool) -> list[
     return texts
 
 
-# Screens that never change (a menu, a prompt), each rendered once per language: a menu hop
-# renders in 0.3 µs instead of 5. Keyed by identity, and each screen is kept here alive, so a
-# screen built at run time (with a caller's records in it) can never hit, nor be kept.
-_STATIC: dict[int, tuple[Screen, dict[str, tuple[str, ...]]]] = {}
-
-
 def static(screen: Screen) -> Screen:
-    """Marks a screen built once, at start-up, whose pages may be rendered once."""
-    _STATIC.setdefault(id(screen), (screen, {}))
+    """Marks a screen that never changes (a menu, a prompt), built once: its pages are rendered
+    once per language and kept on the screen itself, so they live as long as it does. A menu hop
+    renders in 0.3 µs instead of 5."""
+    object.__setattr__(screen, "_rendered", {})
     return screen
 
 
 def render_pages(screen: Screen, lang: Lang) -> list[str]:
-    known = _STATIC.get(id(screen))
-    if known is None or known[0] is not screen:
+    rendered = screen._rendered
+    if rendered is None:
         return paginate(lines_of(screen, lang), lang, end=screen.end, nav=screen.nav)
-    pages = known[1].get(lang)
+    pages = rendered.get(lang)
     if pages is None:
-        pages = known[1][lang] = tuple(
+        pages = rendered[lang] = tuple(
             paginate(lines_of(screen, lang), lang, end=screen.end, nav=screen.nav)
         )
-    return list(pages)
+    return list(pages)  # the caller's own list: the kept pages never change

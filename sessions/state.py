@@ -39,8 +39,9 @@ class State:
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> State:
         """From what `to_dict` wrote (a missing key takes its default, as a state stored by an
-        older version may lack one). The lists and the dict are the decoded ones, not copies:
-        each state is decoded afresh on every hop."""
+        older version may lack one). The lists and the dict are `raw`'s own, not copies: `raw`
+        is a state decoded afresh for this hop, or a saved state its holder lets go of
+        (`State.saved` is cleared or replaced by the new state's `to_dict`, which copies)."""
         lang = raw.get("lang", "fa")
         return cls(
             node=str(raw.get("node", HOME)),

@@ -10,7 +10,9 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 
 from gateway import edge
+from gateway.access import secure
 from gateway.app import create_app
+from gateway.counters import METRICS
 from gateway.settings import Settings
 from tests.conftest import GatewayFactory
 
@@ -86,3 +88,23 @@ async def test_a_handler_that_raises_answers_json_500(
     assert resp.status == 500
     assert (await resp.json())["code"] == "internal_error"
     assert resp.headers["Cache-Control"] == "no-store"
+
+
+def test_html_is_told_by_its_media_type_in_any_case() -> None:
+    for value, html in (("TEXT/Html; charset=utf-8", True), ("text/html-fragment", False)):
+        response = web.Response(body=b"x", headers={"Content-Type": value})
+        secure(response, api=False)
+        assert ("Content-Security-Policy" in response.headers) is html, value
+
+
+async def test_a_route_is_counted_under_its_pattern_as_aiohttp_writes_it(
+    aiohttp_client: Callable[..., Awaitable[TestClient[Any, Any]]], settings: Settings
+) -> None:
+    async def one(request: web.Request) -> web.Response:
+        return web.Response(text="ok")
+
+    app = create_app(settings, background=False)
+    edge.add(app, "GET", r"/v1/things/{id:\d+}", one)
+    client = await aiohttp_client(app)
+    assert (await client.get("/v1/things/12")).status == 200
+    assert app[METRICS].requests[("GET", "/v1/things/{id}", 200)] == 1

@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sessions.check import check_screens
+from sessions.engine import Menu, Option
 from sessions.screens import Screen, T, page_fits, paginate, render_pages
 from templates_sms.gsm import air_length, encoding_of
 
@@ -75,3 +76,17 @@ def test_check_command_exits_zero() -> None:
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "0 over budget" in done.stdout
+
+
+def test_a_static_screen_renders_once_and_a_built_one_keeps_nothing() -> None:
+    menu = Menu(T("عنوان", "Title"), (Option("1", T("یک", "One"), "home"),))
+    shown = menu._screen()
+    assert shown is menu._screen()  # the same object on every hop
+    first = render_pages(shown, "fa")
+    first.append("changed by a caller")
+    assert render_pages(shown, "fa") == first[:-1]  # the kept pages are not the caller's list
+    assert shown._rendered is not None
+    assert set(shown._rendered) == {"fa"}
+    built = Screen(body=(T("نام: حسن‌زاده", "Name: Hassanzadeh"),))
+    assert render_pages(built, "fa") == render_pages(built, "fa")
+    assert built._rendered is None  # a screen built on a hop (with a caller's records) is not kept

@@ -43,16 +43,22 @@ class SqliteBase:
         if str(path) != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         conn = Connection.open(str(path))
+        memory = str(path) == ":memory:"
+        locks = None if memory else FileLocks(f"{path}{LOCK_SUFFIX}")
         # WAL lets readers run beside the writer; NORMAL sync in WAL is durable across a process
-        # crash (a power cut may lose the last commits, never corrupt the file).
-        await conn.execute("PRAGMA journal_mode=WAL")
+        # crash (a power cut may lose the last commits, never corrupt the file). Switched under
+        # the migration byte: processes switching a new file at once can deadlock in SQLite's
+        # lock upgrade, which answers one of them "database is locked" without waiting.
+        if locks is None:
+            await conn.execute("PRAGMA journal_mode=WAL")
+        else:
+            async with locks.hold_slot(MIGRATION_SLOT, limit_s=MIGRATION_WAIT_S):
+                await conn.execute("PRAGMA journal_mode=WAL")
         await conn.execute("PRAGMA synchronous=NORMAL")
         await conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         await conn.execute("PRAGMA foreign_keys=ON")
         # Checkpoints (the only fsync) run on a thread, never inside a commit on the loop.
         await conn.execute("PRAGMA wal_autocheckpoint=0")
-        memory = str(path) == ":memory:"
-        locks = None if memory else FileLocks(f"{path}{LOCK_SUFFIX}")
         self = cls(conn, Checkpointer(str(path)), locks)
         await self.migrate()
         self._checkpointer.start()
