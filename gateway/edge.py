@@ -5,10 +5,9 @@ gets.
 Each route's handler is wrapped once, when it is added (`add`), rather than through an aiohttp
 middleware: a middleware costs every request two more coroutine frames, a partial call and the
 route's pattern looked up again; a whole USSD hop in process took 143 µs of CPU with it and 125
-without (bench/RESULTS.md). What a
-route's wrapper needs (its pattern for the count, its body limit, whether it is the API) is worked
-out here once. A last route (`add_fallback`) answers every other path with the same JSON 404 or
-405 that aiohttp would have raised, passed through the same edge.
+without (bench/RESULTS.md). What a route's wrapper needs (its pattern for the count, its body
+limit, whether it is the API) is worked out here once. A last route (`add_fallback`) answers every
+other path with the same JSON 404 or 405 that aiohttp would have raised, through the same edge.
 """
 
 from __future__ import annotations
