@@ -13,16 +13,12 @@ second/first with their range: the figure for "what a change bought".
 from __future__ import annotations
 
 import argparse
-import os
-import signal
+import contextlib
 import statistics
-import subprocess
-import sys
 import tempfile
-import time
 from pathlib import Path
 
-from bench.common import HOST, ensure_apt, free_port, port_open, wrk
+from bench.common import ensure_apt, free_port, gateway_server, wrk
 
 
 def main() -> None:
@@ -37,44 +33,31 @@ def main() -> None:
     if wrk_bin is None:
         raise SystemExit("wrk is missing and could not be installed")
     trees = [args.first.resolve(), args.second.resolve()]
-    servers: list[tuple[subprocess.Popen[bytes], int]] = []
-    with tempfile.TemporaryDirectory() as folder:
-        try:
-            for i, tree in enumerate(trees):
-                port = free_port()
-                env = dict(
-                    os.environ,
-                    GATEWAY_DB=f"{folder}/ab{i}.db",
-                    GATEWAY_LOG_LEVEL="WARNING",
-                    GATEWAY_SMS_PROVIDER="console",
+    rps: list[list[float]] = [[], []]
+    with tempfile.TemporaryDirectory() as folder, contextlib.ExitStack() as running:
+        servers = [
+            running.enter_context(
+                gateway_server(
+                    f"ab{i}",
+                    Path(folder) / f"ab{i}.db",
+                    free_port(),
+                    cwd=tree,
                     GATEWAY_WORKERS=str(args.workers),
                 )
-                cmd = [sys.executable, "run.py", "serve", "--host", HOST, "--port", str(port)]
-                proc = subprocess.Popen(
-                    cmd, cwd=tree, env=env, stdout=subprocess.DEVNULL, start_new_session=True
+            )
+            for i, tree in enumerate(trees)
+        ]
+        for server in servers:
+            wrk(wrk_bin, "warm", server.port, 3)
+        for r in range(args.rounds):
+            for i in (0, 1) if r % 2 == 0 else (1, 0):
+                result = wrk(wrk_bin, f"ab{i}", servers[i].port, args.duration)
+                rps[i].append(result.rps)
+                print(
+                    f"round {r + 1} {trees[i]}: {result.rps:,.0f} hops/s, "
+                    f"p99 {result.p99_ms} ms, errors {result.errors}, bad {result.bad}",
+                    flush=True,
                 )
-                servers.append((proc, port))
-            for proc, port in servers:
-                deadline = time.monotonic() + 30
-                while not port_open(port):
-                    if proc.poll() is not None or time.monotonic() > deadline:
-                        raise SystemExit(f"the gateway on port {port} did not start")
-                    time.sleep(0.2)
-                wrk(wrk_bin, "warm", port, 3)
-            rps: list[list[float]] = [[], []]
-            for r in range(args.rounds):
-                for i in (0, 1) if r % 2 == 0 else (1, 0):
-                    result = wrk(wrk_bin, f"ab{i}", servers[i][1], args.duration)
-                    rps[i].append(result.rps)
-                    print(
-                        f"round {r + 1} {trees[i]}: {result.rps:,.0f} hops/s, "
-                        f"p99 {result.p99_ms} ms, errors {result.errors}, bad {result.bad}",
-                        flush=True,
-                    )
-        finally:
-            for proc, _ in servers:
-                os.killpg(proc.pid, signal.SIGTERM)
-                proc.wait(timeout=30)
     ratios = [b / a for a, b in zip(rps[0], rps[1], strict=True)]
     for i, tree in enumerate(trees):
         print(f"{tree}: median {statistics.median(rps[i]):,.0f} hops/s")

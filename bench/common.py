@@ -141,9 +141,12 @@ class Server:
         self.stop()
 
 
-def gateway_server(name: str, db: Path, port: int, variant: str = "", **env: str) -> Server:
+def gateway_server(
+    name: str, db: Path, port: int, variant: str = "", cwd: Path | str = ROOT, **env: str
+) -> Server:
     """dargah as its users run it: `python run.py serve`, its own SQLite file, warnings only;
-    with `variant`, the same under bench/variant.py (an experiment priced from outside)."""
+    with `variant`, the same under bench/variant.py (an experiment priced from outside); with
+    `cwd`, the checkout in that folder (bench/ab.py)."""
     prefix = ["-m", "bench.variant", variant] if variant else ["run.py"]
     return Server(
         name,
@@ -155,6 +158,7 @@ def gateway_server(name: str, db: Path, port: int, variant: str = "", **env: str
             "GATEWAY_SMS_PROVIDER": "console",
             **env,
         },
+        cwd=Path(cwd),
     )
 
 

@@ -7,10 +7,8 @@ from __future__ import annotations
 from aiohttp import web
 
 from gateway import edge
-from gateway.counters import METRICS, Metrics
+from gateway.counters import METRICS
 from gateway.keys import STORAGE
-
-__all__ = ["METRICS", "Metrics", "metrics", "setup"]
 
 OUTBOX_STATUSES = ("queued", "sending", "sent", "delivered", "undelivered", "failed")
 

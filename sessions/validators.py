@@ -7,14 +7,8 @@ import re
 from sessions.normalize import digits_only
 
 _TEN_DIGITS = re.compile(r"[0-9]{10}")
-_MOBILE_FORMS = (
-    re.compile(r"(?:\+98|0098|98)(9[0-9]{9})"),
-    re.compile(r"0(9[0-9]{9})"),
-    re.compile(r"(9[0-9]{9})"),
-)
-# An operator's caller field as it usually comes (`+98912…`, `0912…`): ASCII digits with no
-# separator, so normalising it would change nothing; one match instead of normalising first.
-_PLAIN_MOBILE = re.compile(r"(?:\+98|0098|98|0)?(9[0-9]{9})")
+# Every accepted form of a mobile number, once its digits are ASCII and its separators gone.
+_MOBILE = re.compile(r"(?:\+98|0098|98|0)?(9[0-9]{9})")
 _TRACKING = re.compile(r"[0-9]{8}")
 
 
@@ -46,16 +40,13 @@ def national_id(raw: str) -> str:
 
 
 def mobile(raw: str) -> str:
-    """The canonical form `09XXXXXXXXX` from 09…, 9…, 989…, +989…, 00989… in any digit script."""
-    plain = _PLAIN_MOBILE.fullmatch(raw)
-    if plain:
-        return "0" + plain.group(1)
-    value = digits_only(raw)
-    for form in _MOBILE_FORMS:
-        m = form.fullmatch(value)
-        if m:
-            return "0" + m.group(1)
-    raise InvalidInput("invalid_mobile", "mobile must be 11 digits starting with 09")
+    """The canonical form `09XXXXXXXXX` from 09…, 9…, 989…, +989…, 00989… in any digit script.
+    An operator's caller field usually matches as it comes (`+98912…`): normalising it, which
+    would change nothing, is left for the rest."""
+    m = _MOBILE.fullmatch(raw) or _MOBILE.fullmatch(digits_only(raw))
+    if m is None:
+        raise InvalidInput("invalid_mobile", "mobile must be 11 digits starting with 09")
+    return "0" + m.group(1)
 
 
 def tracking_code(raw: str) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from gateway.metrics import Metrics
+from gateway.counters import Metrics
 from gateway.metrics_share import add_counters, all_workers, write_counters
 from tests.api_helpers import bearer, call
 from tests.conftest import GatewayFactory
