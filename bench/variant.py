@@ -90,11 +90,11 @@ class _Fetched:
 
 def _no_group_commit() -> None:
     from gateway.storage import sqlite_sessions
-    from gateway.storage.common import encode_state
+    from gateway.storage.common import encode_state_utf8
     from sessions.ports import StoredSession
 
     async def put_session(self: sqlite_sessions.SqliteSessions, s: StoredSession) -> None:
-        state = encode_state(s.state)
+        state = encode_state_utf8(s.state)
         row = (s.key, s.msisdn, state, s.status, s.last_hop_key, s.last_reply_text,
                int(s.last_reply_end), s.created_at, s.updated_at)  # fmt: skip
         async with self.transaction() as conn:
@@ -119,11 +119,14 @@ def _json_state() -> None:
 
     encoder = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
-    def decode(text: str) -> dict[str, Any]:
-        state: dict[str, Any] = json.loads(text)
+    def encode(state: dict[str, Any]) -> bytes:
+        return encoder(state).encode("utf-8")
+
+    def decode(data: str | bytes) -> dict[str, Any]:
+        state: dict[str, Any] = json.loads(data)
         return state
 
-    setattr(sqlite_sessions, "encode_state", encoder)  # noqa: B010  the name it imported
+    setattr(sqlite_sessions, "encode_state_utf8", encode)  # noqa: B010  the name it imported
     common.decode_state = decode
 
 

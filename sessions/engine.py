@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from sessions.normalize import normalize
 from sessions.screens import BACK_KEY, HOME_KEY, MORE_KEY, Screen, T, render_pages, static
@@ -189,8 +189,7 @@ class Custom:
         return await self.answer(ctx, text)
 
 
-@dataclass(frozen=True, slots=True)
-class Page:
+class Page(NamedTuple):
     """What the engine answers for one hop."""
 
     text: str

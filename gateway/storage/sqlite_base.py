@@ -37,6 +37,9 @@ class SqliteBase:
         self._lock = asyncio.Lock()
         self._checkpointer = checkpointer
         self._locks = locks  # None for `:memory:`, which no other process can open
+        # Plain tuples for the reads of every hop: a sqlite3.Row costs ~2 µs more a row.
+        self._tuples = conn.raw.cursor()
+        self._tuples.row_factory = None
 
     @classmethod
     async def open(cls, path: Path | str) -> Self:
@@ -122,6 +125,24 @@ class SqliteBase:
             return row
         async with self.reading() as conn:
             return await (await conn.execute(sql, params)).fetchone()
+
+    async def fetch_tuple(self, sql: str, params: Sequence[Any]) -> tuple[Any, ...] | None:
+        """`fetch_one`, its row a plain tuple (read by position)."""
+        if not self._lock.locked():
+            row: tuple[Any, ...] | None = self._tuples.execute(sql, params).fetchone()
+            return row
+        async with self._lock:
+            found: tuple[Any, ...] | None = self._tuples.execute(sql, params).fetchone()
+            return found
+
+    async def fetch_tuples(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+        """Every row of a single-statement read, as plain tuples."""
+        if not self._lock.locked():
+            rows: list[tuple[Any, ...]] = self._tuples.execute(sql, params).fetchall()
+            return rows
+        async with self._lock:
+            found: list[tuple[Any, ...]] = self._tuples.execute(sql, params).fetchall()
+            return found
 
     async def ping(self) -> bool:
         async with self.reading() as conn:
