@@ -18,7 +18,7 @@ import statistics
 import tempfile
 from pathlib import Path
 
-from bench.common import ensure_apt, free_port, gateway_server, wrk
+from bench.common import ensure_apt, free_port, gateway_server, tree_cpu_s, wrk
 
 
 def main() -> None:
@@ -34,6 +34,7 @@ def main() -> None:
         raise SystemExit("wrk is missing and could not be installed")
     trees = [args.first.resolve(), args.second.resolve()]
     rps: list[list[float]] = [[], []]
+    cpu: list[list[float]] = [[], []]
     with tempfile.TemporaryDirectory() as folder, contextlib.ExitStack() as running:
         servers = [
             running.enter_context(
@@ -51,19 +52,29 @@ def main() -> None:
             wrk(wrk_bin, "warm", server.port, 3)
         for r in range(args.rounds):
             for i in (0, 1) if r % 2 == 0 else (1, 0):
+                used = tree_cpu_s(servers[i].pid)
                 result = wrk(wrk_bin, f"ab{i}", servers[i].port, args.duration)
+                per_hop = (tree_cpu_s(servers[i].pid) - used) / max(result.requests, 1) * 1e6
                 rps[i].append(result.rps)
+                cpu[i].append(per_hop)
                 print(
                     f"round {r + 1} {trees[i]}: {result.rps:,.0f} hops/s, "
-                    f"p99 {result.p99_ms} ms, errors {result.errors}, bad {result.bad}",
+                    f"{per_hop:.1f} µs CPU a hop, p99 {result.p99_ms} ms, "
+                    f"errors {result.errors}, bad {result.bad}",
                     flush=True,
                 )
     ratios = [b / a for a, b in zip(rps[0], rps[1], strict=True)]
+    cpu_ratios = [b / a for a, b in zip(cpu[0], cpu[1], strict=True)]
     for i, tree in enumerate(trees):
-        print(f"{tree}: median {statistics.median(rps[i]):,.0f} hops/s")
+        print(
+            f"{tree}: median {statistics.median(rps[i]):,.0f} hops/s, "
+            f"{statistics.median(cpu[i]):.1f} µs CPU a hop"
+        )
     print(
-        f"second/first: ×{statistics.median(ratios):.2f} "
-        f"({min(ratios):.2f}–{max(ratios):.2f} over {len(ratios)} rounds)"
+        f"second/first: ×{statistics.median(ratios):.2f} hops/s "
+        f"({min(ratios):.2f}–{max(ratios):.2f} over {len(ratios)} rounds), "
+        f"×{statistics.median(cpu_ratios):.2f} CPU a hop "
+        f"({min(cpu_ratios):.2f}–{max(cpu_ratios):.2f})"
     )
 
 

@@ -293,6 +293,21 @@ def rss_kb(pid: int) -> int:
     raise RuntimeError(f"no VmRSS for pid {pid}")
 
 
+def tree_cpu_s(pid: int) -> float:
+    """CPU seconds (user and system) used so far by a process and its living children: a server
+    and its workers."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # gone meanwhile
+            continue
+        if stat.parent.name == str(pid) or fields[1] == str(pid):  # itself, or a child
+            total += int(fields[11]) + int(fields[12])
+    return total / tick
+
+
 @contextlib.contextmanager
 def timed(label: str) -> Iterator[None]:
     start = time.monotonic()
