@@ -1,0 +1,179 @@
+"""A session's row as the hop reads and writes it: the first hop's single read, a later hop's
+write of a row gone meanwhile, a row written by an earlier version, and a body that arrives in
+pieces."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient
+
+from gateway.settings import Settings
+from gateway.storage.sqlite import SqliteStorage
+from sessions.ports import StoredSession
+from tests import postgres_kit
+from tests.api_helpers import storage
+from tests.conftest import GatewayFactory
+from tests.phone import Phone
+
+sqlite_only = pytest.mark.skipif(
+    postgres_kit.backend_url() is not None, reason="SQLite's own rows and statements"
+)
+CALLER = "09121234567"
+
+
+def _session(
+    key: str, status: str = "active", created: float = 100.0, updated: float = 100.0
+) -> StoredSession:
+    return StoredSession(
+        key=key,
+        msisdn=CALLER,
+        state={"node": "loans.ask_code", "lang": "fa", "pages": ["کد رهگیری را وارد کنید"]},
+        status=status,
+        last_hop_key="3",
+        last_reply_text="کد رهگیری را وارد کنید",
+        last_reply_end=False,
+        created_at=created,
+        updated_at=updated,
+    )
+
+
+def _session_selects(client: TestClient[Any, Any]) -> list[str]:
+    """The statements reading `ussd_sessions` that the gateway's connection runs from now on."""
+    store = storage(client)
+    assert isinstance(store, SqliteStorage)
+    seen: list[str] = []
+    store._conn.raw.set_trace_callback(
+        lambda sql: (
+            seen.append(sql) if sql.startswith("SELECT") and "ussd_sessions" in sql else None
+        )
+    )
+    return seen
+
+
+@sqlite_only
+async def test_a_new_sessions_first_hop_reads_the_database_once(gateway: GatewayFactory) -> None:
+    """The session and the caller's last open one (an offer to resume) come in one statement."""
+    client = await gateway()
+    seen = _session_selects(client)
+    phone = Phone(client)
+    assert (await phone.dial()).startswith("CON ")
+    assert len(seen) == 1, seen
+    assert (await phone.send("3")).startswith("CON ")  # a later hop reads its own row only
+    assert len(seen) == 2, seen
+
+
+async def test_the_first_read_finds_the_session_or_the_callers_last_open_one(
+    gateway: GatewayFactory,
+) -> None:
+    store = storage(await gateway())
+    assert await store.session_or_latest("at:new", CALLER, 50.0) == (None, None)
+    older = _session("at:older", updated=90.0)
+    ended = _session("at:ended", status="ended", updated=99.0)
+    for session in (older, ended):
+        await store.put_session(session)
+    # The newest not ended, within the window; an ended one is never offered.
+    assert await store.session_or_latest("at:new", CALLER, 50.0) == (None, older)
+    assert await store.session_or_latest("at:new", CALLER, 95.0) == (None, None)
+    assert await store.session_or_latest("at:new", "09350000000", 50.0) == (None, None)
+    # A stored session is answered alone, whatever the caller has open besides.
+    assert await store.session_or_latest("at:older", CALLER, 50.0) == (older, None)
+    assert await store.session_or_latest("at:ended", CALLER, 50.0) == (ended, None)
+
+
+async def test_a_later_hops_row_deleted_meanwhile_is_written_again(
+    gateway: GatewayFactory,
+) -> None:
+    """A later hop updates its session's row; one purged between its read and its commit is
+    inserted again rather than lost."""
+    store = storage(await gateway())
+    first = _session("at:1", created=100.0, updated=100.0)
+    await store.put_session(first)
+    later = _session("at:1", created=100.0, updated=130.0)
+    await store.put_session(later)
+    assert await store.get_session("at:1") == later
+    gone = _session("at:2", created=100.0, updated=140.0)  # never stored, as after a purge
+    await store.put_session(gone)
+    assert await store.get_session("at:2") == gone
+
+
+async def test_hops_of_many_sessions_committed_together_keep_their_own_rows(
+    gateway: GatewayFactory,
+) -> None:
+    """New sessions' rows and later hops' updates committed in one group, each as written."""
+    store = storage(await gateway())
+    await asyncio.gather(*(store.put_session(_session(f"at:{n}")) for n in range(10)))
+    written = [
+        _session(f"at:{n}", created=100.0, updated=110.0 + n) if n % 2 else _session(f"at:{n + 10}")
+        for n in range(10)
+    ]
+    await asyncio.gather(*(store.put_session(s) for s in written))
+    for session in written:
+        assert await store.get_session(session.key) == session
+    assert (await store.get_session("at:0")) == _session("at:0")
+
+
+@sqlite_only
+async def test_a_session_written_by_an_earlier_version_continues(
+    gateway: GatewayFactory, settings: Settings
+) -> None:
+    """Earlier versions stored the state as text, now it is UTF-8 bytes: a session in progress
+    across an upgrade goes on where it was."""
+    client = await gateway()
+    phone = Phone(client)
+    await phone.dial()
+    menu = await phone.send("3")
+    db = sqlite3.connect(settings.db)
+    with db:
+        assert db.execute("SELECT typeof(state) FROM ussd_sessions").fetchone() == ("blob",)
+        db.execute("UPDATE ussd_sessions SET state = CAST(state AS TEXT)")
+        assert db.execute("SELECT typeof(state) FROM ussd_sessions").fetchone() == ("text",)
+    db.close()
+    assert await phone.repeat() == menu  # the retry is answered from the row as it was
+    assert "کد رهگیری" in await phone.send("1")  # and the flow goes on from its state
+
+
+async def test_a_hop_whose_body_arrives_in_two_packets_is_read_whole(
+    gateway: GatewayFactory,
+) -> None:
+    """The body is taken from the buffer only when all of it has arrived: an operator whose
+    request is split between packets is answered as if it were not."""
+    client = await gateway()
+    body = (
+        b"sessionId=split-1&serviceCode=%2A4455%23&phoneNumber=%2B989121234567"
+        b"&networkCode=43211&text="
+    )
+    head = (
+        f"POST /ussd/africastalking HTTP/1.1\r\nHost: {client.host}\r\n"
+        "Content-Type: application/x-www-form-urlencoded\r\n"
+        f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+    ).encode()
+    reader, writer = await asyncio.open_connection(client.host, client.port)
+    writer.write(head + body[:20])
+    await writer.drain()
+    await asyncio.sleep(0.05)  # the handler is already waiting for the rest
+    writer.write(body[20:])
+    await writer.drain()
+    answer = (await reader.read()).decode()
+    writer.close()
+    assert answer.startswith("HTTP/1.1 200"), answer
+    assert "\r\n\r\nCON " in answer, answer
+
+
+async def test_a_chunked_hop_is_read(gateway: GatewayFactory) -> None:
+    client = await gateway()
+
+    async def pieces() -> Any:
+        yield b"sessionId=chunked-1&serviceCode=%2A4455%23"
+        yield b"&phoneNumber=09121234567&networkCode=43211&text="
+
+    resp = await client.post(
+        "/ussd/africastalking",
+        data=pieces(),
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert resp.status == 200
+    assert (await resp.text()).startswith("CON ")
