@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Awaitable, Callable
 
@@ -52,10 +53,9 @@ async def handle_hop(request: web.Request, name: str) -> web.StreamResponse:
 
 
 def _for_dialect(name: str) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
-    async def ussd_callback_of_dialect(request: web.Request) -> web.StreamResponse:
-        return await handle_hop(request, name)
-
-    return ussd_callback_of_dialect
+    # A partial rather than a closure: one coroutine frame less on every hop, suspended and
+    # resumed while the hop waits for its commit.
+    return functools.partial(handle_hop, name=name)
 
 
 def setup(app: web.Application) -> None:
