@@ -114,7 +114,7 @@ class Profile:
 
 
 _INTERESTING = (
-    "ussd_callback",
+    "handle_hop",
     "parse (channels",
     "form_fields",
     "BaseRequest.post",
@@ -122,6 +122,8 @@ _INTERESTING = (
     "get_session",
     "put_session",
     "latest_open_session",
+    "session_or_latest",
+    "fetch_tuple",
     "SqliteBase.transaction",
     "Engine.",
     "render_pages",

@@ -56,10 +56,6 @@ def _thread_per_statement() -> None:
     ) -> sqlite_conn.Cursor:
         return sqlite_conn.Cursor(await hop(self._conn.executemany, sql, list(params)))
 
-    async def fetch_one(self: sqlite_base.SqliteBase, sql: str, params: Sequence[Any]) -> Any:
-        async with self.reading() as conn:  # no read on the loop: every statement handed off
-            return await (await conn.execute(sql, params)).fetchone()
-
     async def fetch_tuples(
         self: sqlite_base.SqliteBase, sql: str, params: Sequence[Any]
     ) -> list[tuple[Any, ...]]:
@@ -72,7 +68,6 @@ def _thread_per_statement() -> None:
         rows = await fetch_tuples(self, sql, params)
         return rows[0] if rows else None
 
-    sqlite_base.SqliteBase.fetch_one = fetch_one  # type: ignore[method-assign]
     sqlite_base.SqliteBase.fetch_tuples = fetch_tuples  # type: ignore[method-assign]
     sqlite_base.SqliteBase.fetch_tuple = fetch_tuple  # type: ignore[method-assign]
     sqlite_conn.Connection.open = classmethod(open_anywhere)  # type: ignore[method-assign,assignment]

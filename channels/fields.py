@@ -60,11 +60,18 @@ async def _form(request: web.Request) -> list[tuple[str, str]]:
 async def _body(request: web.Request) -> bytes:
     """The whole body. A declared body that has all arrived (an operator's hop: a few hundred
     bytes, in the packet of its headers) is taken from the buffer, without the two coroutines and
-    two copies of `request.read()`; `access.limit_body` has held its length to the route's limit.
-    The body is read once: nothing reads it after the dialect."""
+    two copies of `request.read()`; the body is read once: nothing reads it after the dialect.
+    `access.limit_body` has held the declared length to the route's limit, but a compressed body
+    (`Content-Encoding`) arrives unpacked, so its own length is held to it here, as
+    `request.read()` would."""
     content = request.content
     if request.content_length is not None and content.is_eof():
-        return content.read_nowait()
+        body = content.read_nowait()
+        if len(body) > request.client_max_size:
+            raise web.HTTPRequestEntityTooLarge(
+                max_size=request.client_max_size, actual_size=len(body)
+            )
+        return body
     return await request.read()
 
 

@@ -5,19 +5,21 @@ pieces."""
 from __future__ import annotations
 
 import asyncio
+import gzip
 import sqlite3
 from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient
 
+from gateway.access import CALLBACK_MAX_BODY
 from gateway.settings import Settings
 from gateway.storage.sqlite import SqliteStorage
 from sessions.ports import StoredSession
 from tests import postgres_kit
 from tests.api_helpers import storage
-from tests.conftest import GatewayFactory
-from tests.phone import Phone
+from tests.conftest import FakeClock, GatewayFactory
+from tests.phone import Phone, screen
 
 sqlite_only = pytest.mark.skipif(
     postgres_kit.backend_url() is not None, reason="SQLite's own rows and statements"
@@ -92,7 +94,17 @@ async def test_a_later_hops_row_deleted_meanwhile_is_written_again(
     store = storage(await gateway())
     first = _session("at:1", created=100.0, updated=100.0)
     await store.put_session(first)
-    later = _session("at:1", created=100.0, updated=130.0)
+    later = StoredSession(  # every column the update writes, changed
+        key="at:1",
+        msisdn=CALLER,
+        state={"node": "home", "lang": "en", "pages": ["Main menu"], "page": 0},
+        status="ended",
+        last_hop_key="3*1",
+        last_reply_text="Main menu",
+        last_reply_end=True,
+        created_at=100.0,
+        updated_at=130.0,
+    )
     await store.put_session(later)
     assert await store.get_session("at:1") == later
     gone = _session("at:2", created=100.0, updated=140.0)  # never stored, as after a purge
@@ -174,6 +186,80 @@ async def test_a_chunked_hop_is_read(gateway: GatewayFactory) -> None:
         "/ussd/africastalking",
         data=pieces(),
         headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert resp.status == 200
+    assert (await resp.text()).startswith("CON ")
+
+
+async def test_a_session_whose_clock_moves_between_hops_keeps_its_place(
+    gateway: GatewayFactory, clock: FakeClock
+) -> None:
+    """Later hops, a second apart as a caller types, update the row the first hop inserted."""
+    client = await gateway()
+    phone = Phone(client)
+    await phone.dial()
+    clock.advance(1)
+    menu = await phone.send("3")
+    clock.advance(1)
+    assert await phone.repeat() == menu  # the retry finds the updated row
+    prompt = await phone.send("1")
+    assert "کد رهگیری" in prompt
+    clock.advance(1)
+    assert await phone.repeat() == prompt
+    stored = await storage(client).get_session(f"africastalking:{phone.session_id}")
+    assert stored is not None
+    assert (stored.created_at, stored.updated_at) == (clock.now - 3, clock.now - 1)
+    assert stored.last_hop_key == "3*1"
+    assert stored.last_reply_text == screen(prompt)
+
+
+async def test_an_oversized_chunked_hop_is_refused(gateway: GatewayFactory) -> None:
+    """A body without a declared length is read within the route's limit."""
+    client = await gateway()
+
+    async def pieces() -> Any:
+        yield b"sessionId=big-1&serviceCode=%2A4455%23&phoneNumber=09121234567&text="
+        for _ in range(CALLBACK_MAX_BODY // 1024 + 2):
+            yield b"1" * 1024
+
+    resp = await client.post(
+        "/ussd/africastalking",
+        data=pieces(),
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert resp.status == 413
+    assert (await resp.json())["code"] == "body_too_large"
+
+
+async def test_a_compressed_hop_that_unpacks_past_the_limit_is_refused(
+    gateway: GatewayFactory,
+) -> None:
+    """The declared length of a gzip body is its packed size: what it unpacks to is held to the
+    route's limit too."""
+    client = await gateway()
+    body = b"sessionId=zip-1&serviceCode=%2A4455%23&phoneNumber=09121234567&text=" + (
+        b"1" * (CALLBACK_MAX_BODY * 3)
+    )
+    packed = gzip.compress(body)
+    assert len(packed) < CALLBACK_MAX_BODY
+    resp = await client.post(
+        "/ussd/africastalking",
+        data=packed,
+        headers={
+            "Content-Type": "application/x-www-form-urlencoded",
+            "Content-Encoding": "gzip",
+        },
+    )
+    assert resp.status == 413
+    assert (await resp.json())["code"] == "body_too_large"
+    small = gzip.compress(body[: body.index(b"text=") + 5])
+    resp = await client.post(
+        "/ussd/africastalking",
+        data=small,
+        headers={
+            "Content-Type": "application/x-www-form-urlencoded",
+            "Content-Encoding": "gzip",
+        },
     )
     assert resp.status == 200
     assert (await resp.text()).startswith("CON ")

@@ -20,7 +20,7 @@ from typing import Any, Self
 
 from gateway.storage.common import migration_scripts
 from gateway.storage.file_locks import LOCK_SUFFIX, MIGRATION_SLOT, FileLocks
-from gateway.storage.sqlite_conn import Checkpointer, Connection, Row
+from gateway.storage.sqlite_conn import Checkpointer, Connection
 
 log = logging.getLogger(__name__)
 
@@ -117,32 +117,26 @@ class SqliteBase:
         async with self._lock:
             yield self._conn
 
-    async def fetch_one(self, sql: str, params: Sequence[Any]) -> Row | None:
-        """One row of a single-statement read. With no transaction open (the lock free), it runs
-        at once: nothing can interleave with a statement that never yields."""
-        if not self._lock.locked():
-            row: Row | None = self._conn.raw.execute(sql, params).fetchone()
-            return row
-        async with self.reading() as conn:
-            return await (await conn.execute(sql, params)).fetchone()
-
-    async def fetch_tuple(self, sql: str, params: Sequence[Any]) -> tuple[Any, ...] | None:
-        """`fetch_one`, its row a plain tuple (read by position)."""
-        if not self._lock.locked():
-            row: tuple[Any, ...] | None = self._tuples.execute(sql, params).fetchone()
-            return row
-        async with self._lock:
-            found: tuple[Any, ...] | None = self._tuples.execute(sql, params).fetchone()
-            return found
-
     async def fetch_tuples(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
-        """Every row of a single-statement read, as plain tuples."""
+        """Every row of a single-statement read, as plain tuples. With no transaction open (the
+        lock free), it runs at once: nothing can interleave with a statement that never
+        yields."""
         if not self._lock.locked():
             rows: list[tuple[Any, ...]] = self._tuples.execute(sql, params).fetchall()
             return rows
         async with self._lock:
             found: list[tuple[Any, ...]] = self._tuples.execute(sql, params).fetchall()
             return found
+
+    async def fetch_tuple(self, sql: str, params: Sequence[Any]) -> tuple[Any, ...] | None:
+        """The first row of a single-statement read, a plain tuple (read by position). Every row
+        is fetched: a statement left unfinished on the kept cursor would hold its read
+        transaction open."""
+        if not self._lock.locked():  # as in fetch_tuples, without another coroutine
+            rows: list[tuple[Any, ...]] = self._tuples.execute(sql, params).fetchall()
+        else:
+            rows = await self.fetch_tuples(sql, params)
+        return rows[0] if rows else None
 
     async def ping(self) -> bool:
         async with self.reading() as conn:

@@ -2,7 +2,8 @@
 
 Every hop's answer waits for the commit of its session row, so an answered screen is durable.
 Hops that arrive together share one transaction: the writes queued during one turn of the event
-loop are committed by one `executemany` and one COMMIT, which costs a fraction of a commit each.
+loop are committed by one COMMIT, new sessions' rows by one `executemany` and later hops' by
+another, which costs a fraction of a commit each.
 """
 
 from __future__ import annotations
@@ -91,7 +92,8 @@ class SqliteSessions(SqliteBase):
         batch, self._session_writes = self._session_writes, []
         # A session's later hops update its row, which costs less than the upsert's attempt to
         # insert first; a row gone meanwhile (purged) is written again by the upsert. A new
-        # session's row is the one whose creation is this hop (created_at == updated_at).
+        # session's row is the one whose creation is this hop (created_at == updated_at). A key
+        # is in a group once at most: its hop holds the session's lock until its row commits.
         new: list[tuple[Any, ...]] = []
         later: list[tuple[Any, ...]] = []
         for row, _ in batch:
