@@ -123,7 +123,7 @@ _INTERESTING = (
     "put_session",
     "latest_open_session",
     "session_or_latest",
-    "fetch_tuple",
+    "fetch_tuples",
     "SqliteBase.transaction",
     "Engine.",
     "render_pages",

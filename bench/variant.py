@@ -62,14 +62,7 @@ def _thread_per_statement() -> None:
         async with self.reading() as conn:
             return [tuple(row) for row in await (await conn.execute(sql, params)).fetchall()]
 
-    async def fetch_tuple(
-        self: sqlite_base.SqliteBase, sql: str, params: Sequence[Any]
-    ) -> tuple[Any, ...] | None:
-        rows = await fetch_tuples(self, sql, params)
-        return rows[0] if rows else None
-
     sqlite_base.SqliteBase.fetch_tuples = fetch_tuples  # type: ignore[method-assign]
-    sqlite_base.SqliteBase.fetch_tuple = fetch_tuple  # type: ignore[method-assign]
     sqlite_conn.Connection.open = classmethod(open_anywhere)  # type: ignore[method-assign,assignment]
     sqlite_conn.Connection.execute = execute  # type: ignore[method-assign]
     sqlite_conn.Connection.executemany = executemany  # type: ignore[method-assign]

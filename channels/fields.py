@@ -137,22 +137,16 @@ def require(
     allow_empty: tuple[str, ...] = (),
     long: tuple[str, ...] = (),
 ) -> None:
-    for name in names:  # on every hop: a loop where all is well, the lists only when it is not
+    missing: list[str] = []
+    too_long: list[str] = []
+    for name in names:  # one loop: it runs on every hop
         value = fields.get(name)
-        if (
-            value is None
-            or len(value) > (MAX_HISTORY if name in long else MAX_FIELD)
-            or (name not in allow_empty and not value.strip())
-        ):
-            break
-    else:
-        return
-    missing = [
-        n for n in names if n not in fields or (not fields[n].strip() and n not in allow_empty)
-    ]
+        if value is None or (name not in allow_empty and not value.strip()):
+            missing.append(name)
+        elif len(value) > (MAX_HISTORY if name in long else MAX_FIELD):
+            too_long.append(name)
     if missing:
         raise BadCallback("missing_fields", missing, f"missing fields: {', '.join(missing)}")
-    too_long = [n for n in names if len(fields[n]) > (MAX_HISTORY if n in long else MAX_FIELD)]
     if too_long:
         raise BadCallback("invalid_fields", too_long, f"fields too long: {', '.join(too_long)}")
 

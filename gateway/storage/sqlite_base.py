@@ -118,25 +118,16 @@ class SqliteBase:
             yield self._conn
 
     async def fetch_tuples(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
-        """Every row of a single-statement read, as plain tuples. With no transaction open (the
-        lock free), it runs at once: nothing can interleave with a statement that never
-        yields."""
+        """Every row of a single-statement read, as plain tuples (read by position). With no
+        transaction open (the lock free), it runs at once: nothing can interleave with a
+        statement that never yields. Every row is fetched: a statement left unfinished on the
+        kept cursor would hold its read transaction open."""
         if not self._lock.locked():
             rows: list[tuple[Any, ...]] = self._tuples.execute(sql, params).fetchall()
             return rows
         async with self._lock:
             found: list[tuple[Any, ...]] = self._tuples.execute(sql, params).fetchall()
             return found
-
-    async def fetch_tuple(self, sql: str, params: Sequence[Any]) -> tuple[Any, ...] | None:
-        """The first row of a single-statement read, a plain tuple (read by position). Every row
-        is fetched: a statement left unfinished on the kept cursor would hold its read
-        transaction open."""
-        if not self._lock.locked():  # as in fetch_tuples, without another coroutine
-            rows: list[tuple[Any, ...]] = self._tuples.execute(sql, params).fetchall()
-        else:
-            rows = await self.fetch_tuples(sql, params)
-        return rows[0] if rows else None
 
     async def ping(self) -> bool:
         async with self.reading() as conn:

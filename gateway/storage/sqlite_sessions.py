@@ -57,13 +57,12 @@ class SqliteSessions(SqliteBase):
         self._session_commit: asyncio.Task[None] | None = None
 
     async def get_session(self, key: str) -> StoredSession | None:
-        if not self._lock.locked():  # as in fetch_tuple, without another coroutine
-            rows = self._tuples.execute(_GET, (key,)).fetchall()
-            return session_from_row(rows[0]) if rows else None
-        return session_from_row(await self.fetch_tuple(_GET, (key,)))
+        rows = await self.fetch_tuples(_GET, (key,))
+        return session_from_row(rows[0]) if rows else None
 
     async def latest_open_session(self, msisdn: str, since: float) -> StoredSession | None:
-        return session_from_row(await self.fetch_tuple(_LATEST_OPEN, (msisdn, since)))
+        rows = await self.fetch_tuples(_LATEST_OPEN, (msisdn, since))
+        return session_from_row(rows[0]) if rows else None
 
     async def session_or_latest(
         self, key: str, msisdn: str, since: float
