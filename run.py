@@ -15,13 +15,13 @@ from pathlib import Path
 from aiohttp import ClientSession, ClientTimeout, web
 from pydantic import ValidationError
 
-from gateway import logs
-from gateway.access import callback_secret, exposure_problem
 from gateway.app import create_app
-from gateway.auth import SCOPES, new_api_key
-from gateway.metrics_share import DIR_ENV, share_counters
 from gateway.settings import Settings
 from gateway.storage import open_storage
+from gateway.web import logs
+from gateway.web.access import callback_secret, exposure_problem
+from gateway.web.auth import SCOPES, new_api_key
+from gateway.web.counters_share import DIR_ENV, share_counters
 from gateway.workers import exit_with_supervisor, supervise
 from providers.registry import build_provider
 from sessions.records import ApiKey
@@ -47,7 +47,7 @@ async def _provider_problem(settings: Settings) -> str | None:
     async with ClientSession() as session:
         for name in dict.fromkeys(filter(None, (settings.sms_provider, settings.sms_fallback))):
             try:
-                provider = build_provider(name, settings, session)
+                provider = build_provider(name, settings.provider_config(), session)
             except ValueError as exc:
                 return f"SMS provider {name!r} is misconfigured: {exc}"
             await provider.close()
@@ -229,7 +229,7 @@ def cmd_revoke_api_key(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from gateway.check import run_check
+    from gateway.cli.check import run_check
 
     return run_check(verbose=args.verbose)
 

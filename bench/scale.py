@@ -59,9 +59,9 @@ READY = "dargah-scale ready"
 def serve(port: int) -> int:
     from aiohttp import web
 
-    from gateway import logs
     from gateway.app import create_app
     from gateway.settings import Settings
+    from gateway.web import logs
 
     settings = Settings()
     logs.configure(settings.log_level, settings.log_json)

@@ -8,11 +8,11 @@ from typing import Literal
 from aiohttp import web
 from pydantic import BaseModel, Field
 
-from gateway import edge
-from gateway.auth import require_scope
-from gateway.errors import ApiError
-from gateway.keys import STORAGE
-from gateway.masking import mask_msisdn
+from gateway.appkeys import STORAGE
+from gateway.web import edge
+from gateway.web.auth import require_scope
+from gateway.web.errors import ApiError
+from sessions.masking import mask_msisdn
 from sessions.ports import Notification
 
 PublicStatus = Literal["queued", "sent", "delivered", "undelivered", "failed"]

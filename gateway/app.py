@@ -1,60 +1,53 @@
-"""The application factory: settings in, a wired aiohttp app out; resources live in cleanup_ctx."""
+"""The application factory: settings in, a wired aiohttp app out; resources live in cleanup_ctx.
+
+The routes and the background jobs are explicit lists below: a new route module is one line in
+`ROUTES`, a new background loop one line in `JOBS`.
+"""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import logging
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 
-import aiohttp
 from aiohttp import web
 
-from gateway import (
-    access,
-    api_complaints,
-    api_notifications,
-    api_notify,
-    api_records,
-    api_resets,
-    edge,
-    metrics,
-    routes_docs,
-    routes_health,
-    routes_sms,
-    routes_ussd,
-)
-from gateway.callbacks import callbacks_ctx
-from gateway.counters import METRICS, Metrics
-from gateway.demo import setup as setup_demo
-from gateway.inbound import poll_inbound_ctx
-from gateway.keys import (
-    BACKGROUND,
-    CLOCK,
-    DEPS,
-    DISPATCHER,
-    FLOWS,
-    HTTP,
-    PROVIDERS,
-    SETTINGS,
-    STORAGE,
-    USSD,
-)
+from gateway.api import complaints, loans, notifications, registrations, resets
+from gateway.appkeys import BACKGROUND, CLOCK, DEPS, FLOWS, SETTINGS, STORAGE, USSD
+from gateway.cli.demo import setup as setup_demo
+from gateway.jobs.callbacks import callbacks_ctx
+from gateway.jobs.cleanup import cleanup_ctx
+from gateway.jobs.dispatch import dispatch_ctx
+from gateway.jobs.inbound import poll_inbound_ctx
+from gateway.routes import docs, health, metrics, sms, ussd
 from gateway.settings import Settings
 from gateway.storage import open_storage
-from providers.dispatcher import Dispatcher
-from providers.registry import build_provider
+from gateway.web import access, edge
+from gateway.web.counters import METRICS, Metrics
 from sessions.flows.base import Flow
 from sessions.flows.registry import SERVICES, build_engine
 from sessions.services.deps import Deps
 from sessions.ussd import UssdSessions
 from templates_sms import load_templates
 
-log = logging.getLogger("gateway")
+# Each module's `setup(app)` adds its routes behind the edge.
+ROUTES = (
+    health,
+    ussd,
+    sms,
+    registrations,
+    loans,
+    complaints,
+    resets,
+    notifications,
+    docs,
+    metrics,
+)
+# Loops that run once per gateway (in the first worker only): the dispatcher is wired in every
+# process, since `run_once` is also driven by hand; it starts only where jobs run.
+JOBS = (cleanup_ctx, poll_inbound_ctx, callbacks_ctx)
 
 # The app's own limit is the callbacks' (the hot path reads its body as it comes); the edge
-# (gateway/edge.py) raises it for the API routes.
+# (gateway/web/edge.py) raises it for the API routes.
 MAX_BODY = access.CALLBACK_MAX_BODY
 
 
@@ -77,55 +70,6 @@ async def _storage_ctx(app: web.Application) -> AsyncIterator[None]:
     await storage.close()
 
 
-async def _cleanup_ctx(app: web.Application) -> AsyncIterator[None]:
-    """Deletes sessions too old to resume, so the table stays the size of live traffic."""
-    settings = app[SETTINGS]
-    keep = max(settings.session_ttl_s, settings.resume_window_s) + 60
-
-    async def loop() -> None:
-        while True:
-            await asyncio.sleep(settings.cleanup_interval_s)
-            try:
-                removed = await app[STORAGE].purge_sessions(app[CLOCK]() - keep)
-                if removed:
-                    log.info("purged %d expired sessions", removed)
-            except Exception:
-                log.exception("session clean-up failed")
-
-    task = asyncio.create_task(loop(), name="session-cleanup")
-    yield
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
-
-
-async def _providers_ctx(app: web.Application) -> AsyncIterator[None]:
-    """One pooled client session for every provider; the primary and the fallback, by name."""
-    settings = app[SETTINGS]
-    async with aiohttp.ClientSession() as session:
-        app[HTTP] = session
-        primary = build_provider(settings.sms_provider, settings, session)
-        providers = {primary.name: primary}
-        if settings.sms_fallback and settings.sms_fallback != settings.sms_provider:
-            fallback = build_provider(settings.sms_fallback, settings, session)
-            providers[fallback.name] = fallback
-        app[PROVIDERS] = providers
-        # Built even when disabled, so `run_once` can be driven by hand (tests, a one-shot run).
-        app[DISPATCHER] = Dispatcher(
-            app[STORAGE],
-            primary,
-            settings,
-            fallback=providers.get(settings.sms_fallback or ""),
-            clock=app[CLOCK],
-        )
-        if settings.dispatcher_enabled and app[BACKGROUND]:
-            app[DISPATCHER].start()
-        yield
-        await app[DISPATCHER].stop()
-        for provider in providers.values():
-            await provider.close()
-
-
 def create_app(
     settings: Settings | None = None,
     *,
@@ -146,21 +90,11 @@ def create_app(
     app[FLOWS] = tuple(flows)
     app[BACKGROUND] = background
     app.cleanup_ctx.append(_storage_ctx)
-    app.cleanup_ctx.append(_providers_ctx)
+    app.cleanup_ctx.append(dispatch_ctx)
     if background:
-        app.cleanup_ctx.append(_cleanup_ctx)
-        app.cleanup_ctx.append(poll_inbound_ctx)
-        app.cleanup_ctx.append(callbacks_ctx)
-    routes_health.setup(app)
-    routes_ussd.setup(app)
-    routes_sms.setup(app)
-    api_notifications.setup(app)
-    api_records.setup(app)
-    api_complaints.setup(app)
-    api_resets.setup(app)
-    api_notify.setup(app)
-    routes_docs.setup(app)
-    metrics.setup(app)
+        app.cleanup_ctx.extend(JOBS)
+    for module in ROUTES:
+        module.setup(app)
     if demo:
         setup_demo(app)
     edge.add_fallback(app)  # last: the answer for any other path

@@ -10,6 +10,8 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from providers.config import Account, DispatchConfig, ProviderConfig, RetryConfig
+
 ProviderName = Literal["console", "kavenegar", "smsir"]
 Network = IPv4Network | IPv6Network
 MIN_SECRET = 16  # characters; `python -c "import secrets; print(secrets.token_urlsafe())"`
@@ -107,6 +109,33 @@ class Settings(BaseSettings):
 
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite:///{self.db}"
+
+    def provider_config(self) -> ProviderConfig:
+        return ProviderConfig(
+            primary=self.sms_provider,
+            fallback=self.sms_fallback,
+            accounts={
+                "kavenegar": Account(
+                    self.kavenegar_api_key.get_secret_value(),
+                    self.kavenegar_sender,
+                    self.kavenegar_base_url,
+                ),
+                "smsir": Account(
+                    self.smsir_api_key.get_secret_value(), self.smsir_sender, self.smsir_base_url
+                ),
+            },
+            timeout_s=self.provider_timeout_s,
+            rate_per_s=self.provider_rate_per_s,
+        )
+
+    def dispatch_config(self) -> DispatchConfig:
+        return DispatchConfig(
+            batch=self.dispatch_batch,
+            interval_s=self.dispatch_interval_s,
+            lease_s=self.dispatch_lease_s,
+            status_poll_after_s=self.status_poll_after_s,
+            retry=RetryConfig(self.max_attempts, self.retry_base_s, self.retry_cap_s),
+        )
 
 
 def parse_secrets(value: str) -> dict[str, SecretStr]:

@@ -32,9 +32,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 
-from gateway.metrics_share import DIR_ENV
 from gateway.settings import Settings
 from gateway.storage import open_storage
+from gateway.web.counters_share import DIR_ENV
 
 log = logging.getLogger("gateway.workers")
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Literal, Protocol, runtime_checkable
 
-from gateway.masking import mask_msisdn, mask_text
+from sessions.masking import mask_msisdn, mask_text
 from sessions.validators import mobile as _canonical_mobile
 
 

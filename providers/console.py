@@ -9,7 +9,6 @@ import itertools
 import logging
 from collections.abc import Mapping, Sequence
 
-from gateway.masking import mask_msisdn
 from providers.base import (
     DeliveryReport,
     DeliveryState,
@@ -20,6 +19,7 @@ from providers.base import (
     require_fields,
     safe_preview,
 )
+from sessions.masking import mask_msisdn
 
 log = logging.getLogger("dargah.providers.console")
 

@@ -16,7 +16,6 @@ import random
 import time
 from collections.abc import Awaitable, Callable, Sequence
 
-from gateway.settings import Settings
 from providers import outbox
 from providers.base import (
     DeliveryState,
@@ -27,6 +26,7 @@ from providers.base import (
     RetryableError,
     SendResult,
 )
+from providers.config import DispatchConfig
 from providers.retry import retrying
 from sessions.ports import ClaimedSms, DispatchStore, SendOutcome
 
@@ -40,7 +40,7 @@ class Dispatcher:
         self,
         store: DispatchStore,
         primary: Provider,
-        settings: Settings,
+        config: DispatchConfig,
         *,
         fallback: Provider | None = None,
         clock: Callable[[], float] = time.time,
@@ -50,7 +50,7 @@ class Dispatcher:
         self._store = store
         self._primary = primary
         self._fallback = fallback if fallback is not None and fallback is not primary else None
-        self._settings = settings
+        self._config = config
         self._clock = clock
         self._rng = rng
         self._sleep = sleep
@@ -63,8 +63,8 @@ class Dispatcher:
 
     async def run_once(self) -> int:
         """Sends what is due now; returns how many messages were claimed."""
-        s = self._settings
-        claims = await self._store.claim_due(self._clock(), s.dispatch_batch, s.dispatch_lease_s)
+        c = self._config
+        claims = await self._store.claim_due(self._clock(), c.batch, c.lease_s)
         size = self._primary.max_batch
         # A claim larger than one provider call keeps its calls in flight together: against a
         # provider that answers in 50 ms, that is what lifts throughput past one call at a time.
@@ -82,7 +82,7 @@ class Dispatcher:
         now = self._clock()
         due = await self._store.claim_polls(
             now,
-            sent_before=now - self._settings.status_poll_after_s,
+            sent_before=now - self._config.status_poll_after_s,
             sent_after=now - outbox.POLL_WINDOW_S,
             limit=POLL_LIMIT,
         )
@@ -177,7 +177,7 @@ class Dispatcher:
         self, provider: Provider, messages: Sequence[OutgoingSms]
     ) -> list[SendResult]:
         """tenacity repeats only RetryableError, a few times; the outbox does the long waits."""
-        async for attempt in retrying(self._settings, rng=self._rng, sleep=self._sleep):
+        async for attempt in retrying(self._config.retry, rng=self._rng, sleep=self._sleep):
             with attempt:
                 return await provider.send(messages)
         raise AssertionError("tenacity re-raises the last error")  # pragma: no cover
@@ -193,14 +193,14 @@ class Dispatcher:
         return self._retry(claim, error)
 
     def _retry(self, claim: ClaimedSms, error: ProviderError) -> SendOutcome:
-        s = self._settings
+        r = self._config.retry
         return outbox.retry_later(
             claim,
             error,
             self._clock(),
-            max_attempts=s.max_attempts,
-            base_s=s.retry_base_s,
-            cap_s=s.retry_cap_s,
+            max_attempts=r.max_attempts,
+            base_s=r.base_s,
+            cap_s=r.cap_s,
             rng=self._rng,
         )
 
@@ -223,12 +223,12 @@ class Dispatcher:
         while True:
             busy = False
             try:
-                busy = await self.run_once() >= self._settings.dispatch_batch
+                busy = await self.run_once() >= self._config.batch
                 await self.poll_once()
             except Exception:
                 log.exception("dispatcher pass failed")
             if not busy:  # a full batch means more is waiting: go on at once
-                await asyncio.sleep(self._settings.dispatch_interval_s)
+                await asyncio.sleep(self._config.interval_s)
 
     def start(self) -> None:
         if self._task is None or self._task.done():

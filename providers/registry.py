@@ -6,51 +6,54 @@ from collections.abc import Callable
 
 import aiohttp
 
-from gateway.settings import Settings
 from providers.base import Provider
+from providers.config import Account, ProviderConfig
 from providers.console import ConsoleProvider
 from providers.kavenegar import KavenegarProvider
 from providers.ratelimit import TokenBucket
 from providers.smsir import SmsIrProvider
 
-Factory = Callable[[Settings, aiohttp.ClientSession], Provider]
+Factory = Callable[[ProviderConfig, aiohttp.ClientSession], Provider]
 
 
-def _limiter(settings: Settings) -> TokenBucket:
-    return TokenBucket(settings.provider_rate_per_s)
+def _limiter(config: ProviderConfig) -> TokenBucket:
+    return TokenBucket(config.rate_per_s)
 
 
-def _console(_settings: Settings, _session: aiohttp.ClientSession) -> Provider:
+def _account(config: ProviderConfig, name: str, env: str) -> Account:
+    account = config.accounts.get(name)
+    if account is None or not account.api_key:
+        raise ValueError(f"GATEWAY_{env}_API_KEY is not set")
+    return account
+
+
+def _console(_config: ProviderConfig, _session: aiohttp.ClientSession) -> Provider:
     return ConsoleProvider()
 
 
-def _kavenegar(settings: Settings, session: aiohttp.ClientSession) -> Provider:
-    key = settings.kavenegar_api_key.get_secret_value()
-    if not key:
-        raise ValueError("GATEWAY_KAVENEGAR_API_KEY is not set")
+def _kavenegar(config: ProviderConfig, session: aiohttp.ClientSession) -> Provider:
+    account = _account(config, "kavenegar", "KAVENEGAR")
     return KavenegarProvider(
         session=session,
-        api_key=key,
-        sender=settings.kavenegar_sender,
-        base_url=settings.kavenegar_base_url,
-        timeout=settings.provider_timeout_s,
-        limiter=_limiter(settings),
+        api_key=account.api_key,
+        sender=account.sender,
+        base_url=account.base_url,
+        timeout=config.timeout_s,
+        limiter=_limiter(config),
     )
 
 
-def _smsir(settings: Settings, session: aiohttp.ClientSession) -> Provider:
-    key = settings.smsir_api_key.get_secret_value()
-    if not key:
-        raise ValueError("GATEWAY_SMSIR_API_KEY is not set")
-    if not settings.smsir_sender:
+def _smsir(config: ProviderConfig, session: aiohttp.ClientSession) -> Provider:
+    account = _account(config, "smsir", "SMSIR")
+    if not account.sender:
         raise ValueError("GATEWAY_SMSIR_SENDER (the line number) is not set")
     return SmsIrProvider(
         session=session,
-        api_key=key,
-        sender=settings.smsir_sender,
-        base_url=settings.smsir_base_url,
-        timeout=settings.provider_timeout_s,
-        limiter=_limiter(settings),
+        api_key=account.api_key,
+        sender=account.sender,
+        base_url=account.base_url,
+        timeout=config.timeout_s,
+        limiter=_limiter(config),
     )
 
 
@@ -61,10 +64,10 @@ PROVIDERS: dict[str, Factory] = {
 }
 
 
-def build_provider(name: str, settings: Settings, session: aiohttp.ClientSession) -> Provider:
+def build_provider(name: str, config: ProviderConfig, session: aiohttp.ClientSession) -> Provider:
     try:
         factory = PROVIDERS[name]
     except KeyError:
         known = ", ".join(sorted(PROVIDERS))
         raise ValueError(f"unknown SMS provider {name!r} (known: {known})") from None
-    return factory(settings, session)
+    return factory(config, session)

@@ -1,6 +1,6 @@
 """The retry policy, one object for both places that retry.
 
-In process, `retrying(settings)` repeats a provider call a few times on RetryableError only; an
+In process, `retrying(config)` repeats a provider call a few times on RetryableError only; an
 account or permanent error goes straight to the caller (fail over, or give up). Across restarts the
 durable outbox schedules a message's next try with `next_attempt_delay`, the same curve: exponential
 backoff with full jitter (a uniform draw below the exponential ceiling), capped at `retry_cap_s`,
@@ -15,8 +15,8 @@ from typing import Any
 
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_after_attempt
 
-from gateway.settings import Settings
 from providers.base import RetryableError
+from providers.config import RetryConfig
 
 IN_PROCESS_ATTEMPTS = 3  # more than this belongs to the outbox, which survives a restart
 
@@ -41,7 +41,7 @@ def next_attempt_delay(
 
 
 def retrying(
-    settings: Settings,
+    config: RetryConfig,
     *,
     attempts: int | None = None,
     rng: random.Random | None = None,
@@ -51,8 +51,8 @@ def retrying(
 
     The last RetryableError is re-raised as itself when the attempts run out.
     """
-    count = attempts if attempts is not None else min(IN_PROCESS_ATTEMPTS, settings.max_attempts)
-    base, cap = settings.retry_base_s, settings.retry_cap_s
+    count = attempts if attempts is not None else min(IN_PROCESS_ATTEMPTS, config.max_attempts)
+    base, cap = config.base_s, config.cap_s
 
     def wait(state: RetryCallState) -> float:
         return next_attempt_delay(state.attempt_number, base, cap, rng)

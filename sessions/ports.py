@@ -29,6 +29,13 @@ R = TypeVar("R")
 Notify = Callable[[R | None, R], list[OutboundSms]]
 
 
+class Busy(TimeoutError):
+    """The database, or one session's lock, was held elsewhere for longer than any hop takes.
+
+    Raised by every backend alike; nothing was written. Routes answer it politely: the "busy"
+    screen on USSD, `503 busy` with `Retry-After` on the API. Worth retrying, unlike a fault."""
+
+
 class TicketTaken(Exception):
     """A new complaint's ticket belongs to another complaint already; nothing was written."""
 

@@ -7,8 +7,8 @@ from typing import Any
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
-from gateway.auth import new_api_key
-from gateway.keys import DEPS, STORAGE
+from gateway.appkeys import DEPS, STORAGE
+from gateway.web.auth import new_api_key
 from sessions.ports import Storage
 from sessions.services.deps import Deps
 

@@ -10,8 +10,8 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from pydantic import SecretStr
 
-from gateway.auth import new_api_key
-from gateway.keys import CLOCK, DEPS, DISPATCHER, STORAGE
+from gateway.appkeys import CLOCK, DEPS, DISPATCHER, STORAGE
+from gateway.web.auth import new_api_key
 from providers.dispatcher import Dispatcher
 from sessions.records import OutboundSms
 from sessions.services.deps import make_sms

@@ -6,7 +6,7 @@ from typing import Any
 
 from aiohttp.test_utils import TestClient
 
-from gateway.keys import DEPS
+from gateway.appkeys import DEPS
 from sessions.records import Loan, Registration
 from sessions.services import loans, registration
 from sessions.services.deps import Deps

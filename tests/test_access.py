@@ -12,7 +12,9 @@ from aiohttp import web
 from aiohttp.test_utils import make_mocked_request
 from pydantic import SecretStr, ValidationError
 
-from gateway.access import (
+from gateway.app import create_app
+from gateway.settings import Settings
+from gateway.web.access import (
     InsecureSettings,
     check_exposure,
     client_address,
@@ -20,8 +22,6 @@ from gateway.access import (
     is_loopback,
     tokens_match,
 )
-from gateway.app import create_app
-from gateway.settings import Settings
 from tests.api_helpers import Client, storage
 from tests.conftest import GatewayFactory
 

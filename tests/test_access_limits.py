@@ -13,11 +13,11 @@ import pytest
 from aiohttp.test_utils import TestServer
 from pydantic import SecretStr
 
-from gateway.access import API_MAX_BODY, CALLBACK_MAX_BODY
 from gateway.app import create_app
-from gateway.auth import new_api_key
-from gateway.logs import AccessLogger
 from gateway.settings import Settings
+from gateway.web.access import API_MAX_BODY, CALLBACK_MAX_BODY
+from gateway.web.auth import new_api_key
+from gateway.web.logs import AccessLogger
 from sessions.records import Registration
 from sessions.services import registration, reset
 from tests.api_helpers import Client, bearer, call, deps, storage

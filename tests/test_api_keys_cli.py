@@ -11,8 +11,8 @@ import sys
 from contextlib import closing
 from pathlib import Path
 
-from gateway.auth import authenticate
 from gateway.storage import open_storage
+from gateway.web.auth import authenticate
 
 RUN = Path(__file__).resolve().parent.parent / "run.py"
 KEY = re.compile(r"dgk_([A-Za-z0-9]{12})_([A-Za-z0-9_\-]{43})")

@@ -10,7 +10,7 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from gateway.app import create_app
-from gateway.demo import CASES, LOANS, OBJECTION, REGISTRATIONS, load_demo
+from gateway.cli.demo import CASES, LOANS, OBJECTION, REGISTRATIONS, load_demo
 from gateway.settings import Settings
 from sessions import validators
 from sessions.records import LOAN_STAGES, REGISTRATION_STATUSES

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from gateway.keys import CLOCK, SETTINGS, STORAGE
+from gateway.appkeys import CLOCK, SETTINGS, STORAGE
 from providers.dispatcher import Dispatcher
 from tests.conftest import FakeClock, GatewayFactory
 from tests.dispatch_kit import (
@@ -165,7 +165,7 @@ async def test_a_crash_between_answer_and_write_sends_once(
 
     # A restarted gateway: nothing is due while the lease holds, then it is sent again.
     provider = dispatcher(kave).providers["kavenegar"]
-    restarted = Dispatcher(storage, provider, kave.app[SETTINGS], clock=clock)
+    restarted = Dispatcher(storage, provider, kave.app[SETTINGS].dispatch_config(), clock=clock)
     assert await restarted.run_once() == 0
     clock.advance(30)
     assert await restarted.run_once() == 1

@@ -9,11 +9,11 @@ from typing import Any
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
-from gateway import edge
-from gateway.access import secure
 from gateway.app import create_app
-from gateway.counters import METRICS
 from gateway.settings import Settings
+from gateway.web import edge
+from gateway.web.access import secure
+from gateway.web.counters import METRICS
 from tests.conftest import GatewayFactory
 
 

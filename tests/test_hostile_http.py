@@ -23,9 +23,9 @@ from hypothesis import strategies as st
 from multidict import MultiDict
 
 from gateway.app import create_app
-from gateway.auth import SCOPES, new_api_key
-from gateway.keys import STORAGE
+from gateway.appkeys import STORAGE
 from gateway.settings import Settings
+from gateway.web.auth import SCOPES, new_api_key
 
 ROUTES: list[tuple[str, str]] = [
     ("POST", "/ussd/africastalking"),

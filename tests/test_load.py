@@ -16,7 +16,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from gateway.keys import STORAGE
+from gateway.appkeys import STORAGE
 from sessions.normalize import to_persian_digits
 from sessions.records import LOAN_STAGES, Loan
 from tests.conftest import GatewayFactory

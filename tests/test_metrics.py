@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from gateway.counters import Metrics
-from gateway.metrics_share import add_counters, all_workers, write_counters
+from gateway.web.counters import Metrics
+from gateway.web.counters_share import add_counters, all_workers, write_counters
 from tests.api_helpers import bearer, call
 from tests.conftest import GatewayFactory
 from tests.phone import Phone

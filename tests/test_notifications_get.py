@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.keys import STORAGE
+from gateway.appkeys import STORAGE
 from tests.conftest import FakeClock
 from tests.dispatch_kit import (
     Client,

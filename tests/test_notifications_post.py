@@ -9,8 +9,8 @@ from typing import Any
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from gateway.callbacks import deliver_due
-from gateway.keys import DISPATCHER, HTTP
+from gateway.appkeys import DISPATCHER, HTTP
+from gateway.jobs.callbacks import deliver_due
 from tests.api_helpers import Client, bearer, call, sms, storage
 from tests.conftest import FakeClock, GatewayFactory
 

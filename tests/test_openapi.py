@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 
 from channels.registry import DIALECTS
-from gateway.auth import SCOPES
-from gateway.openapi import OPERATIONS, build_document
+from gateway.api.openapi import OPERATIONS, build_document
+from gateway.web.auth import SCOPES
 from tests.conftest import GatewayFactory
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -15,9 +15,9 @@ import pytest
 from aiohttp.test_utils import TestServer
 
 from gateway.app import create_app
-from gateway.keys import DISPATCHER
-from gateway.logs import AccessLogger, MaskingFormatter
+from gateway.appkeys import DISPATCHER
 from gateway.settings import Settings
+from gateway.web.logs import AccessLogger, MaskingFormatter
 from tests.api_helpers import Client, bearer, call, storage
 from tests.conftest import FakeClock
 

@@ -111,20 +111,20 @@ async def test_registry_builds_each_provider(session: aiohttp.ClientSession) -> 
         kavenegar_api_key=SecretStr("k"), kavenegar_sender="1000",
         smsir_api_key=SecretStr("s"), smsir_sender="3000",
     )  # fmt: skip
-    assert isinstance(build_provider("console", s, session), ConsoleProvider)
-    assert isinstance(build_provider("kavenegar", s, session), KavenegarProvider)
-    assert isinstance(build_provider("smsir", s, session), SmsIrProvider)
+    assert isinstance(build_provider("console", s.provider_config(), session), ConsoleProvider)
+    assert isinstance(build_provider("kavenegar", s.provider_config(), session), KavenegarProvider)
+    assert isinstance(build_provider("smsir", s.provider_config(), session), SmsIrProvider)
     for name in PROVIDERS:
-        assert isinstance(build_provider(name, s, session), Provider)
+        assert isinstance(build_provider(name, s.provider_config(), session), Provider)
 
 
 async def test_registry_refuses_unknown_and_unconfigured(session: aiohttp.ClientSession) -> None:
     with pytest.raises(ValueError, match="unknown SMS provider 'nope'"):
-        build_provider("nope", settings(), session)
+        build_provider("nope", settings().provider_config(), session)
     with pytest.raises(ValueError, match="GATEWAY_KAVENEGAR_API_KEY"):
-        build_provider("kavenegar", settings(), session)
+        build_provider("kavenegar", settings().provider_config(), session)
     with pytest.raises(ValueError, match="GATEWAY_SMSIR_API_KEY"):
-        build_provider("smsir", settings(), session)
+        build_provider("smsir", settings().provider_config(), session)
 
 
 # --- retry policy -----------------------------------------------------------------------------
@@ -151,7 +151,7 @@ async def test_retrying_retries_only_retryable_and_respects_the_cap() -> None:
     async def sleep(seconds: float) -> None:
         waits.append(seconds)
 
-    s = settings(max_attempts=8, retry_base_s=10.0, retry_cap_s=15.0)
+    s = settings(max_attempts=8, retry_base_s=10.0, retry_cap_s=15.0).dispatch_config().retry
     calls: list[ProviderError] = []
 
     def failing(error: ProviderError, times: int = 99) -> Callable[[], None]:
@@ -176,7 +176,10 @@ async def test_retrying_retries_only_retryable_and_respects_the_cap() -> None:
         assert len(calls) == 1
 
     calls.clear()
-    await run(retrying(s, sleep=sleep), failing(RetryableError("503", "busy"), times=1))
+    await run(
+        retrying(s, sleep=sleep),
+        failing(RetryableError("503", "busy"), times=1),
+    )
     assert len(calls) == 1
 
 
@@ -193,7 +196,7 @@ async def test_in_process_attempts_default_to_a_few() -> None:
         raise RetryableError("timeout", "slow")
 
     with pytest.raises(RetryableError):
-        await run(retrying(settings(max_attempts=2), sleep=sleep), step)
+        await run(retrying(settings(max_attempts=2).dispatch_config().retry, sleep=sleep), step)
     assert len(calls) == 2
 
 

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestServer
 
-from gateway.keys import DEPS, STORAGE
+from gateway.appkeys import DEPS, STORAGE
 from sessions.services.deps import make_sms
 from tests.conftest import GatewayFactory
 from tests.dispatch_kit import Client, Fakes, start_fakes

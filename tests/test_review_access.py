@@ -12,11 +12,11 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer, make_mocked_request
 
-from gateway.access import exposure_problem, guard_callback, is_local_caller
 from gateway.app import create_app
-from gateway.keys import SETTINGS
-from gateway.logs import AccessLogger
+from gateway.appkeys import SETTINGS
 from gateway.settings import Settings
+from gateway.web.access import exposure_problem, guard_callback, is_local_caller
+from gateway.web.logs import AccessLogger
 from providers.smsir import SmsIrProvider
 from tests.api_helpers import Client, bearer, call, storage
 from tests.conftest import GatewayFactory

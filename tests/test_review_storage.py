@@ -7,9 +7,8 @@ from typing import Any
 
 import pytest
 
-from gateway.storage import file_locks
 from sessions.keywords import Parsed
-from sessions.ports import StoredSession, TicketTaken
+from sessions.ports import Busy, StoredSession, TicketTaken
 from sessions.records import Complaint
 from sessions.services import complaints
 from sessions.services.deps import Deps
@@ -107,7 +106,7 @@ async def test_an_inbound_sms_whose_answer_failed_is_answered_on_the_retry(
             raise RuntimeError("the database went away")
         return await answer(gateway_deps, sender, text)
 
-    monkeypatch.setattr("gateway.inbound.answer", fails_once)
+    monkeypatch.setattr("sessions.services.inbound.answer", fails_once)
 
     failed = await post_inbound(client, "HELP", "777001")
     assert failed.status == 500
@@ -155,7 +154,7 @@ async def test_storage_held_elsewhere_is_busy_not_broken(
     store = storage(client)
 
     async def held(*args: Any, **kwargs: Any) -> Any:
-        raise file_locks.LockTimeout("lock slot busy for over 10 s")
+        raise Busy("lock slot busy for over 10 s")
 
     monkeypatch.setattr(store, "get_registration", held)
     monkeypatch.setattr(store, "get_session", held)

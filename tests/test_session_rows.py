@@ -13,9 +13,9 @@ import pytest
 from aiohttp import ClientResponse
 from aiohttp.test_utils import TestClient
 
-from gateway.access import CALLBACK_MAX_BODY
 from gateway.settings import Settings
 from gateway.storage.sqlite import SqliteStorage
+from gateway.web.access import CALLBACK_MAX_BODY
 from sessions.ports import StoredSession
 from tests import postgres_kit
 from tests.api_helpers import storage

@@ -20,6 +20,8 @@ import hashlib
 import os
 import time
 
+from sessions.ports import Busy
+
 LOCK_SUFFIX = ".locks"
 MIGRATION_SLOT = 0  # the byte that serialises schema migrations between processes
 _SLOTS = 1 << 40
@@ -29,10 +31,6 @@ WRITER_WAIT_S = 5.0  # as long as SQLite's own busy timeout
 _FIRST_WAIT_S = 0.0005
 _LONGEST_WAIT_S = 0.02
 WAIT_LIMIT_S = 10.0
-
-
-class LockTimeout(TimeoutError):
-    """Another process held the key for longer than any hop takes."""
 
 
 def slot_of(key: str) -> int:
@@ -61,7 +59,7 @@ class FileLocks:
             wait = _FIRST_WAIT_S
             while self._held.get(slot, 0) == 0 and not self._try(slot):
                 if loop.time() > deadline:
-                    raise LockTimeout(f"lock slot busy for over {limit_s:g} s")
+                    raise Busy(f"lock slot busy for over {limit_s:g} s")
                 await asyncio.sleep(wait)
                 wait = min(wait * 2, _LONGEST_WAIT_S)
         self._held[slot] = self._held.get(slot, 0) + 1
@@ -136,7 +134,7 @@ class _Writer:
             if not deadline:
                 deadline = now + WRITER_WAIT_S
             elif now > deadline:
-                raise LockTimeout(f"another process has been writing for over {WRITER_WAIT_S:g} s")
+                raise Busy(f"another process has been writing for over {WRITER_WAIT_S:g} s")
             time.sleep(_WRITER_NAP_S)
 
     def __exit__(self, *exc: object) -> None:

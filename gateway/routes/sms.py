@@ -12,13 +12,13 @@ import logging
 from aiohttp import web
 
 from channels.fields import UNREADABLE_BODY
-from gateway import edge
-from gateway.access import guard_callback
-from gateway.errors import error_response
-from gateway.inbound import handle_inbound
-from gateway.keys import CLOCK, DEPS, PROVIDERS, STORAGE
+from gateway.appkeys import CLOCK, DEPS, PROVIDERS, STORAGE
+from gateway.web import edge
+from gateway.web.access import guard_callback
+from gateway.web.errors import error_response
 from providers.base import Provider
 from providers.outbox import status_updates
+from sessions.services.inbound import handle_inbound
 
 log = logging.getLogger("gateway.sms")
 
@@ -88,7 +88,9 @@ async def inbound_callback(request: web.Request) -> web.Response:
         sms = provider.parse_inbound(fields)
     except ValueError as exc:
         return error_response(400, "invalid_callback", str(exc))
-    fresh = await handle_inbound(request.app[DEPS], name, sms)
+    fresh = await handle_inbound(
+        request.app[DEPS], name, sms.provider_message_id, sms.sender, sms.text
+    )
     return web.json_response({"accepted": True, "duplicate": not fresh})
 
 

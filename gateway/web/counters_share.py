@@ -21,7 +21,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from gateway.counters import METRICS, Metrics
+from gateway.web.counters import METRICS, Metrics
 
 log = logging.getLogger(__name__)
 

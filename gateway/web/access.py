@@ -22,11 +22,11 @@ from typing import Literal
 from aiohttp import hdrs, web
 from pydantic import SecretStr
 
-from gateway.errors import ApiError, error_response
-from gateway.keys import SETTINGS
+from gateway.appkeys import SETTINGS
 from gateway.settings import ANY, Network, Settings
+from gateway.web.errors import ApiError, error_response
 
-log = logging.getLogger("gateway.access")
+log = logging.getLogger("gateway.web.access")
 
 Channel = Literal["ussd", "sms"]
 IpAddress = IPv4Address | IPv6Address

@@ -11,8 +11,8 @@ from typing import Any
 from aiohttp.abc import AbstractAccessLogger
 from aiohttp.web import BaseRequest, StreamResponse
 
-from gateway.counters import UNMATCHED
-from gateway.masking import mask_text
+from gateway.web.counters import UNMATCHED
+from sessions.masking import mask_text
 
 _STANDARD = set(vars(logging.makeLogRecord({})))
 # Six or more digits with the separators people type between them (`001-354-2419`, `0912 123`).

@@ -7,8 +7,8 @@ from importlib import resources
 
 from aiohttp import web
 
-from gateway import edge
-from gateway.openapi import build_document
+from gateway.api.openapi import build_document
+from gateway.web import edge
 
 # The page loads only its own script and style, and nothing may frame it.
 SECURITY_HEADERS = {

@@ -10,13 +10,13 @@ from aiohttp import web
 
 from channels.models import BadCallback
 from channels.registry import DIALECTS
-from gateway import edge
-from gateway.access import guard_callback
-from gateway.counters import METRICS
-from gateway.errors import error_response
-from gateway.keys import USSD
-from gateway.storage.file_locks import LockTimeout
+from gateway.appkeys import USSD
+from gateway.web import edge
+from gateway.web.access import guard_callback
+from gateway.web.counters import METRICS
+from gateway.web.errors import error_response
 from sessions.hop import UssdReply
+from sessions.ports import Busy
 from sessions.ussd import UNAVAILABLE
 
 log = logging.getLogger("gateway.ussd")
@@ -40,7 +40,7 @@ async def handle_hop(request: web.Request, name: str) -> web.StreamResponse:
     try:
         reply = await request.app[USSD].handle(hop)
         outcome = "end" if reply.end else "continue"
-    except LockTimeout as exc:  # the session or the database's writer held elsewhere too long
+    except Busy as exc:  # the session or the database's writer held elsewhere too long
         log.warning("USSD hop gave up waiting (dialect %s): %s", name, exc)
         reply = UssdReply(UNAVAILABLE.fa, end=True)
         outcome = "busy"

@@ -12,7 +12,7 @@ from aiohttp import web
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
-from gateway.errors import ApiError
+from gateway.web.errors import ApiError
 from sessions.validators import InvalidInput
 from templates_sms import TemplateError
 

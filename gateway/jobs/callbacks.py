@@ -13,12 +13,12 @@ from collections.abc import AsyncIterator
 import aiohttp
 from aiohttp import web
 
-from gateway.api_notifications import view
-from gateway.keys import CLOCK, HTTP, SETTINGS, STORAGE
+from gateway.api.notifications import view
+from gateway.appkeys import CLOCK, HTTP, SETTINGS, STORAGE
 from providers.retry import next_attempt_delay
 from sessions.ports import Storage
 
-log = logging.getLogger("gateway.callbacks")
+log = logging.getLogger("gateway.jobs.callbacks")
 
 MAX_ATTEMPTS = 8
 TIMEOUT_S = 5.0

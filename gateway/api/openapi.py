@@ -15,9 +15,9 @@ from channels.docs import AfricasTalkingForm
 from channels.hubtel import HubtelRequest, HubtelResponse
 from channels.json_dialect import JsonUssdRequest, JsonUssdResponse
 from channels.nalo import NaloRequest, NaloResponse
-from gateway import api_models as m
-from gateway.api_notifications import NotificationView
-from gateway.api_notify import NotificationBatch, NotificationRequest
+from gateway.api import complaints, loans, registrations, resets
+from gateway.api.fields import ErrorOut
+from gateway.api.notifications import NotificationBatch, NotificationRequest, NotificationView
 
 TEXT = "text/plain"
 JSON = "application/json"
@@ -63,24 +63,26 @@ OPERATIONS: tuple[Op, ...] = (
        response=NaloResponse, body=NaloRequest,
        description="Nalo sends no hop counter: a retried hop counts as a new answer."),
     Op("put", "/v1/registrations/{national_id}", "Create or update a registration", "records",
-       response=m.RegistrationOut, body=m.RegistrationIn, scope="records", path_params=NID,
+       response=registrations.RegistrationOut, body=registrations.RegistrationIn,
+       scope="records", path_params=NID,
        description="201 when created. A change of status enqueues the matching SMS."),
     Op("get", "/v1/registrations/{national_id}", "Read a registration", "records",
-       response=m.RegistrationOut, scope="records", path_params=NID),
+       response=registrations.RegistrationOut, scope="records", path_params=NID),
     Op("put", "/v1/loans/{tracking_code}", "Create or update a loan application", "records",
-       response=m.LoanOut, body=m.LoanIn, scope="records", path_params=CODE,
+       response=loans.LoanOut, body=loans.LoanIn, scope="records", path_params=CODE,
        description="201 when created. A change of stage notifies the applicant by SMS."),
     Op("get", "/v1/loans/{tracking_code}", "Read a loan application", "records",
-       response=m.LoanOut, scope="records", path_params=CODE),
+       response=loans.LoanOut, scope="records", path_params=CODE),
     Op("get", "/v1/complaints", "List complaints", "complaints",
-       response=m.ComplaintPage, query=m.ComplaintQuery, scope="complaints"),
+       response=complaints.ComplaintPage, query=complaints.ComplaintQuery, scope="complaints"),
     Op("get", "/v1/complaints/{ticket}", "Read a complaint", "complaints",
-       response=m.ComplaintOut, scope="complaints", path_params=TICKET),
+       response=complaints.ComplaintOut, scope="complaints", path_params=TICKET),
     Op("patch", "/v1/complaints/{ticket}", "Change a complaint's status or answer", "complaints",
-       response=m.ComplaintOut, body=m.ComplaintPatch, scope="complaints", path_params=TICKET,
+       response=complaints.ComplaintOut, body=complaints.ComplaintPatch,
+       scope="complaints", path_params=TICKET,
        description="A change of status notifies the complainant by SMS."),
     Op("post", "/v1/password-resets/verify", "Verify a temporary password", "resets",
-       response=m.VerifyOut, body=m.VerifyIn, scope="resets"),
+       response=resets.VerifyOut, body=resets.VerifyIn, scope="resets"),
     Op("post", "/v1/notifications", "Send templated SMS", "notifications", ok=202,
        response=NotificationBatch, body=NotificationRequest, scope="notify",
        description="Send `Idempotency-Key` to make a retry return the first answer. "
@@ -112,7 +114,7 @@ OPERATIONS += tuple(
 
 
 def _models() -> list[type[BaseModel]]:
-    found: list[type[BaseModel]] = [m.ErrorOut]
+    found: list[type[BaseModel]] = [ErrorOut]
     for op in OPERATIONS:
         for model in (op.body, op.response, op.query):
             if isinstance(model, type) and model not in found:

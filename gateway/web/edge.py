@@ -16,9 +16,9 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import hdrs, web
 
-from gateway.access import body_limit, limit_body, secure
-from gateway.counters import METRICS, UNMATCHED
-from gateway.errors import error_for
+from gateway.web.access import body_limit, limit_body, secure
+from gateway.web.counters import METRICS, UNMATCHED
+from gateway.web.errors import error_for
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 

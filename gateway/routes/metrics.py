@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from gateway import edge
-from gateway.counters import METRICS
-from gateway.keys import STORAGE
+from gateway.appkeys import STORAGE
+from gateway.web import edge
+from gateway.web.counters import METRICS
 
 OUTBOX_STATUSES = ("queued", "sending", "sent", "delivered", "undelivered", "failed")
 

@@ -11,8 +11,8 @@ from dataclasses import dataclass, replace
 
 from aiohttp import web
 
-from gateway.auth import SCOPES, new_api_key
-from gateway.keys import CLOCK, DEPS, SETTINGS, STORAGE
+from gateway.appkeys import CLOCK, DEPS, SETTINGS, STORAGE
+from gateway.web.auth import SCOPES, new_api_key
 from sessions.records import Loan, Registration
 from sessions.services import complaints, loans, registration
 from sessions.services.deps import Deps

@@ -1,17 +1,21 @@
-"""`POST /v1/notifications`: other systems ask for templated SMS to one or many numbers."""
+"""`/v1/notifications`: other systems ask for templated SMS to one or many numbers (POST) and read
+what became of each (GET), scope `notify`."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Literal
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from gateway import edge
-from gateway.api_common import answer, read_model
-from gateway.auth import API_KEY_NAME, require_scope
-from gateway.errors import ApiError
-from gateway.keys import DEPS
+from gateway.api.common import answer, read_model
+from gateway.appkeys import DEPS, STORAGE
+from gateway.web import edge
+from gateway.web.auth import API_KEY_NAME, require_scope
+from gateway.web.errors import ApiError
+from sessions.masking import mask_msisdn
+from sessions.ports import Notification
 from sessions.records import PRIORITY_BULK, PRIORITY_OTP, PRIORITY_TRANSACTIONAL, Result
 from sessions.services import notify
 from templates_sms import TemplateError, parse_send_at
@@ -80,6 +84,54 @@ class NotificationRequest(BaseModel):
         if (self.recipient is None) == (self.recipients is None):
             raise ValueError("give either recipient or recipients")
         return self
+
+
+PublicStatus = Literal["queued", "sent", "delivered", "undelivered", "failed"]
+
+
+class NotificationView(BaseModel):
+    """One outbound SMS as the API shows it: the number masked, the text never."""
+
+    id: str = Field(description="the 18-digit local id, also passed to the provider")
+    recipient: str = Field(description="masked, like 0912***4567")
+    template_id: str
+    status: PublicStatus = Field(description="a message being handed over shows as queued")
+    reason: str | None = Field(description="why it failed or is being retried")
+    attempts: int
+    provider: str | None
+    created_at: datetime
+    sent_at: datetime | None
+    final_at: datetime | None
+
+
+def _time(ts: float | None) -> datetime | None:
+    return datetime.fromtimestamp(ts, UTC) if ts is not None else None
+
+
+def view(n: Notification) -> NotificationView:
+    return NotificationView(
+        id=n.id,
+        recipient=mask_msisdn(n.recipient),
+        template_id=n.template_id,
+        status="queued" if n.status == "sending" else n.status,
+        reason=n.error,
+        attempts=n.attempts,
+        provider=n.provider,
+        created_at=datetime.fromtimestamp(n.created_at, UTC),
+        sent_at=_time(n.sent_at),
+        final_at=_time(n.final_at),
+    )
+
+
+@require_scope("notify")
+async def get_notification(request: web.Request) -> web.Response:
+    message_id = request.match_info["id"]
+    found = None
+    if message_id.isdecimal() and message_id.isascii():
+        found = await request.app[STORAGE].get_notification(message_id)
+    if found is None:
+        raise ApiError(404, "not_found", "no notification with this id")
+    return web.json_response(view(found).model_dump(mode="json"))
 
 
 class RecipientError(BaseModel):
@@ -178,3 +230,4 @@ async def post_notifications(request: web.Request) -> web.Response:
 
 def setup(app: web.Application) -> None:
     edge.add(app, "POST", "/v1/notifications", post_notifications)
+    edge.add(app, "GET", "/v1/notifications/{id}", get_notification)

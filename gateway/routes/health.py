@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from gateway import edge
-from gateway.keys import STORAGE
+from gateway.appkeys import STORAGE
+from gateway.web import edge
 
 
 async def healthz(request: web.Request) -> web.Response:

@@ -14,8 +14,8 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from gateway.errors import ApiError
-from gateway.keys import STORAGE
+from gateway.appkeys import STORAGE
+from gateway.web.errors import ApiError
 from sessions.ports import KeyStore
 from sessions.records import ApiKey
 

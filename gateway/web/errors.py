@@ -8,10 +8,10 @@ from typing import Any
 
 from aiohttp import web
 
-from gateway.masking import mask_text
-from gateway.storage.file_locks import LockTimeout
+from sessions.masking import mask_text
+from sessions.ports import Busy
 
-log = logging.getLogger("gateway.errors")
+log = logging.getLogger("gateway.web.errors")
 
 
 def error_response(status: int, code: str, message: str, **extra: Any) -> web.Response:
@@ -59,7 +59,7 @@ def error_for(request: web.Request, exc: Exception) -> web.StreamResponse:
         if "Allow" in exc.headers:
             response.headers["Allow"] = exc.headers["Allow"]
         return response
-    if isinstance(exc, LockTimeout):
+    if isinstance(exc, Busy):
         # Another process held a session or the database's writer past its limit: busy, not
         # broken, and worth retrying. Any other timeout is a fault and is logged as one.
         log.warning("busy on %s %s: %s", request.method, mask_text(request.path), exc)

@@ -1,0 +1,127 @@
+"""`/v1/loans/{tracking_code}`: the portals keep loan applications current; a change of stage
+notifies the applicant by SMS (scope `records`)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from aiohttp import web
+from pydantic import AfterValidator, BaseModel, Field
+
+from gateway.api.common import answer, path_value, read_model, rendering_as
+from gateway.api.fields import (
+    STRICT,
+    Mobile,
+    NationalId,
+    Timestamp,
+    at,
+    sms_text,
+)
+from gateway.api.registrations import created_or_updated
+from gateway.appkeys import DEPS, STORAGE
+from gateway.web import edge
+from gateway.web.auth import API_KEY_NAME, require_scope
+from gateway.web.errors import ApiError
+from sessions import validators
+from sessions.records import Loan
+from sessions.services import loans
+
+BANK_MAX = 30
+BRANCH_MAX = 24
+AMOUNT_MAX = 2**63 - 1  # SQLite's INTEGER range
+LoanStage = Literal[
+    "submitted", "agency_review", "bank_review", "bank_no_credit", "approved", "paid", "rejected"
+]
+
+
+class LoanIn(BaseModel):
+    """The body of `PUT /v1/loans/{tracking_code}`: the application as it is now.
+
+    A change of `stage` sends the applicant an SMS naming the stage, bank and branch.
+    """
+
+    model_config = STRICT
+
+    national_id: NationalId
+    mobile: Mobile
+    stage: LoanStage = Field(
+        description="submitted; agency_review: with the executive agency; bank_review: with the "
+        "agent bank; bank_no_credit: the bank has no credit (change bank or branch); approved; "
+        "paid; rejected (the applicant may object).",
+        examples=["bank_review"],
+    )
+    bank: Annotated[str, AfterValidator(sms_text(BANK_MAX))] = Field(
+        "",
+        description="The agent bank's name as customers know it (≤ 30 characters).",
+        examples=["بانک ملت"],
+        json_schema_extra={"maxLength": BANK_MAX},
+    )
+    branch: Annotated[str, AfterValidator(sms_text(BRANCH_MAX))] = Field(
+        "",
+        description="The branch (≤ 24 characters).",
+        examples=["ونک"],
+        json_schema_extra={"maxLength": BRANCH_MAX},
+    )
+    amount: int = Field(
+        0, ge=0, le=AMOUNT_MAX, description="Amount in rials.", examples=[500_000_000]
+    )
+
+
+class LoanOut(BaseModel):
+    tracking_code: str = Field(examples=["12345678"])
+    national_id: str
+    mobile: str
+    stage: LoanStage
+    bank: str
+    branch: str
+    amount: int
+    created_at: Timestamp
+    updated_at: Timestamp
+
+    @classmethod
+    def of(cls, record: Loan) -> LoanOut:
+        return cls.model_validate(
+            {
+                "tracking_code": record.tracking_code,
+                "national_id": record.national_id,
+                "mobile": record.mobile,
+                "stage": record.stage,
+                "bank": record.bank,
+                "branch": record.branch,
+                "amount": record.amount,
+                "created_at": at(record.created_at),
+                "updated_at": at(record.updated_at),
+            }
+        )
+
+
+@require_scope("records")
+async def put_loan(request: web.Request) -> web.StreamResponse:
+    tracking_code = path_value(request, "tracking_code", validators.tracking_code)
+    body = await read_model(request, LoanIn)
+    record = Loan(
+        tracking_code=tracking_code,
+        national_id=body.national_id,
+        mobile=body.mobile,
+        stage=body.stage,
+        bank=body.bank,
+        branch=body.branch,
+        amount=body.amount,
+    )
+    with rendering_as():
+        stored, created = await loans.put(request.app[DEPS], record, source=request[API_KEY_NAME])
+    return answer(LoanOut.of(stored), created_or_updated(created))
+
+
+@require_scope("records")
+async def get_loan(request: web.Request) -> web.StreamResponse:
+    tracking_code = path_value(request, "tracking_code", validators.tracking_code)
+    record = await request.app[STORAGE].get_loan(tracking_code)
+    if record is None:
+        raise ApiError(404, "not_found", "no loan application with this tracking code")
+    return answer(LoanOut.of(record))
+
+
+def setup(app: web.Application) -> None:
+    edge.add(app, "PUT", "/v1/loans/{tracking_code}", put_loan)
+    edge.add(app, "GET", "/v1/loans/{tracking_code}", get_loan)

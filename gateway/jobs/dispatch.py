@@ -1,0 +1,40 @@
+"""The outbox dispatcher's wiring: one pooled client session for every provider, the primary and
+the fallback by name, and the dispatcher's loop for the life of the app."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import aiohttp
+from aiohttp import web
+
+from gateway.appkeys import BACKGROUND, CLOCK, DISPATCHER, HTTP, PROVIDERS, SETTINGS, STORAGE
+from providers.dispatcher import Dispatcher
+from providers.registry import build_provider
+
+
+async def dispatch_ctx(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    config = settings.provider_config()
+    async with aiohttp.ClientSession() as session:
+        app[HTTP] = session
+        primary = build_provider(config.primary, config, session)
+        providers = {primary.name: primary}
+        if config.fallback and config.fallback != config.primary:
+            fallback = build_provider(config.fallback, config, session)
+            providers[fallback.name] = fallback
+        app[PROVIDERS] = providers
+        # Built even when disabled, so `run_once` can be driven by hand (tests, a one-shot run).
+        app[DISPATCHER] = Dispatcher(
+            app[STORAGE],
+            primary,
+            settings.dispatch_config(),
+            fallback=providers.get(config.fallback or ""),
+            clock=app[CLOCK],
+        )
+        if settings.dispatcher_enabled and app[BACKGROUND]:
+            app[DISPATCHER].start()
+        yield
+        await app[DISPATCHER].stop()
+        for provider in providers.values():
+            await provider.close()
