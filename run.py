@@ -15,12 +15,13 @@ from pathlib import Path
 from aiohttp import ClientSession, ClientTimeout, web
 from pydantic import ValidationError
 
+from gateway.api.registry import SCOPES
 from gateway.app import create_app
 from gateway.settings import Settings
 from gateway.storage import open_storage
 from gateway.web import logs
 from gateway.web.access import callback_secret, exposure_problem
-from gateway.web.auth import SCOPES, new_api_key
+from gateway.web.auth import new_api_key
 from gateway.web.counters_share import DIR_ENV, share_counters
 from gateway.workers import exit_with_supervisor, supervise
 from providers.registry import build_provider

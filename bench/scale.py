@@ -42,7 +42,7 @@ from bench.common import (
     say,
     wrk,
 )
-from gateway.storage.postgres_base import pool_sizes
+from gateway.storage.postgres.database import pool_sizes
 
 RESULTS = BENCH / "RESULTS.md"
 BEGIN, END = "<!-- bench-scale:begin -->", "<!-- bench-scale:end -->"

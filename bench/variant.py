@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -32,77 +32,72 @@ VARIANTS = (
 def _thread_per_statement() -> None:
     import sqlite3
 
-    from gateway.storage import sqlite_base, sqlite_conn
+    from gateway.storage.sqlite import connection, database
 
     worker = ThreadPoolExecutor(1, thread_name_prefix="sqlite")
 
-    def open_anywhere(cls: type[sqlite_conn.Connection], path: str) -> sqlite_conn.Connection:
+    def connect_anywhere(path: str) -> sqlite3.Connection:
         conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        conn.row_factory = sqlite3.Row
-        return cls(conn)
+        conn.row_factory = None
+        return conn
 
     async def hop(fn: Any, *args: Any) -> Any:
         return await asyncio.get_running_loop().run_in_executor(worker, fn, *args)
 
-    async def execute(
-        self: sqlite_conn.Connection, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()
-    ) -> Any:
-        cursor = sqlite_conn.Cursor(await hop(self._conn.execute, sql, params))
-        rows = await hop(cursor._cur.fetchall) if cursor._cur.description else []
-        return _Fetched(cursor, rows)
-
-    async def executemany(
-        self: sqlite_conn.Connection, sql: str, params: Iterable[Sequence[Any]]
-    ) -> sqlite_conn.Cursor:
-        return sqlite_conn.Cursor(await hop(self._conn.executemany, sql, list(params)))
-
-    async def fetch_tuples(
-        self: sqlite_base.SqliteBase, sql: str, params: Sequence[Any]
-    ) -> list[tuple[Any, ...]]:
-        async with self.reading() as conn:
-            return [tuple(row) for row in await (await conn.execute(sql, params)).fetchall()]
-
-    sqlite_base.SqliteBase.fetch_tuples = fetch_tuples  # type: ignore[method-assign]
-    sqlite_conn.Connection.open = classmethod(open_anywhere)  # type: ignore[method-assign,assignment]
-    sqlite_conn.Connection.execute = execute  # type: ignore[method-assign]
-    sqlite_conn.Connection.executemany = executemany  # type: ignore[method-assign]
-
-
-class _Fetched:
-    """A cursor whose rows were fetched on the worker thread (a second hand-off, as aiosqlite)."""
-
-    def __init__(self, cursor: Any, rows: list[Any]) -> None:
-        self._cursor, self._rows = cursor, rows
-
-    async def fetchone(self) -> Any:
-        return self._rows.pop(0) if self._rows else None
-
-    async def fetchall(self) -> list[Any]:
-        rows, self._rows = self._rows, []
+    async def fetched(raw: sqlite3.Connection, sql: str, args: Sequence[Any]) -> list[Any]:
+        cursor = await hop(raw.execute, sql, args)
+        rows: list[Any] = await hop(cursor.fetchall) if cursor.description else []
         return rows
 
-    @property
-    def rowcount(self) -> int:
-        return int(self._cursor.rowcount)
+    async def execute(self: connection.SqliteTx, sql: str, *args: Any) -> int:
+        cursor = await hop(self.raw.execute, sql, args)
+        return int(cursor.rowcount)
 
-    @property
-    def lastrowid(self) -> int | None:
-        return self._cursor.lastrowid  # type: ignore[no-any-return]
+    async def executemany(
+        self: connection.SqliteTx, sql: str, rows: Iterable[Sequence[Any]]
+    ) -> int | None:
+        cursor = await hop(self.raw.executemany, sql, list(rows))
+        return int(cursor.rowcount)
+
+    async def fetch(self: connection.SqliteTx, sql: str, *args: Any) -> list[Any]:
+        return await fetched(self.raw, sql, args)
+
+    async def fetchrow(self: connection.SqliteTx, sql: str, *args: Any) -> Any:
+        rows = await fetched(self.raw, sql, args)
+        return rows[0] if rows else None
+
+    async def fetchval(self: connection.SqliteTx, sql: str, *args: Any) -> Any:
+        rows = await fetched(self.raw, sql, args)
+        return rows[0][0] if rows else None
+
+    async def fetch_tuples(
+        self: database.SqliteDatabase, sql: str, params: Sequence[Any]
+    ) -> list[tuple[Any, ...]]:
+        async with self.reading():
+            return [tuple(row) for row in await fetched(self.raw, sql, params)]
+
+    setattr(database, "connect", connect_anywhere)  # noqa: B010  the name it imported
+    database.SqliteDatabase.fetch_tuples = fetch_tuples  # type: ignore[method-assign]
+    connection.SqliteTx.execute = execute  # type: ignore[method-assign]
+    connection.SqliteTx.executemany = executemany  # type: ignore[method-assign]
+    connection.SqliteTx.fetch = fetch  # type: ignore[method-assign]
+    connection.SqliteTx.fetchrow = fetchrow  # type: ignore[method-assign]
+    connection.SqliteTx.fetchval = fetchval  # type: ignore[method-assign]
 
 
 def _no_group_commit() -> None:
-    from gateway.storage import sqlite_sessions
-    from gateway.storage.common import encode_state_utf8
+    from gateway.storage import sessions
+    from gateway.storage.rows import encode_state_utf8
     from sessions.ports import StoredSession
 
-    async def put_session(self: sqlite_sessions.SqliteSessions, s: StoredSession) -> None:
+    async def put_session(self: sessions.SessionRows, s: StoredSession) -> None:
         state = encode_state_utf8(s.state)
         row = (s.key, s.msisdn, state, s.status, s.last_hop_key, s.last_reply_text,
                int(s.last_reply_end), s.created_at, s.updated_at)  # fmt: skip
-        async with self.transaction() as conn:
-            await conn.execute(sqlite_sessions._UPSERT, row)
+        async with self.db.transaction() as tx:
+            await tx.execute(sessions._UPSERT, *row)
 
-    sqlite_sessions.SqliteSessions.put_session = put_session  # type: ignore[method-assign,assignment]
+    sessions.SessionRows.put_session = put_session  # type: ignore[method-assign,assignment]
 
 
 def _no_heap_freeze() -> None:
@@ -117,7 +112,7 @@ def _no_heap_freeze() -> None:
 def _json_state() -> None:
     import json
 
-    from gateway.storage import common, sqlite_sessions
+    from gateway.storage import rows, sessions
 
     encoder = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
@@ -128,8 +123,8 @@ def _json_state() -> None:
         state: dict[str, Any] = json.loads(data)
         return state
 
-    setattr(sqlite_sessions, "encode_state_utf8", encode)  # noqa: B010  the name it imported
-    common.decode_state = decode
+    setattr(sessions, "encode_state_utf8", encode)  # noqa: B010  the name it imported
+    rows.decode_state = decode
 
 
 def main(argv: list[str]) -> int:

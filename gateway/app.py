@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 
 from aiohttp import web
 
-from gateway.api import complaints, loans, notifications, registrations, resets
+from gateway.api.registry import RESOURCES
 from gateway.appkeys import BACKGROUND, CLOCK, DEPS, FLOWS, SETTINGS, STORAGE, USSD
 from gateway.cli.demo import setup as setup_demo
 from gateway.jobs.callbacks import callbacks_ctx
@@ -30,18 +30,7 @@ from sessions.ussd import UssdSessions
 from templates_sms import load_templates
 
 # Each module's `setup(app)` adds its routes behind the edge.
-ROUTES = (
-    health,
-    ussd,
-    sms,
-    registrations,
-    loans,
-    complaints,
-    resets,
-    notifications,
-    docs,
-    metrics,
-)
+ROUTES = (health, ussd, sms, *RESOURCES, docs, metrics)
 # Loops that run once per gateway (in the first worker only): the dispatcher is wired in every
 # process, since `run_once` is also driven by hand; it starts only where jobs run.
 JOBS = (cleanup_ctx, poll_inbound_ctx, callbacks_ctx)

@@ -8,20 +8,17 @@ writes what it returns to the outbox in that same transaction.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol, TypeVar
+from typing import Any, ClassVar, Literal, Protocol, TypeVar
 
 from sessions.records import (
     ApiKey,
-    Complaint,
     Limit,
-    Loan,
     OutboundSms,
     Outcome,
     PasswordReset,
-    Registration,
     Result,
 )
 
@@ -36,12 +33,13 @@ class Busy(TimeoutError):
     screen on USSD, `503 busy` with `Retry-After` on the API. Worth retrying, unlike a fault."""
 
 
-class TicketTaken(Exception):
-    """A new complaint's ticket belongs to another complaint already; nothing was written."""
+class KeyTaken(Exception):
+    """A new record's key (a complaint's ticket) belongs to another record already; nothing was
+    written."""
 
-    def __init__(self, ticket: str) -> None:
-        super().__init__(f"complaint ticket {ticket} is taken")
-        self.ticket = ticket
+    def __init__(self, key: str) -> None:
+        super().__init__(f"record key {key} is taken")
+        self.key = key
 
 
 @dataclass(slots=True)
@@ -84,54 +82,78 @@ class SessionStore(Protocol):
         ...
 
 
+class StoredRecord(Protocol):
+    """A record kept by the generic record store: a dataclass naming its table and key column,
+    its `created_at` and, as its last field, its `updated_at` (a change of nothing else is no
+    change)."""
+
+    __dataclass_fields__: ClassVar[dict[str, Any]]
+    TABLE: ClassVar[str]
+    KEY: ClassVar[str]
+    created_at: float
+    updated_at: float
+
+
+Rec = TypeVar("Rec", bound=StoredRecord)
+
+
+@dataclass(frozen=True, slots=True)
+class Cap:
+    """At most `limit` records matching `where` whose status is not one of `done` (a number's
+    unfinished complaints): a filing beyond it is refused, also when two arrive at once."""
+
+    where: Mapping[str, object]
+    limit: int
+    done: tuple[str, ...] = ()
+
+
 class RecordStore(Protocol):
-    async def get_registration(self, national_id: str) -> Registration | None: ...
+    """Every record-backed service stores through these five calls; a new service declares its
+    record (`TABLE`, `KEY`) and its migration, and needs no store code of its own."""
 
-    async def put_registration(
-        self, record: Registration, notify: Notify[Registration]
-    ) -> tuple[Registration, bool]:
-        """Inserts or replaces; returns the stored record and whether it was created."""
+    async def get_record(self, kind: type[Rec], key: str) -> Rec | None: ...
+
+    async def put_record(self, record: Rec, notify: Notify[Rec]) -> tuple[Rec, bool]:
+        """Inserts or replaces; returns the stored record and whether it was created. A record
+        equal but for `updated_at` changes nothing and owes nothing."""
         ...
 
-    async def get_loan(self, tracking_code: str) -> Loan | None: ...
-
-    async def loans_for_mobile(self, mobile: str, limit: int) -> list[Loan]: ...
-
-    async def put_loan(self, record: Loan, notify: Notify[Loan]) -> tuple[Loan, bool]: ...
-
-    async def create_complaint(
-        self, record: Complaint, max_open: int, notify: Notify[Complaint]
-    ) -> Complaint | None:
-        """Files the complaint unless its number already has `max_open` unclosed ones (None).
-
-        Never overwrites: raises `TicketTaken` when another complaint has this ticket."""
+    async def create_record(
+        self, record: Rec, notify: Notify[Rec], cap: Cap | None = None
+    ) -> Rec | None:
+        """Inserts a new record unless `cap` is full (None). Never overwrites: raises `KeyTaken`
+        when another record has this key."""
         ...
 
-    async def get_complaint(self, ticket: str) -> Complaint | None: ...
-
-    async def complaints_for_msisdn(self, msisdn: str, limit: int) -> list[Complaint]:
-        """The number's complaints, newest first."""
+    async def change_record(
+        self, kind: type[Rec], key: str, change: Callable[[Rec], Rec], notify: Notify[Rec]
+    ) -> Rec | None:
+        """Reads the record, applies `change` (a copy in, the new record out; it may raise to
+        refuse, and nothing is written) and writes the result with what it owes, in one
+        transaction; None when there is no such record."""
         ...
 
-    async def count_open_complaints(self, msisdn: str) -> int: ...
-
-    async def list_complaints(
+    async def find_records(
         self,
-        status: str | None,
-        created_from: float | None,
-        created_to: float | None,
-        after: tuple[float, str] | None,
-        limit: int,
-    ) -> list[Complaint]: ...
+        kind: type[Rec],
+        where: Mapping[str, object],
+        *,
+        order: str = "created_at",
+        newest_first: bool = False,
+        since: float | None = None,
+        until: float | None = None,
+        after: tuple[float, str] | None = None,
+        limit: int = 50,
+    ) -> list[Rec]:
+        """Records equal to `where`, ordered by `order` then key; `since`/`until` bound `order`
+        (until excluded), `after` continues a page from its last (order value, key)."""
+        ...
 
-    async def update_complaint(
-        self,
-        ticket: str,
-        status: str | None,
-        answer: str | None,
-        now: float,
-        notify: Notify[Complaint],
-    ) -> Complaint | None: ...
+    async def count_records(
+        self, kind: type[Rec], where: Mapping[str, object], done: tuple[str, ...] = ()
+    ) -> int:
+        """Records equal to `where` whose status is not one of `done`."""
+        ...
 
 
 class ResetStore(Protocol):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 REGISTRATION_STATUSES = ("in_review", "activated", "approved_visit_branch", "identity_mismatch")
 LOAN_STAGES = (
@@ -25,6 +25,9 @@ PRIORITY_OTP, PRIORITY_TRANSACTIONAL, PRIORITY_BULK = 0, 1, 2
 
 @dataclass(slots=True)
 class Registration:
+    TABLE: ClassVar[str] = "registrations"
+    KEY: ClassVar[str] = "national_id"
+
     national_id: str
     mobile: str
     status: str
@@ -37,6 +40,9 @@ class Registration:
 
 @dataclass(slots=True)
 class Loan:
+    TABLE: ClassVar[str] = "loans"
+    KEY: ClassVar[str] = "tracking_code"
+
     tracking_code: str
     national_id: str
     mobile: str
@@ -50,6 +56,9 @@ class Loan:
 
 @dataclass(slots=True)
 class Complaint:
+    TABLE: ClassVar[str] = "complaints"
+    KEY: ClassVar[str] = "ticket"
+
     ticket: str
     msisdn: str
     subject: str

@@ -241,7 +241,7 @@ async def test_bad_patch_is_400_and_nothing_changes(
     status, answer = await call(client, "PATCH", f"/v1/complaints/{filed.ticket}", auth, body)
     assert status == 400
     assert (answer["code"], answer["field"]) == (code, field)
-    assert await storage(client).get_complaint(filed.ticket) == filed
+    assert await storage(client).get_record(Complaint, filed.ticket) == filed
     assert await sms(client) == before
 
 

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from sessions.records import Loan, Registration
 from tests.api_helpers import Client, bearer, call, sms, storage
 from tests.conftest import FakeClock, GatewayFactory
 
@@ -165,7 +166,7 @@ async def test_bad_registration_is_refused_and_nothing_written(
     assert status == 400
     assert (answer["code"], answer["field"]) == (code, field)
     assert answer["message"]
-    assert await storage(client).get_registration(NID) is None
+    assert await storage(client).get_record(Registration, NID) is None
     assert await sms(client) == []
 
 
@@ -290,7 +291,7 @@ async def test_bad_loan_is_refused_and_nothing_written(
     status, answer = await call(client, "PUT", path, auth, body)
     assert status == 400
     assert (answer["code"], answer["field"]) == (code, field)
-    assert await storage(client).get_loan("12345678") is None
+    assert await storage(client).get_record(Loan, "12345678") is None
     assert await sms(client) == []
 
 

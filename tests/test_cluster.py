@@ -226,7 +226,7 @@ async def test_three_processes_one_killed_every_session_right_every_sms_once(
     try:
         for i, (code, mobile) in enumerate(zip(codes, mobiles, strict=True)):
             loan = Loan(code, "0013542419", mobile, "bank_review", "بانک ملت", f"شعبه {i}", 10**8)
-            await storage.put_loan(loan, lambda old, new: [])
+            await storage.put_record(loan, lambda old, new: [])
     finally:
         await storage.close()
 

@@ -13,7 +13,7 @@ from gateway.app import create_app
 from gateway.cli.demo import CASES, LOANS, OBJECTION, REGISTRATIONS, load_demo
 from gateway.settings import Settings
 from sessions import validators
-from sessions.records import LOAN_STAGES, REGISTRATION_STATUSES
+from sessions.records import LOAN_STAGES, REGISTRATION_STATUSES, Complaint, Registration
 from sessions.services import registration
 from sessions.services.reset import ResetOutcome, request_reset
 from tests.api_helpers import call, deps, sms, storage
@@ -44,7 +44,7 @@ async def test_loading_twice_adds_nothing(gateway: GatewayFactory, clock: FakeCl
     client = await gateway()
     first = await load_demo(deps(client))
     outbox = await sms(client)
-    complaints = await storage(client).list_complaints(None, None, None, None, 100)
+    complaints = await storage(client).find_records(Complaint, {}, limit=100)
     assert len(complaints) == 1
     assert len(outbox) == len(REGISTRATIONS) + len(LOANS) + 1  # each record's SMS, the ticket's
 
@@ -52,14 +52,14 @@ async def test_loading_twice_adds_nothing(gateway: GatewayFactory, clock: FakeCl
     second = await load_demo(deps(client))
     assert second == first
     assert await sms(client) == outbox
-    assert await storage(client).list_complaints(None, None, None, None, 100) == complaints
+    assert await storage(client).find_records(Complaint, {}, limit=100) == complaints
     assert complaints[0].ticket in "\n".join(first)
 
 
 async def test_samples_behave_as_the_banner_says(gateway: GatewayFactory) -> None:
     client = await gateway()
     await load_demo(deps(client))
-    overdue = await storage(client).get_registration("0045678911")
+    overdue = await storage(client).get_record(Registration, "0045678911")
     assert overdue is not None
     assert overdue.status == "in_review"
     assert registration.overdue(deps(client), overdue)
@@ -69,7 +69,9 @@ async def test_samples_behave_as_the_banner_says(gateway: GatewayFactory) -> Non
                 deps(client), sample.national_id, sample.mobile, "fa", "t"
             )
             assert outcome is ResetOutcome.SENT
-    [objection] = await storage(client).complaints_for_msisdn(OBJECTION.mobile, 10)
+    [objection] = await storage(client).find_records(
+        Complaint, {"msisdn": OBJECTION.mobile}, newest_first=True, limit=10
+    )
     assert objection.loan_code == OBJECTION.tracking_code
     assert objection.subject == "loan_rejected"
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from sessions.records import Complaint
 from tests.conftest import GatewayFactory
 from tests.phone import Phone, is_end, screen
 from tests.seed import ME, ME_INTL, OTHER, add_loan, deps, sms_to
@@ -99,7 +100,7 @@ async def test_rejected_loan_offers_an_objection_that_files_a_complaint(
     assert is_end(filed)
     assert "ثبت شد" in filed
     [sms] = await sms_to(client, ME, "complaint_received")
-    complaints = await deps(client).store.list_complaints(None, None, None, None, 10)
+    complaints = await deps(client).store.find_records(Complaint, {}, limit=10)
     assert len(complaints) == 1
     c = complaints[0]
     assert (c.subject, c.loan_code, c.workshop_code, c.body) == (
@@ -126,7 +127,7 @@ async def test_complaint_with_no_workshop_code_and_no_text(gateway: GatewayFacto
     client = await gateway()
     reply = await _complain(Phone(client), "4", "1", "1")
     assert "ثبت شد" in reply
-    [c] = await deps(client).store.list_complaints(None, None, None, None, 10)
+    [c] = await deps(client).store.find_records(Complaint, {}, limit=10)
     assert (c.subject, c.workshop_code, c.body, c.status, c.msisdn) == ("other", "", "", "open", ME)
     ticket_fa = c.ticket.translate(str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹"))
     assert ticket_fa in reply
@@ -135,7 +136,7 @@ async def test_complaint_with_no_workshop_code_and_no_text(gateway: GatewayFacto
 async def test_a_star_inside_the_description_is_kept(gateway: GatewayFactory) -> None:
     client = await gateway()
     await _complain(Phone(client), "2", "1234", "کد *123# جواب نداد")
-    [c] = await deps(client).store.list_complaints(None, None, None, None, 10)
+    [c] = await deps(client).store.find_records(Complaint, {}, limit=10)
     assert c.body == "کد *123# جواب نداد"
     assert c.subject == "workshop_not_found"
 
@@ -155,7 +156,7 @@ async def test_cancel_files_nothing(gateway: GatewayFactory) -> None:
     reply = await _complain(Phone(client), "3", "1", "1", confirm="2")
     assert is_end(reply)
     assert "ثبت نشد" in reply
-    assert await deps(client).store.list_complaints(None, None, None, None, 10) == []
+    assert await deps(client).store.find_records(Complaint, {}, limit=10) == []
     assert await sms_to(client, ME) == []
 
 
@@ -168,5 +169,5 @@ async def test_at_most_three_open_complaints_per_number(gateway: GatewayFactory)
     blocked = await phone.send("4")
     assert is_end(blocked)
     assert "۳ اعتراض باز دارید" in blocked
-    assert len(await deps(client).store.list_complaints(None, None, None, None, 10)) == 3
+    assert len(await deps(client).store.find_records(Complaint, {}, limit=10)) == 3
     assert "ثبت شد" in await _complain(Phone(client, OTHER), "4", "1", "1")

@@ -22,10 +22,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from multidict import MultiDict
 
+from gateway.api.registry import SCOPES
 from gateway.app import create_app
 from gateway.appkeys import STORAGE
 from gateway.settings import Settings
-from gateway.web.auth import SCOPES, new_api_key
+from gateway.web.auth import new_api_key
 
 ROUTES: list[tuple[str, str]] = [
     ("POST", "/ussd/africastalking"),

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from sessions.records import Complaint
 from tests.api_helpers import Client
 from tests.conftest import FakeClock, GatewayFactory
 from tests.seed import ME, NID, OTHER, add_loan, add_registration, deps, sms_to
@@ -104,7 +105,7 @@ async def test_complaint_keyword_files_a_ticket(
 ) -> None:
     client = await gateway(**KAVENEGAR)
     await inbound(client, f"{keyword} وام من بدون دلیل رد شد")
-    [complaint] = await deps(client).store.list_complaints(None, None, None, None, 10)
+    [complaint] = await deps(client).store.find_records(Complaint, {}, limit=10)
     assert (complaint.channel, complaint.subject, complaint.body) == (
         "sms",
         "other",

@@ -48,7 +48,7 @@ async def seed_loans(client: Client, n: int) -> None:
             branch=f"شعبه {i}",
             amount=1000 + i,
         )
-        await store.put_loan(loan, lambda old, new: [])
+        await store.put_record(loan, lambda old, new: [])
 
 
 class Session:

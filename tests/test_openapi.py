@@ -17,7 +17,7 @@ import pytest
 
 from channels.registry import DIALECTS
 from gateway.api.openapi import OPERATIONS, build_document
-from gateway.web.auth import SCOPES
+from gateway.api.registry import SCOPES
 from tests.conftest import GatewayFactory
 
 ROOT = Path(__file__).resolve().parent.parent

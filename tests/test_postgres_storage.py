@@ -13,9 +13,9 @@ import asyncpg  # type: ignore[import-untyped]
 import pytest
 
 from gateway.storage import open_storage
-from gateway.storage.common import migration_scripts
-from gateway.storage.postgres_base import VERSION_TABLE
-from sessions.ports import Storage
+from gateway.storage.migrations import migration_scripts
+from gateway.storage.postgres.database import TYPES, VERSION_TABLE
+from sessions.ports import Cap, Storage
 from sessions.records import Complaint, Limit, OutboundSms, Outcome
 from tests.postgres_kit import fresh_schema, reachable_url
 
@@ -74,7 +74,7 @@ async def test_processes_starting_together_migrate_once(db_url: str) -> None:
         versions = [r[0] for r in await conn.fetch(query)]
     finally:
         await conn.close()
-    assert sorted(versions) == [v for v, _, _ in migration_scripts("postgres")]
+    assert sorted(versions) == [v for v, _, _ in migration_scripts(TYPES)]
 
 
 async def test_both_url_schemes_open_and_others_are_refused(db_url: str) -> None:
@@ -149,11 +149,14 @@ async def test_the_resend_interval_holds_across_processes(stores: list[Storage])
 async def test_the_open_complaint_limit_is_atomic(stores: list[Storage]) -> None:
     async def file(i: int) -> Complaint | None:
         record = Complaint(f"T{i:04d}", "09121234567", "other", created_at=NOW, updated_at=NOW)
-        return await stores[i % STORAGES].create_complaint(record, 3, lambda old, new: [])
+        cap = Cap({"msisdn": "09121234567"}, 3, done=("closed",))
+        return await stores[i % STORAGES].create_record(record, lambda old, new: [], cap)
 
     filed = await asyncio.gather(*(file(i) for i in range(12)))
     assert sum(f is not None for f in filed) == 3
-    assert await stores[0].count_open_complaints("09121234567") == 3
+    assert (
+        await stores[0].count_records(Complaint, {"msisdn": "09121234567"}, done=("closed",)) == 3
+    )
 
 
 async def test_a_session_lock_holds_across_storages(stores: list[Storage]) -> None:

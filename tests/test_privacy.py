@@ -18,6 +18,7 @@ from gateway.app import create_app
 from gateway.appkeys import DISPATCHER
 from gateway.settings import Settings
 from gateway.web.logs import AccessLogger, MaskingFormatter
+from sessions.records import Complaint
 from tests.api_helpers import Client, bearer, call, storage
 from tests.conftest import FakeClock
 
@@ -191,7 +192,7 @@ async def full_run(client: Client) -> dict[str, list[str]]:
             assert resp.status == 200
     await dispatcher.poll_once()
 
-    complaints = await storage(client).list_complaints(None, None, None, None, 50)
+    complaints = await storage(client).find_records(Complaint, {}, limit=50)
     tickets = [c.ticket for c in complaints]
     assert len(tickets) >= 3
     return {

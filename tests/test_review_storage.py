@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from sessions.keywords import Parsed
-from sessions.ports import Busy, StoredSession, TicketTaken
+from sessions.ports import Busy, KeyTaken, StoredSession
 from sessions.records import Complaint
 from sessions.services import complaints
 from sessions.services.deps import Deps
@@ -40,8 +40,8 @@ async def test_a_colliding_ticket_leaves_the_other_complaint_alone(
 
     assert second is not None
     assert second.ticket == "87654321"
-    assert await storage(client).get_complaint(first.ticket) == first
-    assert await storage(client).get_complaint("87654321") == second
+    assert await storage(client).get_record(Complaint, first.ticket) == first
+    assert await storage(client).get_record(Complaint, "87654321") == second
     [mine] = await sms_to(client, ME, "complaint_received")
     assert first.ticket in mine["body"]
     [notice] = await sms_to(client, OTHER, "complaint_received")
@@ -53,7 +53,7 @@ async def test_a_taken_ticket_is_refused_by_the_storage(gateway: GatewayFactory)
     store = storage(client)
     now = deps(client).clock()
     mine = Complaint("11112222", ME, "other", body="mine", created_at=now, updated_at=now)
-    assert await store.create_complaint(mine, 3, lambda old, new: []) == mine
+    assert await store.create_record(mine, lambda old, new: []) == mine
     theirs = Complaint("11112222", OTHER, "registration", body="x", created_at=now, updated_at=now)
     notified: list[Complaint] = []
 
@@ -61,11 +61,11 @@ async def test_a_taken_ticket_is_refused_by_the_storage(gateway: GatewayFactory)
         notified.append(new)
         return []
 
-    with pytest.raises(TicketTaken):
-        await store.create_complaint(theirs, 3, notify)
-    assert await store.get_complaint("11112222") == mine
+    with pytest.raises(KeyTaken):
+        await store.create_record(theirs, notify)
+    assert await store.get_record(Complaint, "11112222") == mine
     assert notified == []
-    assert await store.count_open_complaints(OTHER) == 0
+    assert await store.count_records(Complaint, {"msisdn": OTHER}, done=("closed",)) == 0
 
 
 async def test_filing_gives_up_after_a_bounded_number_of_collisions(
@@ -81,11 +81,11 @@ async def test_filing_gives_up_after_a_bounded_number_of_collisions(
         return first.ticket
 
     monkeypatch.setattr(complaints, "make_ticket", always_taken)
-    with pytest.raises(TicketTaken):
+    with pytest.raises(KeyTaken):
         await complaints.file(deps(client), OTHER, "other")
     assert len(draws) == complaints.TICKET_TRIES
-    assert await storage(client).get_complaint(first.ticket) == first
-    assert await storage(client).count_open_complaints(OTHER) == 0
+    assert await storage(client).get_record(Complaint, first.ticket) == first
+    assert await storage(client).count_records(Complaint, {"msisdn": OTHER}, done=("closed",)) == 0
 
 
 async def post_inbound(client: Client, text: str, msgid: str) -> Any:
@@ -156,7 +156,7 @@ async def test_storage_held_elsewhere_is_busy_not_broken(
     async def held(*args: Any, **kwargs: Any) -> Any:
         raise Busy("lock slot busy for over 10 s")
 
-    monkeypatch.setattr(store, "get_registration", held)
+    monkeypatch.setattr(store, "get_record", held)
     monkeypatch.setattr(store, "get_session", held)
     monkeypatch.setattr(store, "session_or_latest", held)  # a new session's first read
     resp = await client.get("/v1/registrations/0013542419", headers=auth)

@@ -14,7 +14,8 @@ from aiohttp import ClientResponse
 from aiohttp.test_utils import TestClient
 
 from gateway.settings import Settings
-from gateway.storage.sqlite import SqliteStorage
+from gateway.storage import Store
+from gateway.storage.sqlite.database import SqliteDatabase
 from gateway.web.access import CALLBACK_MAX_BODY
 from sessions.ports import StoredSession
 from tests import postgres_kit
@@ -47,9 +48,10 @@ def _session(
 def _session_selects(client: TestClient[Any, Any]) -> list[str]:
     """The statements reading `ussd_sessions` that the gateway's connection runs from now on."""
     store = storage(client)
-    assert isinstance(store, SqliteStorage)
+    assert isinstance(store, Store)
+    assert isinstance(store.db, SqliteDatabase)
     seen: list[str] = []
-    store._conn.raw.set_trace_callback(
+    store.db.raw.set_trace_callback(
         lambda sql: (
             seen.append(sql) if sql.startswith("SELECT") and "ussd_sessions" in sql else None
         )

@@ -16,14 +16,14 @@ import sys
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import aiohttp
 import pytest
 
-from gateway.storage import file_locks
-from gateway.storage.file_locks import LOCK_SUFFIX, FileLocks, slot_of
-from gateway.storage.sqlite import SqliteStorage
+from gateway.storage import Store, open_storage
+from gateway.storage.sqlite import file_locks
+from gateway.storage.sqlite.database import SqliteDatabase
+from gateway.storage.sqlite.file_locks import LOCK_SUFFIX, FileLocks, slot_of
 from gateway.web import counters_share as metrics_share
 from sessions.ports import Busy
 from tests.live_gateway import ROOT, LiveGateway, free_port, gateway_env, query
@@ -42,7 +42,7 @@ else:
 """
 HOLDER = """
 import asyncio, sys
-from gateway.storage.file_locks import FileLocks
+from gateway.storage.sqlite.file_locks import FileLocks
 async def main():
     locks = FileLocks(sys.argv[1])
     async with locks.hold(sys.argv[2]):
@@ -93,7 +93,7 @@ async def test_a_session_lock_holds_across_processes_and_dies_with_its_holder(
 
 WRITER = """
 import fcntl, os, sys, time
-from gateway.storage.file_locks import WRITER_SLOT
+from gateway.storage.sqlite.file_locks import WRITER_SLOT
 fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT)
 fcntl.lockf(fd, fcntl.LOCK_EX, 1, WRITER_SLOT)
 print("writing", flush=True)
@@ -114,7 +114,7 @@ async def _other_writer(path: Path, seconds: float) -> asyncio.subprocess.Proces
 async def test_a_write_waits_for_another_process_writing_then_goes_through(
     tmp_path: Path,
 ) -> None:
-    store = await SqliteStorage.open(tmp_path / "g.db")
+    store = await open_storage(f"sqlite:///{tmp_path / 'g.db'}")
     other = await _other_writer(tmp_path / f"g.db{LOCK_SUFFIX}", 0.4)
     try:
         began = time.monotonic()
@@ -129,7 +129,7 @@ async def test_a_writer_that_never_finishes_times_out_the_others(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(file_locks, "WRITER_WAIT_S", 0.3)
-    store = await SqliteStorage.open(tmp_path / "g.db")
+    store = await open_storage(f"sqlite:///{tmp_path / 'g.db'}")
     other = await _other_writer(tmp_path / f"g.db{LOCK_SUFFIX}", 60)
     try:
         with pytest.raises(Busy):
@@ -147,21 +147,24 @@ async def test_a_writer_that_never_finishes_times_out_the_others(
 async def test_a_failed_commit_is_rolled_back_and_frees_the_writer(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    store = await SqliteStorage.open(tmp_path / "g.db")
-    conn = store._conn
-    real = conn.execute
+    store = await open_storage(f"sqlite:///{tmp_path / 'g.db'}")
+    assert isinstance(store, Store)
+    assert isinstance(store.db, SqliteDatabase)
+    db = store.db
+    conn = db.raw
+    real = db._control
 
-    async def commit_fails_once(sql: str, params: Any = ()) -> Any:
+    def commit_fails_once(sql: str) -> None:
         if sql == "COMMIT":
-            monkeypatch.setattr(conn, "execute", real)
+            monkeypatch.setattr(db, "_control", real)
             raise sqlite3.OperationalError("disk I/O error")
-        return await real(sql, params)
+        real(sql)
 
-    monkeypatch.setattr(conn, "execute", commit_fails_once)
+    monkeypatch.setattr(db, "_control", commit_fails_once)
     try:
         with pytest.raises(sqlite3.OperationalError):
             await store.set_session_status("no-such-session", "ended")
-        assert not conn.raw.in_transaction  # SQLite's write lock is not left held
+        assert not conn.in_transaction  # SQLite's write lock is not left held
         assert _probe(tmp_path / f"g.db{LOCK_SUFFIX}", file_locks.WRITER_SLOT) == "free"
         await store.set_session_status("no-such-session", "ended")  # the next write goes through
     finally:
@@ -209,7 +212,7 @@ async def test_processes_starting_together_on_a_new_file_migrate_it_once(tmp_pat
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     finally:
         conn.close()
-    scripts = sorted((ROOT / "gateway" / "migrations" / "sqlite").glob("*.sql"))
+    scripts = sorted((ROOT / "gateway" / "storage" / "migrations").glob("*.sql"))
     assert version == int(scripts[-1].name[:4])
     assert {"ussd_sessions", "outbox"} <= tables
     assert (tmp_path / f"fresh.db{LOCK_SUFFIX}").exists()

@@ -15,6 +15,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 
 from gateway.api.common import answer, read_model, read_query, rendering_as
 from gateway.api.fields import STRICT, Timestamp, at, sms_text
+from gateway.api.operations import Op
 from gateway.appkeys import DEPS, STORAGE
 from gateway.web import edge
 from gateway.web.auth import API_KEY_NAME, require_scope
@@ -24,6 +25,8 @@ from sessions.records import Complaint
 from sessions.services import complaints
 from sessions.services.complaints import ANSWER_MAX
 from templates_sms import parse_send_at
+
+SCOPE = "complaints"
 
 TICKET_MAX = 12
 
@@ -168,14 +171,15 @@ def _ticket(request: web.Request) -> str:
     return ticket
 
 
-@require_scope("complaints")
+@require_scope(SCOPE)
 async def list_complaints(request: web.Request) -> web.StreamResponse:
     query = read_query(request, ComplaintQuery)
     after = decode_cursor(query.cursor) if query.cursor else None
-    rows = await request.app[STORAGE].list_complaints(
-        status=query.status,
-        created_from=query.created_from.timestamp() if query.created_from else None,
-        created_to=query.created_to.timestamp() if query.created_to else None,
+    rows = await request.app[STORAGE].find_records(
+        Complaint,
+        {"status": query.status} if query.status is not None else {},
+        since=query.created_from.timestamp() if query.created_from else None,
+        until=query.created_to.timestamp() if query.created_to else None,
         after=after,
         limit=query.limit + 1,  # one more than asked tells whether another page follows
     )
@@ -189,15 +193,15 @@ async def list_complaints(request: web.Request) -> web.StreamResponse:
     )
 
 
-@require_scope("complaints")
+@require_scope(SCOPE)
 async def get_complaint(request: web.Request) -> web.StreamResponse:
-    record = await request.app[STORAGE].get_complaint(_ticket(request))
+    record = await request.app[STORAGE].get_record(Complaint, _ticket(request))
     if record is None:
         raise ApiError(404, "not_found", "no complaint with this ticket")
     return answer(ComplaintOut.of(record))
 
 
-@require_scope("complaints")
+@require_scope(SCOPE)
 async def patch_complaint(request: web.Request) -> web.StreamResponse:
     ticket = _ticket(request)
     body = await read_model(request, ComplaintPatch)
@@ -216,6 +220,18 @@ async def patch_complaint(request: web.Request) -> web.StreamResponse:
     if record is None:
         raise ApiError(404, "not_found", "no complaint with this ticket")
     return answer(ComplaintOut.of(record))
+
+
+TICKET = {"ticket": ("ticket number", r"^[0-9]{8}$")}
+OPERATIONS = (
+    Op("get", "/v1/complaints", "List complaints", "complaints",
+       response=ComplaintPage, query=ComplaintQuery, scope=SCOPE),
+    Op("get", "/v1/complaints/{ticket}", "Read a complaint", "complaints",
+       response=ComplaintOut, scope=SCOPE, path_params=TICKET),
+    Op("patch", "/v1/complaints/{ticket}", "Change a complaint's status or answer", "complaints",
+       response=ComplaintOut, body=ComplaintPatch, scope=SCOPE, path_params=TICKET,
+       description="A change of status notifies the complainant by SMS."),
+)  # fmt: skip
 
 
 def setup(app: web.Application) -> None:

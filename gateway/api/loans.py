@@ -17,6 +17,7 @@ from gateway.api.fields import (
     at,
     sms_text,
 )
+from gateway.api.operations import Op
 from gateway.api.registrations import created_or_updated
 from gateway.appkeys import DEPS, STORAGE
 from gateway.web import edge
@@ -25,6 +26,8 @@ from gateway.web.errors import ApiError
 from sessions import validators
 from sessions.records import Loan
 from sessions.services import loans
+
+SCOPE = "records"
 
 BANK_MAX = 30
 BRANCH_MAX = 24
@@ -95,7 +98,7 @@ class LoanOut(BaseModel):
         )
 
 
-@require_scope("records")
+@require_scope(SCOPE)
 async def put_loan(request: web.Request) -> web.StreamResponse:
     tracking_code = path_value(request, "tracking_code", validators.tracking_code)
     body = await read_model(request, LoanIn)
@@ -113,13 +116,23 @@ async def put_loan(request: web.Request) -> web.StreamResponse:
     return answer(LoanOut.of(stored), created_or_updated(created))
 
 
-@require_scope("records")
+@require_scope(SCOPE)
 async def get_loan(request: web.Request) -> web.StreamResponse:
     tracking_code = path_value(request, "tracking_code", validators.tracking_code)
-    record = await request.app[STORAGE].get_loan(tracking_code)
+    record = await request.app[STORAGE].get_record(Loan, tracking_code)
     if record is None:
         raise ApiError(404, "not_found", "no loan application with this tracking code")
     return answer(LoanOut.of(record))
+
+
+CODE = {"tracking_code": ("8-digit tracking code", r"^[0-9]{8}$")}
+OPERATIONS = (
+    Op("put", "/v1/loans/{tracking_code}", "Create or update a loan application", "records",
+       response=LoanOut, body=LoanIn, scope=SCOPE, path_params=CODE,
+       description="201 when created. A change of stage notifies the applicant by SMS."),
+    Op("get", "/v1/loans/{tracking_code}", "Read a loan application", "records",
+       response=LoanOut, scope=SCOPE, path_params=CODE),
+)  # fmt: skip
 
 
 def setup(app: web.Application) -> None:

@@ -10,6 +10,7 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from gateway.api.common import answer, read_model
+from gateway.api.operations import Op
 from gateway.appkeys import DEPS, STORAGE
 from gateway.web import edge
 from gateway.web.auth import API_KEY_NAME, require_scope
@@ -19,6 +20,8 @@ from sessions.ports import Notification
 from sessions.records import PRIORITY_BULK, PRIORITY_OTP, PRIORITY_TRANSACTIONAL, Result
 from sessions.services import notify
 from templates_sms import TemplateError, parse_send_at
+
+SCOPE = "notify"
 
 PRIORITIES = {"high": PRIORITY_OTP, "normal": PRIORITY_TRANSACTIONAL, "low": PRIORITY_BULK}
 MAX_SCHEDULE_S = 30 * 24 * 3600
@@ -123,7 +126,7 @@ def view(n: Notification) -> NotificationView:
     )
 
 
-@require_scope("notify")
+@require_scope(SCOPE)
 async def get_notification(request: web.Request) -> web.Response:
     message_id = request.match_info["id"]
     found = None
@@ -185,7 +188,7 @@ def _batch(result: Result) -> NotificationBatch:
     )
 
 
-@require_scope("notify")
+@require_scope(SCOPE)
 async def post_notifications(request: web.Request) -> web.Response:
     body = await read_model(request, NotificationRequest)
     key = request.headers.get("Idempotency-Key")
@@ -226,6 +229,17 @@ async def post_notifications(request: web.Request) -> web.Response:
             retry_after=wait,
         )
     return answer(batch, status=202)
+
+
+OPERATIONS = (
+    Op("post", "/v1/notifications", "Send templated SMS", "notifications", ok=202,
+       response=NotificationBatch, body=NotificationRequest, scope=SCOPE,
+       description="Send `Idempotency-Key` to make a retry return the first answer. "
+       "429 `resend_too_soon` when the template's resend interval has not passed."),
+    Op("get", "/v1/notifications/{id}", "A notification's state", "notifications",
+       response=NotificationView, scope=SCOPE,
+       path_params={"id": ("notification id", r"^[0-9]{18}$")}),
+)  # fmt: skip
 
 
 def setup(app: web.Application) -> None:

@@ -1,11 +1,10 @@
-"""The OpenAPI 3.1 document, generated from the pydantic models of every route, and a docs page
-that needs no internet. The operation table below is the one place a route is described; a test
-proves it matches the routes the app really serves."""
+"""The OpenAPI 3.1 document, generated from the pydantic models of every route. The operator and
+provider routes are described in the table below, each `/v1` resource in its own module
+(`OPERATIONS`); a test proves the whole matches the routes the app really serves."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel
@@ -15,34 +14,10 @@ from channels.docs import AfricasTalkingForm
 from channels.hubtel import HubtelRequest, HubtelResponse
 from channels.json_dialect import JsonUssdRequest, JsonUssdResponse
 from channels.nalo import NaloRequest, NaloResponse
-from gateway.api import complaints, loans, registrations, resets
+from gateway.api import registry
 from gateway.api.fields import ErrorOut
-from gateway.api.notifications import NotificationBatch, NotificationRequest, NotificationView
+from gateway.api.operations import FORM, JSON, TEXT, Op
 
-TEXT = "text/plain"
-JSON = "application/json"
-FORM = "application/x-www-form-urlencoded"
-
-
-@dataclass(frozen=True, slots=True)
-class Op:
-    method: str
-    path: str
-    summary: str
-    tag: str
-    ok: int = 200
-    response: type[BaseModel] | str | None = None  # a model, or a plain-text description
-    body: type[BaseModel] | None = None
-    body_type: str = JSON
-    query: type[BaseModel] | None = None
-    scope: str | None = None
-    path_params: Mapping[str, tuple[str, str]] = field(default_factory=dict)  # name: (text, regex)
-    description: str = ""
-
-
-NID = {"national_id": ("10-digit national ID with its check digit", r"^[0-9]{10}$")}
-CODE = {"tracking_code": ("8-digit tracking code", r"^[0-9]{8}$")}
-TICKET = {"ticket": ("ticket number", r"^[0-9]{8}$")}
 PROVIDER = {"provider": ("a configured provider: kavenegar, smsir or console", r"^[a-z]+$")}
 CALLBACK = "Form fields or a query string, as the provider sends them."
 TOKEN = {"token": ("the callback secret of this dialect or provider", r"^[A-Za-z0-9_\-.~]+$")}
@@ -62,34 +37,6 @@ OPERATIONS: tuple[Op, ...] = (
     Op("post", "/ussd/nalo", "USSD hop, Nalo dialect", "ussd",
        response=NaloResponse, body=NaloRequest,
        description="Nalo sends no hop counter: a retried hop counts as a new answer."),
-    Op("put", "/v1/registrations/{national_id}", "Create or update a registration", "records",
-       response=registrations.RegistrationOut, body=registrations.RegistrationIn,
-       scope="records", path_params=NID,
-       description="201 when created. A change of status enqueues the matching SMS."),
-    Op("get", "/v1/registrations/{national_id}", "Read a registration", "records",
-       response=registrations.RegistrationOut, scope="records", path_params=NID),
-    Op("put", "/v1/loans/{tracking_code}", "Create or update a loan application", "records",
-       response=loans.LoanOut, body=loans.LoanIn, scope="records", path_params=CODE,
-       description="201 when created. A change of stage notifies the applicant by SMS."),
-    Op("get", "/v1/loans/{tracking_code}", "Read a loan application", "records",
-       response=loans.LoanOut, scope="records", path_params=CODE),
-    Op("get", "/v1/complaints", "List complaints", "complaints",
-       response=complaints.ComplaintPage, query=complaints.ComplaintQuery, scope="complaints"),
-    Op("get", "/v1/complaints/{ticket}", "Read a complaint", "complaints",
-       response=complaints.ComplaintOut, scope="complaints", path_params=TICKET),
-    Op("patch", "/v1/complaints/{ticket}", "Change a complaint's status or answer", "complaints",
-       response=complaints.ComplaintOut, body=complaints.ComplaintPatch,
-       scope="complaints", path_params=TICKET,
-       description="A change of status notifies the complainant by SMS."),
-    Op("post", "/v1/password-resets/verify", "Verify a temporary password", "resets",
-       response=resets.VerifyOut, body=resets.VerifyIn, scope="resets"),
-    Op("post", "/v1/notifications", "Send templated SMS", "notifications", ok=202,
-       response=NotificationBatch, body=NotificationRequest, scope="notify",
-       description="Send `Idempotency-Key` to make a retry return the first answer. "
-       "429 `resend_too_soon` when the template's resend interval has not passed."),
-    Op("get", "/v1/notifications/{id}", "A notification's state", "notifications",
-       response=NotificationView, scope="notify",
-       path_params={"id": ("notification id", r"^[0-9]{18}$")}),
     Op("get", "/sms/{provider}/status", "Delivery report callback", "providers",
        path_params=PROVIDER, description=CALLBACK),
     Op("post", "/sms/{provider}/status", "Delivery report callback", "providers",
@@ -102,6 +49,7 @@ OPERATIONS: tuple[Op, ...] = (
     Op("get", "/readyz", "Readiness: the database answers", "health"),
     Op("get", "/metrics", "Prometheus metrics", "health",
        response="the Prometheus text format: requests, USSD hops, outbox, sessions"),
+    *registry.OPERATIONS,
 )  # fmt: skip
 # Every operator and provider callback again, with its shared secret as the last path segment.
 OPERATIONS += tuple(

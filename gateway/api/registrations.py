@@ -16,6 +16,7 @@ from gateway.api.fields import (
     Timestamp,
     at,
 )
+from gateway.api.operations import Op
 from gateway.appkeys import DEPS, STORAGE
 from gateway.web import edge
 from gateway.web.auth import API_KEY_NAME, require_scope
@@ -23,6 +24,8 @@ from gateway.web.errors import ApiError
 from sessions import validators
 from sessions.records import Registration
 from sessions.services import registration
+
+SCOPE = "records"
 
 RegistrationStatus = Literal["in_review", "activated", "approved_visit_branch", "identity_mismatch"]
 Gender = Literal["male", "female", "unknown"]
@@ -86,7 +89,7 @@ def created_or_updated(created: bool) -> int:
     return 201 if created else 200
 
 
-@require_scope("records")
+@require_scope(SCOPE)
 async def put_registration(request: web.Request) -> web.StreamResponse:
     national_id = path_value(request, "national_id", validators.national_id)
     body = await read_model(request, RegistrationIn)
@@ -105,13 +108,23 @@ async def put_registration(request: web.Request) -> web.StreamResponse:
     return answer(RegistrationOut.of(stored), created_or_updated(created))
 
 
-@require_scope("records")
+@require_scope(SCOPE)
 async def get_registration(request: web.Request) -> web.StreamResponse:
     national_id = path_value(request, "national_id", validators.national_id)
-    record = await request.app[STORAGE].get_registration(national_id)
+    record = await request.app[STORAGE].get_record(Registration, national_id)
     if record is None:
         raise ApiError(404, "not_found", "no registration with this national ID")
     return answer(RegistrationOut.of(record))
+
+
+NID = {"national_id": ("10-digit national ID with its check digit", r"^[0-9]{10}$")}
+OPERATIONS = (
+    Op("put", "/v1/registrations/{national_id}", "Create or update a registration", "records",
+       response=RegistrationOut, body=RegistrationIn, scope=SCOPE, path_params=NID,
+       description="201 when created. A change of status enqueues the matching SMS."),
+    Op("get", "/v1/registrations/{national_id}", "Read a registration", "records",
+       response=RegistrationOut, scope=SCOPE, path_params=NID),
+)  # fmt: skip
 
 
 def setup(app: web.Application) -> None:

@@ -15,12 +15,15 @@ from gateway.api.fields import (
     STRICT,
     NationalId,
 )
+from gateway.api.operations import Op
 from gateway.appkeys import DEPS
 from gateway.web import edge
 from gateway.web.auth import API_KEY_ID, require_scope
 from gateway.web.errors import ApiError
 from sessions.normalize import normalize
 from sessions.services import reset
+
+SCOPE = "resets"
 
 PASSWORD_MAX = 128
 
@@ -50,7 +53,7 @@ class VerifyOut(BaseModel):
     )
 
 
-@require_scope("resets")
+@require_scope(SCOPE)
 async def verify(request: web.Request) -> web.StreamResponse:
     body = await read_model(request, VerifyIn)
     deps = request.app[DEPS]
@@ -61,6 +64,12 @@ async def verify(request: web.Request) -> web.StreamResponse:
         )
     valid = await reset.verify(deps, body.national_id, body.password)
     return answer(VerifyOut(valid=valid))
+
+
+OPERATIONS = (
+    Op("post", "/v1/password-resets/verify", "Verify a temporary password", "resets",
+       response=VerifyOut, body=VerifyIn, scope=SCOPE),
+)  # fmt: skip
 
 
 def setup(app: web.Application) -> None:

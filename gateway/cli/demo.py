@@ -11,9 +11,10 @@ from dataclasses import dataclass, replace
 
 from aiohttp import web
 
+from gateway.api.registry import SCOPES
 from gateway.appkeys import CLOCK, DEPS, SETTINGS, STORAGE
-from gateway.web.auth import SCOPES, new_api_key
-from sessions.records import Loan, Registration
+from gateway.web.auth import new_api_key
+from sessions.records import Complaint, Loan, Registration
 from sessions.services import complaints, loans, registration
 from sessions.services.deps import Deps
 
@@ -70,7 +71,7 @@ CASES = (
 
 async def _ensure_objection(deps: Deps) -> str:
     """The ticket of the demo objection, filed on the first load only."""
-    for filed in await deps.store.complaints_for_msisdn(OBJECTION.mobile, 50):
+    for filed in await deps.store.find_records(Complaint, {"msisdn": OBJECTION.mobile}):
         if filed.loan_code == OBJECTION.tracking_code and filed.channel == SOURCE:
             return filed.ticket
     complaint = await complaints.file(

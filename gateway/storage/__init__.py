@@ -1,10 +1,21 @@
-"""The storage layer: owns all SQL. `open_storage` picks the backend from the database URL:
-`sqlite:///path` (the embedded default) or `postgresql://…` / `postgres://…` (many processes on
-one shared database)."""
+"""The storage layer: owns all SQL. Each store (sessions, records, outbox, dispatch, security,
+inbound) is one module written once over the small connection interface of `database.py`; the
+backend behind it is picked from the database URL: `sqlite:///path` (the embedded default) or
+`postgresql://…` / `postgres://…` (many processes on one shared database)."""
 
 from __future__ import annotations
 
-from gateway.storage.sqlite import SqliteStorage
+from contextlib import AbstractAsyncContextManager
+from typing import Literal
+
+from gateway.storage.database import Database
+from gateway.storage.dispatch import Dispatch
+from gateway.storage.inbound import Inbound
+from gateway.storage.outbox import Notifications, Outbox
+from gateway.storage.records import Records
+from gateway.storage.security import Security
+from gateway.storage.sessions import SessionRows
+from gateway.storage.sqlite.database import SqliteDatabase
 from sessions.ports import Storage
 
 SQLITE_PREFIX = (
@@ -13,11 +24,46 @@ SQLITE_PREFIX = (
 POSTGRES_PREFIXES = ("postgresql://", "postgres://")
 
 
-async def open_storage(url: str) -> Storage:
-    if url.startswith(SQLITE_PREFIX) and len(url) > len(SQLITE_PREFIX):
-        return await SqliteStorage.open(url[len(SQLITE_PREFIX) :])
-    if url.startswith(POSTGRES_PREFIXES):
-        from gateway.storage.postgres import PostgresStorage  # asyncpg only when it is used
+class Store(SessionRows, Records, Security, Outbox, Notifications, Dispatch, Inbound):
+    """Every store over one database."""
 
-        return await PostgresStorage.open(url)
+    def __init__(self, db: Database) -> None:
+        super().__init__()
+        self.db = db
+
+    def session_lock(self, key: str) -> AbstractAsyncContextManager[None]:
+        return self.db.session_lock(key)
+
+    async def ping(self) -> bool:
+        async with self.db.reading() as tx:
+            await tx.fetchval("SELECT 1")
+        return True
+
+    async def counts(self) -> dict[str, int]:
+        async with self.db.reading() as tx:
+            rows = await tx.fetch("SELECT status, COUNT(*) FROM outbox GROUP BY status")
+            active = await tx.fetchval("SELECT COUNT(*) FROM ussd_sessions WHERE status = 'active'")
+        found = {f"outbox_{row[0]}": int(row[1]) for row in rows}
+        found["sessions_active"] = int(active or 0)
+        return found
+
+    async def close(self) -> None:
+        await self.db.close()
+
+
+async def open_database(
+    url: str, *, sqlite_synchronous: Literal["normal", "full"] = "normal"
+) -> Database:
+    if url.startswith(SQLITE_PREFIX) and len(url) > len(SQLITE_PREFIX):
+        return await SqliteDatabase.open(url[len(SQLITE_PREFIX) :], sqlite_synchronous)
+    if url.startswith(POSTGRES_PREFIXES):
+        from gateway.storage.postgres.database import PostgresDatabase  # asyncpg only when used
+
+        return await PostgresDatabase.open(url)
     raise ValueError("unsupported database URL: use sqlite:///path or postgresql://…")
+
+
+async def open_storage(
+    url: str, *, sqlite_synchronous: Literal["normal", "full"] = "normal"
+) -> Storage:
+    return Store(await open_database(url, sqlite_synchronous=sqlite_synchronous))

@@ -71,7 +71,7 @@ async def _gate(ctx: Ctx) -> Outcome:
     """Says at once when the caller cannot file another one, before they type anything."""
     deps = deps_of(ctx)
     limit = deps.policy.max_open_complaints
-    if await deps.store.count_open_complaints(ctx.msisdn) >= limit:
+    if await complaints.count_open(deps, ctx.msisdn) >= limit:
         return _too_many(limit)
     data = ctx.state.data
     data.pop("loan_code", None)

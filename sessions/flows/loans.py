@@ -90,7 +90,7 @@ async def _by_code(ctx: Ctx) -> Outcome:
 
 
 async def _detail(ctx: Ctx) -> Outcome:
-    loan = await deps_of(ctx).store.get_loan(ctx.state.data.get("loan", ""))
+    loan = await deps_of(ctx).store.get_record(Loan, ctx.state.data.get("loan", ""))
     if loan is None or loan.mobile != ctx.msisdn:
         return end(NOT_FOUND)
     return await _show(ctx, loan)

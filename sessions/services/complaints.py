@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import secrets
 
-from sessions.ports import Notify, TicketTaken
+from sessions.ports import Cap, KeyTaken, Notify
 from sessions.records import Complaint, OutboundSms
 from sessions.services.deps import Deps, make_sms
 
@@ -13,6 +13,7 @@ BODY_MAX = 160
 WORKSHOP_CODE_LENGTHS = range(4, 13)  # digits of a workshop code (کد کارگاه)
 ANSWER_MAX = 100  # the SMS budget of complaint_status_changed
 TICKET_TRIES = 5  # fresh tickets drawn before giving up on a run of collisions
+DONE = ("closed",)  # statuses that no longer count against a number's open complaints
 
 
 def make_ticket() -> str:
@@ -60,7 +61,7 @@ async def file(
 ) -> Complaint | None:
     """Files a complaint; None when the number already has its limit of open tickets.
 
-    Raises `TicketTaken` only after `TICKET_TRIES` fresh tickets all collided."""
+    Raises `KeyTaken` only after `TICKET_TRIES` fresh tickets all collided."""
     now = deps.clock()
     notify = _received(deps, lang, channel)
     for attempt in range(1, TICKET_TRIES + 1):
@@ -76,19 +77,34 @@ async def file(
             updated_at=now,
         )
         try:
-            return await deps.store.create_complaint(
-                record, deps.policy.max_open_complaints, notify
-            )
-        except TicketTaken:
+            return await deps.store.create_record(record, notify, open_cap(deps, msisdn))
+        except KeyTaken:
             # Random tickets rarely collide, and the storage never overwrites: draw another.
             if attempt == TICKET_TRIES:
                 raise
     raise AssertionError("not reached: the last try returns or raises")
 
 
+def open_cap(deps: Deps, msisdn: str) -> Cap:
+    """A number's open complaints: those not yet closed."""
+    return Cap({"msisdn": msisdn}, deps.policy.max_open_complaints, done=DONE)
+
+
+async def count_open(deps: Deps, msisdn: str) -> int:
+    return await deps.store.count_records(Complaint, {"msisdn": msisdn}, done=DONE)
+
+
 async def update(
     deps: Deps, ticket: str, status: str | None, answer: str | None, source: str
 ) -> Complaint | None:
-    return await deps.store.update_complaint(
-        ticket, status, answer, deps.clock(), _changed(deps, source)
-    )
+    now = deps.clock()
+
+    def change(record: Complaint) -> Complaint:
+        if status is not None:
+            record.status = status
+        if answer is not None:
+            record.answer = answer
+        record.updated_at = now
+        return record
+
+    return await deps.store.change_record(Complaint, ticket, change, _changed(deps, source))

@@ -13,12 +13,18 @@ from sessions.services.registration import probing_limits
 async def by_code(deps: Deps, tracking_code: str, msisdn: str) -> Found[Loan]:
     if await deps.store.hit_limits(probing_limits(deps, msisdn), deps.clock()) is not None:
         return Found(limited=True)
-    loan = await deps.store.get_loan(tracking_code)
+    loan = await deps.store.get_record(Loan, tracking_code)
     return Found(loan if loan is not None and loan.mobile == msisdn else None)
 
 
 async def of_caller(deps: Deps, msisdn: str) -> list[Loan]:
-    return await deps.store.loans_for_mobile(msisdn, deps.policy.loans_listed)
+    return await deps.store.find_records(
+        Loan,
+        {"mobile": msisdn},
+        order="updated_at",
+        newest_first=True,
+        limit=deps.policy.loans_listed,
+    )
 
 
 def changed_at(loan: Loan) -> datetime:
@@ -48,4 +54,4 @@ async def put(deps: Deps, record: Loan, source: str) -> tuple[Loan, bool]:
     now = deps.clock()
     record.created_at = record.created_at or now
     record.updated_at = now
-    return await deps.store.put_loan(record, notifier(deps, source))
+    return await deps.store.put_record(record, notifier(deps, source))

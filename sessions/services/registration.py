@@ -24,7 +24,7 @@ def probing_limits(deps: Deps, msisdn: str) -> list[Limit]:
 async def lookup(deps: Deps, national_id: str, msisdn: str) -> Found[Registration]:
     if await deps.store.hit_limits(probing_limits(deps, msisdn), deps.clock()) is not None:
         return Found(limited=True)
-    record = await deps.store.get_registration(national_id)
+    record = await deps.store.get_record(Registration, national_id)
     return Found(record if record is not None and record.mobile == msisdn else None)
 
 
@@ -66,4 +66,4 @@ async def put(deps: Deps, record: Registration, source: str) -> tuple[Registrati
     now = deps.clock()
     record.created_at = record.created_at or now
     record.updated_at = now
-    return await deps.store.put_registration(record, notifier(deps, source))
+    return await deps.store.put_record(record, notifier(deps, source))

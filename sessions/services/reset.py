@@ -15,7 +15,7 @@ import secrets
 import string
 from enum import StrEnum
 
-from sessions.records import Limit, PasswordReset, limit_subject
+from sessions.records import Limit, PasswordReset, Registration, limit_subject
 from sessions.services.deps import Deps, make_sms
 
 # Letters and digits a person reads off a small screen without confusing them (no 0/O, 1/l/I).
@@ -97,7 +97,7 @@ async def request_reset(
     now = deps.clock()
     if await deps.store.hit_limits([number_limit(deps, msisdn)], now) is not None:
         return ResetOutcome.LIMITED
-    record = await deps.store.get_registration(national_id)
+    record = await deps.store.get_record(Registration, national_id)
     if record is None or record.mobile != msisdn or record.status != "activated":
         return ResetOutcome.NO_MATCH
     # A match means the caller holds the registered number: telling them of the limit reveals

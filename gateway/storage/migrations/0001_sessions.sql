@@ -1,3 +1,6 @@
+-- Migrations are written once for both databases. `{identity}` and `{bytes}` are the two types
+-- each spells its own way (TYPES in storage/sqlite/database.py and storage/postgres/database.py);
+-- DOUBLE PRECISION is a REAL in SQLite.
 -- USSD sessions: one row per operator session; the state is the engine's JSON.
 CREATE TABLE ussd_sessions (
     key              TEXT PRIMARY KEY,

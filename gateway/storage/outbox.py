@@ -1,5 +1,5 @@
-"""The outbox in PostgreSQL: messages are written inside the caller's transaction; notification
-requests with idempotency keys and the resend interval, safe when several processes take them."""
+"""The outbox: messages written inside the caller's transaction; notification requests with
+idempotency keys and the resend interval, safe when several processes take them at once."""
 
 from __future__ import annotations
 
@@ -8,26 +8,27 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from gateway.storage.common import NOTIFICATION_COLUMNS
-from gateway.storage.postgres_base import Connection, PostgresBase, xact_lock
+from gateway.storage.database import Database, Tx
+from gateway.storage.rows import NOTIFICATION_COLUMNS
 from sessions.ports import Notification
 from sessions.records import OutboundSms, Outcome, Result
 
 _INSERT = (
     "INSERT INTO outbox (id, recipient, template_id, lang, params, body, priority, status, source, "
     "due_at, callback_url, created_at, updated_at) "
-    "VALUES ($1, $2, $3, $4, $5, $6, $7, 'queued', $8, $9, $10, $11, $12)"
+    "VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?)"
 )
+_IDEMPOTENT = "SELECT request_hash, response FROM idempotency_keys WHERE key = ?"
 # While one pass posts a final-status callback, the others leave it alone; a pass that dies
 # mid-way leaves it due again after this.
 CALLBACK_LEASE_S = 300.0
 
 
-async def insert_outbox(conn: Connection, messages: Sequence[OutboundSms]) -> None:
+async def insert_outbox(tx: Tx, messages: Sequence[OutboundSms]) -> None:
     """Writes messages with the connection of a transaction that is already open."""
     if not messages:
         return
-    await conn.executemany(
+    await tx.executemany(
         _INSERT,
         [
             (
@@ -53,23 +54,29 @@ class _KeyTaken(Exception):
     """A concurrent request stored the same idempotency key first: roll back, replay theirs."""
 
 
-class PostgresOutbox(PostgresBase):
+class Outbox:
+    db: Database
+
     async def enqueue(self, messages: Sequence[OutboundSms]) -> None:
-        async with self.transaction() as conn:
-            await insert_outbox(conn, messages)
+        async with self.db.transaction() as tx:
+            await insert_outbox(tx, messages)
 
     async def outbox_messages(self, recipient: str | None = None) -> list[dict[str, Any]]:
-        async with self.connection() as conn:
+        async with self.db.reading() as tx:
             if recipient is None:
-                rows = await conn.fetch("SELECT * FROM outbox ORDER BY created_at, seq")
+                rows = await tx.fetch_dicts("SELECT * FROM outbox ORDER BY seq")
             else:
-                rows = await conn.fetch(
-                    "SELECT * FROM outbox WHERE recipient = $1 ORDER BY created_at, seq", recipient
+                rows = await tx.fetch_dicts(
+                    "SELECT * FROM outbox WHERE recipient = ? ORDER BY seq", recipient
                 )
-        return [{k: v for k, v in row.items() if k != "seq"} for row in rows]
+        for row in rows:
+            del row["seq"]
+        return rows
 
 
-class PostgresNotifications(PostgresBase):
+class Notifications:
+    db: Database
+
     async def enqueue_notifications(
         self,
         entries: Sequence[tuple[str, OutboundSms | Outcome]],
@@ -81,8 +88,11 @@ class PostgresNotifications(PostgresBase):
             return await self._enqueue_notifications(entries, resend_after_s, idempotency, now)
         except _KeyTaken:
             assert idempotency is not None
-            async with self.connection() as conn:
-                return await _replay(conn, idempotency)
+            async with self.db.reading() as tx:
+                row = await tx.fetchrow(_IDEMPOTENT, idempotency[0])
+            if row is None:  # cannot happen: the key was there when our insert gave way
+                raise RuntimeError("idempotency key vanished") from None
+            return Result.from_json(row[1]) if row[0] == idempotency[1] else None
 
     async def _enqueue_notifications(
         self,
@@ -91,28 +101,24 @@ class PostgresNotifications(PostgresBase):
         idempotency: tuple[str, str] | None,
         now: float,
     ) -> Result | None:
-        async with self.transaction() as conn:
+        async with self.db.transaction() as tx:
             # Concurrent requests with one key run one after the other; so do requests that could
             # send one template to one number twice within the resend interval.
-            keys = [f"idem:{idempotency[0]}"] if idempotency is not None else []
-            await xact_lock(conn, *keys)
             if idempotency is not None:
-                row = await conn.fetchrow(
-                    "SELECT request_hash, response FROM idempotency_keys WHERE key = $1",
-                    idempotency[0],
-                )
+                await tx.lock(f"idem:{idempotency[0]}")
+                row = await tx.fetchrow(_IDEMPOTENT, idempotency[0])
                 if row is not None:
                     return Result.from_json(row[1]) if row[0] == idempotency[1] else None
             if resend_after_s > 0:
                 templates = {i.template_id for _, i in entries if isinstance(i, OutboundSms)}
-                await xact_lock(conn, *(f"resend:{t}" for t in templates))
+                await tx.lock(*(f"resend:{t}" for t in templates))
             outcomes: list[Outcome] = []
             accepted: list[OutboundSms] = []
             for raw, item in entries:
                 if isinstance(item, Outcome):
                     outcomes.append(item)
                     continue
-                wait = await _resend_wait(conn, item, resend_after_s, now)
+                wait = await _resend_wait(tx, item, resend_after_s, now)
                 if wait:
                     outcomes.append(
                         Outcome(
@@ -122,12 +128,12 @@ class PostgresNotifications(PostgresBase):
                     continue
                 accepted.append(item)
                 outcomes.append(Outcome(raw, id=item.id))
-            await insert_outbox(conn, accepted)
+            await insert_outbox(tx, accepted)
             result = Result(outcomes)
             if idempotency is not None:
-                stored = await conn.fetchval(
+                stored = await tx.fetchval(
                     "INSERT INTO idempotency_keys (key, request_hash, response, created_at) "
-                    "VALUES ($1, $2, $3, $4) ON CONFLICT (key) DO NOTHING RETURNING key",
+                    "VALUES (?, ?, ?, ?) ON CONFLICT (key) DO NOTHING RETURNING key",
                     idempotency[0],
                     idempotency[1],
                     result.to_json(),
@@ -138,31 +144,29 @@ class PostgresNotifications(PostgresBase):
             return result
 
     async def due_callbacks(self, now: float, limit: int) -> list[tuple[Notification, str, int]]:
-        async with self.transaction() as conn:
-            rows = await conn.fetch(
-                "WITH due AS (SELECT id FROM outbox "
-                "WHERE callback_url IS NOT NULL AND final_at IS NOT NULL "
-                "AND (callback_state IS NULL "
-                "OR (callback_state = 'pending' AND callback_due_at <= $1)) "
-                "ORDER BY final_at LIMIT $2 FOR UPDATE SKIP LOCKED) "
-                "UPDATE outbox o SET callback_state = 'pending', callback_due_at = $3 "
-                f"FROM due WHERE o.id = due.id RETURNING {_qualified('o')}, "
-                "o.callback_url, o.callback_attempts",
+        async with self.db.transaction() as tx:
+            rows = await tx.fetch(
+                "UPDATE outbox SET callback_state = 'pending', callback_due_at = ? "
+                "WHERE id IN (SELECT id FROM outbox WHERE callback_url IS NOT NULL "
+                "AND final_at IS NOT NULL AND (callback_state IS NULL "
+                "OR (callback_state = 'pending' AND callback_due_at <= ?)) "
+                f"ORDER BY final_at LIMIT ?{self.db.skip_locked}) "
+                f"RETURNING {NOTIFICATION_COLUMNS}, callback_url, callback_attempts",
+                now + CALLBACK_LEASE_S,
                 now,
                 limit,
-                now + CALLBACK_LEASE_S,
             )
-        ordered = sorted(rows, key=lambda r: (r["final_at"], r["id"]))
+        ordered = sorted(rows, key=lambda r: (r[9], r[0]))  # final_at, then id
         return [(Notification(*row[:-2]), row[-2], int(row[-1])) for row in ordered]
 
     async def record_callback(
         self, message_id: str, delivered: bool, attempts: int, retry_at: float | None
     ) -> None:
         state = "done" if delivered else ("pending" if retry_at is not None else "failed")
-        async with self.connection() as conn:
-            await conn.execute(
-                "UPDATE outbox SET callback_state = $1, callback_attempts = $2, "
-                "callback_due_at = $3 WHERE id = $4",
+        async with self.db.transaction() as tx:
+            await tx.execute(
+                "UPDATE outbox SET callback_state = ?, callback_attempts = ?, callback_due_at = ? "
+                "WHERE id = ?",
                 state,
                 attempts,
                 retry_at,
@@ -170,26 +174,13 @@ class PostgresNotifications(PostgresBase):
             )
 
 
-def _qualified(alias: str) -> str:
-    return ", ".join(f"{alias}.{c.strip()}" for c in NOTIFICATION_COLUMNS.split(","))
-
-
-async def _replay(conn: Connection, idempotency: tuple[str, str]) -> Result | None:
-    row = await conn.fetchrow(
-        "SELECT request_hash, response FROM idempotency_keys WHERE key = $1", idempotency[0]
-    )
-    if row is None:  # cannot happen: the key was there when our insert gave way
-        raise RuntimeError("idempotency key vanished")
-    return Result.from_json(row[1]) if row[0] == idempotency[1] else None
-
-
-async def _resend_wait(conn: Connection, sms: OutboundSms, resend_after_s: int, now: float) -> int:
+async def _resend_wait(tx: Tx, sms: OutboundSms, resend_after_s: int, now: float) -> int:
     """Seconds left before this template may go to this number again (seed 001: 120 s)."""
     if resend_after_s <= 0:
         return 0
-    latest = await conn.fetchval(
-        "SELECT MAX(created_at) FROM outbox WHERE recipient = $1 AND template_id = $2 "
-        "AND created_at > $3",
+    latest = await tx.fetchval(
+        "SELECT MAX(created_at) FROM outbox WHERE recipient = ? AND template_id = ? "
+        "AND created_at > ?",
         sms.recipient,
         sms.template_id,
         now - resend_after_s,

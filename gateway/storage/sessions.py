@@ -1,9 +1,11 @@
-"""USSD session rows in SQLite, written by group commit.
+"""USSD session rows, written by group commit on both databases.
 
 Every hop's answer waits for the commit of its session row, so an answered screen is durable.
 Hops that arrive together share one transaction: the writes queued during one turn of the event
 loop are committed by one COMMIT, new sessions' rows by one `executemany` and later hops' by
-another, which costs a fraction of a commit each.
+another, which costs a fraction of a commit each (on PostgreSQL, one round trip of commits for
+many hops instead of one each). A key is in a group once at most: its hop holds the session's lock
+until its row commits.
 """
 
 from __future__ import annotations
@@ -11,15 +13,13 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from gateway.storage.common import (
+from gateway.storage.database import Database
+from gateway.storage.rows import (
     SESSION_COLUMNS,
     encode_state_utf8,
     session_from_row,
     sessions_by_key,
 )
-from gateway.storage.file_locks import FileLocks
-from gateway.storage.sqlite_base import SqliteBase
-from gateway.storage.sqlite_conn import Checkpointer, Connection
 from sessions.ports import StoredSession
 
 _UPSERT = (
@@ -32,50 +32,48 @@ _UPDATE = (
     "UPDATE ussd_sessions SET state = ?, status = ?, last_hop_key = ?, last_reply_text = ?, "
     "last_reply_end = ?, updated_at = ? WHERE key = ?"
 )
-_COLUMNS = SESSION_COLUMNS
-
-
-_GET = f"SELECT {_COLUMNS} FROM ussd_sessions WHERE key = ?"
+_GET = f"SELECT {SESSION_COLUMNS} FROM ussd_sessions WHERE key = ?"
 _LATEST_OPEN = (
-    f"SELECT {_COLUMNS} FROM ussd_sessions WHERE msisdn = ? AND updated_at >= ? "
+    f"SELECT {SESSION_COLUMNS} FROM ussd_sessions WHERE msisdn = ? AND updated_at >= ? "
     "AND status != 'ended' ORDER BY updated_at DESC LIMIT 1"
 )
-
-# The session and the caller's newest open one, in one statement (a read costs ~3 µs of locking
-# on its own). When the session is stored, the second row may be anything; it is not used.
-_SESSION_OR_LATEST = f"{_GET} UNION ALL SELECT * FROM ({_LATEST_OPEN})"
+# The session and the caller's newest open one, in one statement (one round trip; on SQLite a
+# read costs ~3 µs of locking on its own). When the session is stored, the second row may be
+# anything; it is not used.
+_SESSION_OR_LATEST = f"{_GET} UNION ALL SELECT * FROM ({_LATEST_OPEN}) AS latest"
 
 _Write = tuple[tuple[Any, ...], "asyncio.Future[None]"]
 
 
-class SqliteSessions(SqliteBase):
-    def __init__(
-        self, conn: Connection, checkpointer: Checkpointer, locks: FileLocks | None = None
-    ) -> None:
-        super().__init__(conn, checkpointer, locks)
+class SessionRows:
+    db: Database
+
+    def __init__(self) -> None:
         self._session_writes: list[_Write] = []
-        self._session_commit: asyncio.Task[None] | None = None
+        self._session_commit: asyncio.Task[None] | None = None  # held: the loop keeps weak refs
 
     async def get_session(self, key: str) -> StoredSession | None:
-        rows = await self.fetch_tuples(_GET, (key,))
+        rows = await self.db.fetch_tuples(_GET, (key,))
         return session_from_row(rows[0]) if rows else None
 
     async def latest_open_session(self, msisdn: str, since: float) -> StoredSession | None:
-        rows = await self.fetch_tuples(_LATEST_OPEN, (msisdn, since))
+        rows = await self.db.fetch_tuples(_LATEST_OPEN, (msisdn, since))
         return session_from_row(rows[0]) if rows else None
 
     async def session_or_latest(
         self, key: str, msisdn: str, since: float
     ) -> tuple[StoredSession | None, StoredSession | None]:
         return sessions_by_key(
-            await self.fetch_tuples(_SESSION_OR_LATEST, (key, msisdn, since)), key
+            await self.db.fetch_tuples(_SESSION_OR_LATEST, (key, msisdn, since)), key
         )
 
     async def put_session(self, session: StoredSession) -> None:
+        encoded = encode_state_utf8(session.state)
+        state = encoded.decode("utf-8") if self.db.state_as_text else encoded
         row = (
             session.key,
             session.msisdn,
-            encode_state_utf8(session.state),
+            state,
             session.status,
             session.last_hop_key,
             session.last_reply_text,
@@ -94,21 +92,21 @@ class SqliteSessions(SqliteBase):
         batch, self._session_writes = self._session_writes, []
         # A session's later hops update its row, which costs less than the upsert's attempt to
         # insert first; a row gone meanwhile (purged) is written again by the upsert. A new
-        # session's row is the one whose creation is this hop (created_at == updated_at). A key
-        # is in a group once at most: its hop holds the session's lock until its row commits.
+        # session's row is the one whose creation is this hop (created_at == updated_at). Where
+        # the driver does not count an `executemany`'s rows, every row is upserted.
         new: list[tuple[Any, ...]] = []
         later: list[tuple[Any, ...]] = []
-        for row, _ in batch:
-            (new if row[7] == row[8] else later).append(row)
+        counted = self.db.counts_many
+        for row, _ in sorted(batch, key=lambda write: write[0][0]):  # one lock order for all
+            (new if row[7] == row[8] or not counted else later).append(row)
         try:
-            async with self.transaction() as conn:
+            async with self.db.transaction() as tx:
                 if new:
-                    await conn.executemany(_UPSERT, new)
+                    await tx.executemany(_UPSERT, new)
                 if later:
                     changes = [(*row[2:7], row[8], row[0]) for row in later]
-                    updated = await conn.executemany(_UPDATE, changes)
-                    if updated.rowcount != len(later):
-                        await conn.executemany(_UPSERT, later)
+                    if await tx.executemany(_UPDATE, changes) != len(later):
+                        await tx.executemany(_UPSERT, later)
         except Exception as exc:
             for _, done in batch:
                 if not done.done():
@@ -119,12 +117,11 @@ class SqliteSessions(SqliteBase):
                 done.set_result(None)
 
     async def set_session_status(self, key: str, status: str) -> None:
-        async with self.transaction() as conn:
-            await conn.execute("UPDATE ussd_sessions SET status = ? WHERE key = ?", (status, key))
+        async with self.db.transaction() as tx:
+            await tx.execute("UPDATE ussd_sessions SET status = ? WHERE key = ?", status, key)
 
     async def purge_sessions(self, updated_before: float) -> int:
-        async with self.transaction() as conn:
-            cur = await conn.execute(
-                "DELETE FROM ussd_sessions WHERE updated_at < ?", (updated_before,)
+        async with self.db.transaction() as tx:
+            return await tx.execute(
+                "DELETE FROM ussd_sessions WHERE updated_at < ?", updated_before
             )
-            return cur.rowcount

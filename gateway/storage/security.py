@@ -1,11 +1,11 @@
-"""Password resets, rate-limit counters and API keys in PostgreSQL."""
+"""Password resets, rate-limit counters and API keys."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from gateway.storage.postgres_base import PostgresBase, xact_lock
-from gateway.storage.postgres_outbox import insert_outbox
+from gateway.storage.database import Database
+from gateway.storage.outbox import insert_outbox
 from sessions.records import ApiKey, Limit, OutboundSms, PasswordReset
 
 _RESET_COLUMNS = (
@@ -19,21 +19,23 @@ class _Full(Exception):
         self.limit = limit
 
 
-class PostgresSecurity(PostgresBase):
+class Security:
+    db: Database
+
     async def create_reset(self, reset: PasswordReset, sms: Sequence[OutboundSms]) -> None:
-        async with self.transaction() as conn:
+        async with self.db.transaction() as tx:
             # Only the latest reset works (seed 003): every earlier one stops working now, and two
             # resets of one national ID made at once cannot both stay active.
-            await xact_lock(conn, f"resets:{reset.national_id}")
-            await conn.execute(
+            await tx.lock(f"resets:{reset.national_id}")
+            await tx.execute(
                 "UPDATE password_resets SET status = 'superseded' "
-                "WHERE national_id = $1 AND status = 'active'",
+                "WHERE national_id = ? AND status = 'active'",
                 reset.national_id,
             )
-            reset.id = await conn.fetchval(
+            reset.id = await tx.fetchval(
                 "INSERT INTO password_resets (national_id, mobile, tracking_code, password_hash, "
                 "created_at, expires_at, status, attempts) "
-                "VALUES ($1, $2, $3, $4, $5, $6, 'active', 0) RETURNING id",
+                "VALUES (?, ?, ?, ?, ?, ?, 'active', 0) RETURNING id",
                 reset.national_id,
                 reset.mobile,
                 reset.tracking_code,
@@ -41,23 +43,23 @@ class PostgresSecurity(PostgresBase):
                 reset.created_at,
                 reset.expires_at,
             )
-            await insert_outbox(conn, sms)
+            await insert_outbox(tx, sms)
 
     async def latest_reset(self, national_id: str) -> PasswordReset | None:
-        async with self.connection() as conn:
-            row = await conn.fetchrow(
-                f"SELECT {_RESET_COLUMNS} FROM password_resets WHERE national_id = $1 "
+        async with self.db.reading() as tx:
+            row = await tx.fetchrow(
+                f"SELECT {_RESET_COLUMNS} FROM password_resets WHERE national_id = ? "
                 "ORDER BY id DESC LIMIT 1",
                 national_id,
             )
         return PasswordReset(*row) if row is not None else None
 
     async def count_reset_failure(self, reset_id: int, max_attempts: int) -> None:
-        async with self.connection() as conn:  # one statement: the row lock makes it atomic
-            await conn.execute(
+        async with self.db.transaction() as tx:
+            await tx.execute(
                 "UPDATE password_resets SET attempts = attempts + 1, "
-                "status = CASE WHEN attempts + 1 >= $1 THEN 'spent' ELSE status END "
-                "WHERE id = $2 AND status = 'active'",
+                "status = CASE WHEN attempts + 1 >= ? THEN 'spent' ELSE status END "
+                "WHERE id = ? AND status = 'active'",
                 max_attempts,
                 reset_id,
             )
@@ -68,12 +70,12 @@ class PostgresSecurity(PostgresBase):
         full the whole transaction rolls back and nothing is counted."""
         windows = [(limit, now - now % limit.window_s) for limit in limits]
         try:
-            async with self.transaction() as conn:
+            async with self.db.transaction() as tx:
                 counts: dict[tuple[str, float], int] = {}
                 # One lock order (by key) for every caller, so two callers never deadlock.
                 for limit, start in sorted(windows, key=lambda w: (w[0].key, w[1])):
-                    counts[(limit.key, start)] = await conn.fetchval(
-                        "INSERT INTO rate_limits (key, window_start, count) VALUES ($1, $2, 1) "
+                    counts[(limit.key, start)] = await tx.fetchval(
+                        "INSERT INTO rate_limits (key, window_start, count) VALUES (?, ?, 1) "
                         "ON CONFLICT (key, window_start) "
                         "DO UPDATE SET count = rate_limits.count + 1 RETURNING count",
                         limit.key,
@@ -84,8 +86,8 @@ class PostgresSecurity(PostgresBase):
                         raise _Full(limit)
                 oldest = min((start for _, start in windows), default=now)
                 # Old windows are dead weight; clear the ones this call's keys no longer use.
-                await conn.executemany(
-                    "DELETE FROM rate_limits WHERE key = $1 AND window_start < $2",
+                await tx.executemany(
+                    "DELETE FROM rate_limits WHERE key = ? AND window_start < ?",
                     sorted({(limit.key, oldest) for limit, _ in windows}),
                 )
         except _Full as full:
@@ -93,10 +95,10 @@ class PostgresSecurity(PostgresBase):
         return None
 
     async def add_api_key(self, key: ApiKey) -> None:
-        async with self.connection() as conn:
-            await conn.execute(
+        async with self.db.transaction() as tx:
+            await tx.execute(
                 "INSERT INTO api_keys (key_id, name, key_hash, scopes, created_at, revoked) "
-                "VALUES ($1, $2, $3, $4, $5, $6)",
+                "VALUES (?, ?, ?, ?, ?, ?)",
                 key.key_id,
                 key.name,
                 key.key_hash,
@@ -106,15 +108,14 @@ class PostgresSecurity(PostgresBase):
             )
 
     async def revoke_api_key(self, key_id: str) -> bool:
-        async with self.connection() as conn:
-            done = await conn.execute("UPDATE api_keys SET revoked = 1 WHERE key_id = $1", key_id)
-        return str(done).endswith(" 1")
+        async with self.db.transaction() as tx:
+            return await tx.execute("UPDATE api_keys SET revoked = 1 WHERE key_id = ?", key_id) == 1
 
     async def get_api_key(self, key_id: str) -> ApiKey | None:
-        async with self.connection() as conn:
-            row = await conn.fetchrow(
+        async with self.db.reading() as tx:
+            row = await tx.fetchrow(
                 "SELECT key_id, name, key_hash, scopes, created_at, revoked FROM api_keys "
-                "WHERE key_id = $1",
+                "WHERE key_id = ?",
                 key_id,
             )
         if row is None:

@@ -1,5 +1,4 @@
 -- Records the portals keep current through the API, and what the citizen services create.
--- Timestamps are epoch seconds (double precision), as in the SQLite schema.
 CREATE TABLE registrations (
     national_id  TEXT PRIMARY KEY,
     mobile       TEXT NOT NULL,
@@ -43,7 +42,7 @@ CREATE INDEX complaints_created ON complaints (created_at, ticket);
 
 -- Temporary passwords: only a hash is kept; a new reset supersedes every earlier one.
 CREATE TABLE password_resets (
-    id             BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    id             {identity},
     national_id    TEXT NOT NULL,
     mobile         TEXT NOT NULL,
     tracking_code  TEXT NOT NULL,
@@ -73,7 +72,6 @@ CREATE TABLE rate_limits (
 );
 
 -- The transactional outbox: written in the same transaction as the record change that owes it.
--- `seq` is the insertion order (SQLite's rowid): the tie-break after priority and due time.
 CREATE TABLE outbox (
     id                   TEXT PRIMARY KEY,
     recipient            TEXT NOT NULL,
@@ -96,8 +94,7 @@ CREATE TABLE outbox (
     created_at           DOUBLE PRECISION NOT NULL,
     updated_at           DOUBLE PRECISION NOT NULL,
     sent_at              DOUBLE PRECISION,
-    final_at             DOUBLE PRECISION,
-    seq                  BIGINT GENERATED ALWAYS AS IDENTITY UNIQUE
+    final_at             DOUBLE PRECISION
 );
 CREATE INDEX outbox_due ON outbox (status, priority, due_at);
 CREATE INDEX outbox_provider_id ON outbox (provider, provider_message_id);

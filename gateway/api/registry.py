@@ -1,0 +1,13 @@
+"""The `/v1` resources, in the order the docs list them: a new resource is one module under
+`gateway/api/` and one line here. The app serves their routes, the OpenAPI document describes their
+operations, and API keys may be given exactly the scopes they require."""
+
+from __future__ import annotations
+
+from gateway.api import complaints, loans, notifications, registrations, resets
+from gateway.api.operations import Op
+
+RESOURCES = (registrations, loans, complaints, resets, notifications)
+
+OPERATIONS: tuple[Op, ...] = tuple(op for resource in RESOURCES for op in resource.OPERATIONS)
+SCOPES: frozenset[str] = frozenset(resource.SCOPE for resource in RESOURCES)

@@ -1,0 +1,77 @@
+"""The small connection interface every store is written against, once for both backends.
+
+A store writes its SQL once, with `?` placeholders, in the SQL that SQLite and PostgreSQL both
+speak (`ON CONFLICT … DO UPDATE`, `RETURNING`, row values, `UPDATE … WHERE id IN (SELECT …)`). What
+truly differs lives behind this interface, in `sqlite/` and `postgres/`: how a transaction starts
+and who may write, placeholders (`?` or `$n`), row locks (`FOR UPDATE SKIP LOCKED`, and an advisory
+lock where a rule spans rows that may not exist yet), the per-session hop lock, migrations.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from contextlib import AbstractAsyncContextManager
+from typing import Any, Protocol
+
+Row = Sequence[Any]
+
+
+class Tx(Protocol):
+    """One connection inside a transaction (or, from `Database.reading`, in autocommit)."""
+
+    async def execute(self, sql: str, *args: Any) -> int:
+        """Runs one statement; the number of rows it changed."""
+        ...
+
+    async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> int | None:
+        """Runs one statement per row; the rows changed in all, or None where the driver does not
+        count them (asyncpg)."""
+        ...
+
+    async def fetch(self, sql: str, *args: Any) -> list[Row]:
+        """Every row, each read by position."""
+        ...
+
+    async def fetchrow(self, sql: str, *args: Any) -> Row | None: ...
+
+    async def fetchval(self, sql: str, *args: Any) -> Any: ...
+
+    async def fetch_dicts(self, sql: str, *args: Any) -> list[dict[str, Any]]:
+        """Every row as a dict by column name (for the API and the tests)."""
+        ...
+
+    async def lock(self, *keys: str) -> None:
+        """Serialises this transaction with every other that locks one of `keys`, until it ends:
+        a rule that spans rows which may not exist yet (two filings counting one number's open
+        complaints). SQLite has one writer at a time already, so there it costs nothing."""
+        ...
+
+
+class Database(Protocol):
+    # `… FOR UPDATE SKIP LOCKED` on PostgreSQL, where dispatchers in many processes claim rows
+    # side by side; nothing on SQLite, whose one writer claims alone.
+    skip_locked: str
+    # Whether `Tx.executemany` reports the rows it changed.
+    counts_many: bool
+    # A session's state goes in as text (PostgreSQL's text column) rather than as the UTF-8
+    # bytes SQLite keeps as they are.
+    state_as_text: bool
+
+    def transaction(self) -> AbstractAsyncContextManager[Tx]:
+        """A short write transaction; raises `sessions.ports.Busy` when the database's writer, or
+        a lock, was held elsewhere past its limit."""
+        ...
+
+    def reading(self) -> AbstractAsyncContextManager[Tx]:
+        """A connection for reads (and single-statement writes, atomic on their own)."""
+        ...
+
+    async def fetch_tuples(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+        """A single-statement read as plain tuples: the reads of every USSD hop."""
+        ...
+
+    def session_lock(self, key: str) -> AbstractAsyncContextManager[None]:
+        """Held around one hop of a USSD session across every process on this database."""
+        ...
+
+    async def close(self) -> None: ...

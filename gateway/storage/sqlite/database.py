@@ -1,0 +1,183 @@
+"""The SQLite database: WAL, versioned migrations, short serialised transactions.
+
+One connection serves the process, driven from the loop (`connection`). Every transaction takes
+the process's lock, so a coroutine never reads another one's half-finished transaction; each write
+is one short `BEGIN IMMEDIATE … COMMIT`. Several processes of one machine may share the file
+(`GATEWAY_WORKERS`): WAL lets them read beside the one writer, a byte of the lock file beside the
+database (`file_locks`) picks that writer, and other bytes serialise one session's hops and the
+migrations across them. Many machines share PostgreSQL instead.
+
+The file, its WAL and its lock file are created readable by the gateway's user alone (0600): they
+hold personal data.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import sqlite3
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any, Literal, Self
+
+from gateway.storage.migrations import migration_scripts
+from gateway.storage.sqlite.connection import Checkpointer, SqliteTx, connect
+from gateway.storage.sqlite.file_locks import LOCK_SUFFIX, MIGRATION_SLOT, FileLocks
+from sessions.ports import Busy
+
+log = logging.getLogger(__name__)
+
+BUSY_TIMEOUT_MS = 5000
+MIGRATION_WAIT_S = 600.0
+# What a log restarted after a checkpoint may leave on disk.
+JOURNAL_SIZE_LIMIT = 32 * 1024 * 1024
+_NOTHING: contextlib.nullcontext[None] = contextlib.nullcontext()
+
+Synchronous = Literal["normal", "full"]
+
+# The column types no SQL spells alike in both databases.
+TYPES = {
+    "{identity}": "INTEGER PRIMARY KEY AUTOINCREMENT",
+    "{bytes}": "BLOB",
+}
+
+
+def _create_private(path: str) -> None:
+    """The database file 0600, new or not (SQLite gives its WAL and shared-memory files the
+    database file's own mode when it makes them; a file an earlier version made is narrowed)."""
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600))
+    for name in (path, f"{path}-wal", f"{path}-shm"):
+        with contextlib.suppress(FileNotFoundError, PermissionError):
+            os.chmod(name, 0o600)
+
+
+class SqliteDatabase:
+    skip_locked = ""
+    counts_many = True
+    state_as_text = False
+
+    def __init__(
+        self, raw: sqlite3.Connection, checkpointer: Checkpointer, locks: FileLocks | None = None
+    ) -> None:
+        self.tx = SqliteTx(raw)
+        self._lock = asyncio.Lock()
+        self.checkpointer = checkpointer
+        self._locks = locks  # None for `:memory:`, which no other process can open
+        self._cursor = raw.cursor()  # kept for the hop's reads: one cursor less to make a read
+
+    @property
+    def raw(self) -> sqlite3.Connection:
+        return self.tx.raw
+
+    @classmethod
+    async def open(cls, path: Path | str, synchronous: Synchronous = "normal") -> Self:
+        memory = str(path) == ":memory:"
+        if not memory:
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            _create_private(str(path))
+        raw = connect(str(path))
+        locks = None if memory else FileLocks(f"{path}{LOCK_SUFFIX}")
+        # WAL lets readers run beside the writer. Switched under the migration byte: processes
+        # switching a new file at once can deadlock in SQLite's lock upgrade, which answers one of
+        # them "database is locked" without waiting.
+        if locks is None:
+            raw.execute("PRAGMA journal_mode=WAL")
+        else:
+            async with locks.hold_slot(MIGRATION_SLOT, limit_s=MIGRATION_WAIT_S):
+                raw.execute("PRAGMA journal_mode=WAL")
+        # NORMAL in WAL: a commit survives a crash of the process; a power cut may lose what was
+        # committed since the last checkpoint (about a second), never corrupt the file. FULL
+        # fsyncs every commit (GATEWAY_SQLITE_SYNCHRONOUS=full; the README prices it).
+        raw.execute(f"PRAGMA synchronous={synchronous.upper()}")
+        raw.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        raw.execute("PRAGMA foreign_keys=ON")
+        raw.execute(f"PRAGMA journal_size_limit={JOURNAL_SIZE_LIMIT}")
+        # Checkpoints (the fsync) run on a thread, never inside a commit on the loop.
+        raw.execute("PRAGMA wal_autocheckpoint=0")
+        self = cls(raw, Checkpointer(str(path)), locks)
+        await self.migrate()
+        self.checkpointer.start()
+        return self
+
+    def _cross_process(self, slot: int) -> contextlib.AbstractAsyncContextManager[None]:
+        # As long as another process's migrations take: start-up has nothing better to do.
+        return self._locks.hold_slot(slot, limit_s=MIGRATION_WAIT_S) if self._locks else _NOTHING
+
+    def _writer(self) -> contextlib.AbstractContextManager[None]:
+        """The one writer among the processes sharing the file (`FileLocks.writer`)."""
+        return self._locks.writer() if self._locks else _NOTHING
+
+    def session_lock(self, key: str) -> contextlib.AbstractAsyncContextManager[None]:
+        """One session's hops one at a time across the processes sharing the file (within a
+        process, the caller's own per-key lock already orders them)."""
+        return self._locks.hold(key) if self._locks else _NOTHING
+
+    async def migrate(self) -> int:
+        # Read and applied under the migration lock, so two processes starting together never
+        # both apply one version.
+        async with self._cross_process(MIGRATION_SLOT), self._lock:
+            row = self.raw.execute("PRAGMA user_version").fetchone()
+            current = int(row[0]) if row else 0
+            for version, name, sql in migration_scripts(TYPES):
+                if version <= current:
+                    continue
+                log.info("applying migration %s", name)
+                with self._writer():  # in turn with the workers already serving, not after them
+                    self.raw.executescript(
+                        f"BEGIN IMMEDIATE;\n{sql}\nPRAGMA user_version={version};\nCOMMIT;"
+                    )
+                current = version
+            return current
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[SqliteTx]:
+        async with self._lock:
+            raw = self.raw
+            try:
+                with self._writer():
+                    self._control("BEGIN IMMEDIATE")
+                    try:
+                        yield self.tx
+                        self._control("COMMIT")
+                    except BaseException:
+                        # A failed COMMIT may leave the transaction open, holding SQLite's write
+                        # lock with the writer byte released: close it here, or no process could
+                        # write.
+                        if raw.in_transaction:
+                            self._control("ROLLBACK")
+                        raise
+            except sqlite3.OperationalError as exc:
+                if "locked" in str(exc) or "busy" in str(exc):
+                    raise Busy(f"the database's writer was held too long: {exc}") from None
+                raise
+
+    def _control(self, sql: str) -> None:
+        self.raw.execute(sql)
+
+    @asynccontextmanager
+    async def reading(self) -> AsyncIterator[SqliteTx]:
+        async with self._lock:
+            yield self.tx
+
+    async def fetch_tuples(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+        """Every row of a single-statement read, as plain tuples (read by position). With no
+        transaction open (the lock free), it runs at once: nothing can interleave with a
+        statement that never yields. Every row is fetched: a statement left unfinished would hold
+        its read transaction open."""
+        if not self._lock.locked():
+            rows: list[tuple[Any, ...]] = self._cursor.execute(sql, params).fetchall()
+            return rows
+        async with self._lock:
+            found: list[tuple[Any, ...]] = self._cursor.execute(sql, params).fetchall()
+            return found
+
+    async def close(self) -> None:
+        async with self._lock:
+            self.raw.close()
+        await self.checkpointer.stop()
+        if self._locks is not None:
+            self._locks.close()
