@@ -70,6 +70,10 @@ class Settings(BaseSettings):
     # in-process retries, so a slow provider is never sent the same message twice at once.
     dispatch_lease_s: float = Field(120.0, gt=0)
 
+    # Keys that seal secrets at rest (sessions/sealing.py), comma-separated, the newest first; on
+    # SQLite a key file beside the database (`<db>.key`, 0600) when unset.
+    seal_key: SecretStr = SecretStr("")
+
     # Operator callbacks (USSD, SMS status and inbound): a shared secret per dialect or provider,
     # as a path token (`/ussd/{dialect}/{token}`) or in the header below. Written as JSON
     # (`{"africastalking": "…"}`), as `name=secret,…`, or as one bare secret for all; `*` names the
