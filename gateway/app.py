@@ -19,13 +19,14 @@ from gateway.jobs.cleanup import cleanup_ctx
 from gateway.jobs.dispatch import dispatch_ctx
 from gateway.jobs.inbound import poll_inbound_ctx
 from gateway.routes import docs, health, metrics, sms, ussd
+from gateway.sealkey import load_sealer
 from gateway.settings import Settings
 from gateway.storage import open_storage
 from gateway.web import access, edge
 from gateway.web.counters import METRICS, Metrics
 from sessions.flows.base import Flow
 from sessions.flows.registry import SERVICES, build_engine
-from sessions.services.deps import Deps
+from sessions.services.deps import Deps, Policy
 from sessions.ussd import UssdSessions
 from templates_sms import load_templates
 
@@ -45,7 +46,13 @@ async def _storage_ctx(app: web.Application) -> AsyncIterator[None]:
     storage = await open_storage(settings.resolved_database_url())
     app[STORAGE] = storage
     flows: tuple[Flow, ...] = app[FLOWS]
-    deps = Deps(store=storage, templates=load_templates(), clock=app[CLOCK])
+    deps = Deps(
+        store=storage,
+        templates=load_templates(),
+        clock=app[CLOCK],
+        policy=Policy(message_validity_s=settings.message_validity_s),
+        sealer=load_sealer(settings),
+    )
     app[DEPS] = deps
     app[USSD] = UssdSessions(
         store=storage,

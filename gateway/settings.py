@@ -62,9 +62,19 @@ class Settings(BaseSettings):
     # Messages claimed per pass; more than one provider call's worth go out concurrently. Small
     # claims keep a code that arrives mid-pass from waiting long behind a bulk batch.
     dispatch_batch: int = Field(200, ge=1, le=5000)
-    max_attempts: int = Field(8, ge=1)
+    # A message the provider refused for now (5xx, throttled, unreachable) waits on this curve;
+    # it fails only for a permanent reason or when its validity ends.
     retry_base_s: float = Field(2.0, gt=0)
     retry_cap_s: float = Field(300.0, gt=0)
+    # How long a message without a validity of its own is worth sending (codes and passwords
+    # carry theirs).
+    message_validity_s: int = Field(7 * 24 * 3600, ge=60)
+    # A send whose answer never came is checked with its provider this long after it left.
+    unknown_check_s: float = Field(30.0, gt=0)
+    # A provider paused for an account error (credit, key, IP, line) is probed after this.
+    provider_probe_s: float = Field(30.0, gt=0)
+    # On a stop, sends in flight are awaited this long; what is left is given back.
+    dispatch_drain_s: float = Field(10.0, ge=0)
     status_poll_after_s: float = Field(600.0, gt=0)
     # A claimed message is due again after this (a crash mid-send); longer than one send with its
     # in-process retries, so a slow provider is never sent the same message twice at once.
@@ -138,7 +148,10 @@ class Settings(BaseSettings):
             interval_s=self.dispatch_interval_s,
             lease_s=self.dispatch_lease_s,
             status_poll_after_s=self.status_poll_after_s,
-            retry=RetryConfig(self.max_attempts, self.retry_base_s, self.retry_cap_s),
+            retry=RetryConfig(base_s=self.retry_base_s, cap_s=self.retry_cap_s),
+            check_after_s=self.unknown_check_s,
+            probe_s=self.provider_probe_s,
+            drain_s=self.dispatch_drain_s,
         )
 
 

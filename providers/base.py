@@ -6,13 +6,12 @@ outbox and the dispatcher never see a URL, a status code table or a JSON envelop
 
 from __future__ import annotations
 
-import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Literal, Protocol, runtime_checkable
 
-from sessions.masking import mask_msisdn, mask_text
+from sessions.masking import hide_codes, mask_msisdn, mask_text
 from sessions.validators import mobile as _canonical_mobile
 
 
@@ -29,15 +28,20 @@ FINAL_STATES: frozenset[DeliveryState] = frozenset(
     {DeliveryState.DELIVERED, DeliveryState.UNDELIVERED, DeliveryState.FAILED}
 )
 
-ErrorKind = Literal["retryable", "account", "permanent"]
+ErrorKind = Literal["retryable", "account", "permanent", "unknown"]
 
 
 class ProviderError(Exception):
-    """A failed provider call. `kind` is the retry policy; `reason` is masked, safe to show.
+    """A failed provider call. `kind` is the policy; `reason` is masked, safe to show.
 
-    retryable: try the same provider again later (network, timeout, 5xx, busy);
-    account:   this provider cannot send for us now (credit, key, IP, line): fail over and alert;
-    permanent: this message can never go out as it is (receptor, text, template).
+    retryable: refused, provably (no connection made, a 5xx, throttled): the same or another
+               provider may take it later;
+    account:   this provider cannot send for us now (credit, key, IP, line): pause it, alert, and
+               send through another one;
+    permanent: this message can never go out as it is (receptor, text, template);
+    unknown:   the request left and no answer came (a timeout, a connection cut while waiting):
+               the provider may have sent it, so it is never sent again before the provider is
+               asked what became of it.
     """
 
     def __init__(self, kind: ErrorKind, code: str, reason: str, provider: str = "") -> None:
@@ -64,10 +68,18 @@ class PermanentError(ProviderError):
         super().__init__("permanent", code, reason, provider)
 
 
-_ERROR_CLASSES: dict[ErrorKind, type[RetryableError | AccountError | PermanentError]] = {
+class AmbiguousError(ProviderError):
+    def __init__(self, code: str, reason: str, provider: str = "") -> None:
+        super().__init__("unknown", code, reason, provider)
+
+
+_ERROR_CLASSES: dict[
+    ErrorKind, type[RetryableError | AccountError | PermanentError | AmbiguousError]
+] = {
     "retryable": RetryableError,
     "account": AccountError,
     "permanent": PermanentError,
+    "unknown": AmbiguousError,
 }
 
 
@@ -143,13 +155,48 @@ class InboundSms:
         )
 
 
+class Verdict(StrEnum):
+    ACCEPTED = "accepted"  # the provider has it: its id and state are known now
+    ABSENT = "absent"  # provably never accepted: it may be sent again, here or elsewhere
+    UNKNOWN = "unknown"  # the provider cannot tell (no local id, twin texts): never resent
+
+
+@dataclass(frozen=True, slots=True)
+class Handed:
+    """A send whose answer never came, to be reconciled with the provider it went to."""
+
+    local_id: str
+    receptor: str
+    text: str
+    handed_at: float  # when its request left (epoch seconds)
+    otp: bool = False  # sent through the provider's OTP template route
+
+
+@dataclass(frozen=True, slots=True)
+class Reconciled:
+    local_id: str
+    verdict: Verdict
+    provider_message_id: str | None = None
+    state: DeliveryState = DeliveryState.QUEUED
+    provider_status: str = ""
+
+
 @runtime_checkable
 class Provider(Protocol):
     name: str
     max_batch: int  # the dispatcher never passes more messages than this to `send`
 
     async def send(self, messages: Sequence[OutgoingSms]) -> list[SendResult]:
-        """One result per message, in order. Raises ProviderError when nothing was accepted."""
+        """One result per message, in order. Raises ProviderError when nothing was accepted:
+        `AmbiguousError` when the request left and no answer came."""
+        ...
+
+    async def reconcile(
+        self, items: Sequence[Handed], known_ids: frozenset[str], now: float
+    ) -> list[Reconciled]:
+        """What became of sends whose answer was lost, one verdict each, in order; `known_ids`
+        are the provider's ids the gateway already holds for sends near these (never taken for
+        one of these). Raises ProviderError when the provider could not be asked."""
         ...
 
     async def query_status(self, provider_message_ids: Sequence[str]) -> list[DeliveryReport]: ...
@@ -163,14 +210,6 @@ class Provider(Protocol):
     async def account_ok(self) -> bool: ...
 
     async def close(self) -> None: ...
-
-
-@runtime_checkable
-class LocalStatus(Protocol):
-    """Providers that can say what became of messages by our local ids (an answer lost in a
-    timeout or a crash), so a message one of them already has is never sent elsewhere too."""
-
-    async def query_local_status(self, local_ids: Sequence[str]) -> list[DeliveryReport]: ...
 
 
 @runtime_checkable
@@ -197,13 +236,9 @@ def require_fields(fields: Mapping[str, str], *names: str) -> dict[str, str]:
     return values
 
 
-# Any word holding a digit may be a code, a password or a tracking number.
-_WORD_WITH_DIGIT = re.compile(r"\S*[0-9\u06f0-\u06f9\u0660-\u0669]\S*")
-
-
 def safe_preview(text: str) -> str:
     """A message text fit for a log line: masked, and every word with a digit in it hidden."""
-    return _WORD_WITH_DIGIT.sub("***", mask_text(text))
+    return hide_codes(text)
 
 
 def rejected(msg: OutgoingSms, exc: ProviderError) -> SendResult:

@@ -27,7 +27,9 @@ class ProviderConfig:
 
 @dataclass(frozen=True, slots=True)
 class RetryConfig:
-    max_attempts: int = 8
+    """Backoff with full jitter for calls a provider provably refused (retryable errors)."""
+
+    in_process: int = 3  # tries within one pass; later ones are the outbox's
     base_s: float = 2.0
     cap_s: float = 300.0
 
@@ -39,3 +41,11 @@ class DispatchConfig:
     lease_s: float = 120.0
     status_poll_after_s: float = 600.0
     retry: RetryConfig = field(default_factory=RetryConfig)
+    # A send whose answer never came is first checked this long after it left (and then on the
+    # backoff curve), so the provider's own records have caught up.
+    check_after_s: float = 30.0
+    # A paused provider is probed this long after the pause, then on the backoff curve.
+    probe_s: float = 30.0
+    probe_cap_s: float = 600.0
+    # On stop, in-flight sends are awaited this long before what is left is released.
+    drain_s: float = 10.0

@@ -12,9 +12,12 @@ from collections.abc import Mapping, Sequence
 from providers.base import (
     DeliveryReport,
     DeliveryState,
+    Handed,
     InboundSms,
     OutgoingSms,
+    Reconciled,
     SendResult,
+    Verdict,
     canonical_msisdn,
     require_fields,
     safe_preview,
@@ -53,6 +56,21 @@ class ConsoleProvider:
                 )
             results.append(SendResult(msg.local_id, mid, DeliveryState.SENT, 0, "sent"))
         return results
+
+    async def reconcile(
+        self, items: Sequence[Handed], known_ids: frozenset[str], now: float
+    ) -> list[Reconciled]:
+        """It knows every local id it took."""
+        verdicts = []
+        for item in items:
+            mid = self._by_local.get(item.local_id)
+            if mid is None:
+                verdicts.append(Reconciled(item.local_id, Verdict.ABSENT))
+            else:
+                verdicts.append(
+                    Reconciled(item.local_id, Verdict.ACCEPTED, mid, DeliveryState.SENT, "sent")
+                )
+        return verdicts
 
     async def query_status(self, provider_message_ids: Sequence[str]) -> list[DeliveryReport]:
         known = set(self._by_local.values())

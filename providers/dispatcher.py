@@ -1,10 +1,20 @@
-"""The dispatcher: claims due outbox messages, sends them in batches, records what became of them.
+"""The dispatcher: sends due outbox messages, checks the ones whose outcome is unknown, keeps each
+provider's health, and records what became of every message.
 
-One pass (`run_once`) leases up to `dispatch_batch` due messages (OTP first), sends them in chunks
-of the provider's `max_batch`, and writes each chunk's outcomes in one transaction. Nothing is lost:
-a pass that dies after the provider answered leaves its messages `sending`; when the lease runs out
-they are claimed again and resent with the same local id, which the provider deduplicates.
+One pass (`run_once`):
+1. fails messages whose validity ended while they waited (`expired`) or while their outcome was
+   unknown (`unknown_outcome`);
+2. probes paused providers (an account error: credit, key, IP, line) and resumes the ones that
+   accept again; messages keep their attempts meanwhile;
+3. checks sends whose answer never came (a timeout, a cut connection, a dispatcher that died
+   mid-send) with the provider they went to: found there, they are sent; provably never taken, they
+   go out again (through any provider); otherwise they wait, and are never sent twice;
+4. sends due messages through the first provider that is up (the primary, else the fallback), in
+   chunks of the provider's batch size, concurrently.
 `poll_once` asks providers about sent messages whose delivery report did not come.
+
+On stop it claims nothing more, lets in-flight sends finish for a bound, and gives back what it
+still holds: unsent claims to the queue, sends still in flight to be checked at once.
 """
 
 from __future__ import annotations
@@ -14,25 +24,39 @@ import contextlib
 import logging
 import random
 import time
+from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import replace
 
 from providers import outbox
 from providers.base import (
     DeliveryState,
-    LocalStatus,
+    Handed,
     OutgoingSms,
     Provider,
     ProviderError,
-    RetryableError,
     SendResult,
+    Verdict,
 )
 from providers.config import DispatchConfig
-from providers.retry import retrying
-from sessions.ports import ClaimedSms, DispatchStore, SendOutcome
+from providers.retry import next_attempt_delay, retrying
+from sessions.ports import (
+    ClaimedSms,
+    DispatchStore,
+    ProviderState,
+    ReportStatus,
+    SendOutcome,
+    StatusUpdate,
+)
+from sessions.sealing import SealBroken, Sealer
 
 log = logging.getLogger("dargah.dispatcher")
 
 POLL_LIMIT = 500  # message ids asked about per poll pass
+_FINAL_REPORTS: dict[DeliveryState, ReportStatus] = {
+    DeliveryState.DELIVERED: "delivered",
+    DeliveryState.UNDELIVERED: "undelivered",
+}
 
 
 class Dispatcher:
@@ -46,36 +70,282 @@ class Dispatcher:
         clock: Callable[[], float] = time.time,
         rng: random.Random | None = None,
         sleep: Callable[[float], Awaitable[None]] | None = None,
+        sealer: Sealer | None = None,
     ) -> None:
         self._store = store
-        self._primary = primary
-        self._fallback = fallback if fallback is not None and fallback is not primary else None
         self._config = config
         self._clock = clock
         self._rng = rng
         self._sleep = sleep
+        self._sealer = sealer
         self._task: asyncio.Task[None] | None = None
-        self.providers: dict[str, Provider] = {primary.name: primary}
-        if self._fallback is not None:
-            self.providers[self._fallback.name] = self._fallback
+        self._stopping = asyncio.Event()
+        # Claims of the running pass not yet recorded, and whether their request has left.
+        self._held: dict[str, tuple[ClaimedSms, bool]] = {}
+        self.routes: list[Provider] = [primary]
+        if fallback is not None and fallback.name != primary.name:
+            self.routes.append(fallback)
+        self.providers: dict[str, Provider] = {p.name: p for p in self.routes}
+        self.last_pass_at: float | None = None
 
     # --- one pass --------------------------------------------------------------------------
 
     async def run_once(self) -> int:
-        """Sends what is due now; returns how many messages were claimed."""
+        """One pass as above; returns how many messages were claimed."""
         c = self._config
-        claims = await self._store.claim_due(self._clock(), c.batch, c.lease_s)
-        size = self._primary.max_batch
-        # A claim larger than one provider call keeps its calls in flight together: against a
-        # provider that answers in 50 ms, that is what lifts throughput past one call at a time.
-        await asyncio.gather(
-            *(self._deliver_chunk(claims[i : i + size]) for i in range(0, len(claims), size))
-        )
-        return len(claims)
+        now = self._clock()
+        await self._store.expire_due(now, c.batch)
+        states = await self._store.provider_states()
+        await self._probe(states, now)
+        claimed = 0
+        if not self._stopping.is_set():
+            checks = await self._store.claim_unknown(now, c.batch, c.lease_s)
+            claimed += len(checks)
+            await self._check_all(checks)
+        route = self._route(states, self._clock())
+        if route is not None and not self._stopping.is_set():
+            claims = await self._store.claim_due(self._clock(), c.batch, c.lease_s, route.name)
+            claimed += len(claims)
+            size = route.max_batch
+            # A claim larger than one provider call keeps its calls in flight together: against a
+            # provider that answers in 50 ms, that is what lifts throughput past one call a time.
+            await asyncio.gather(
+                *(
+                    self._send_chunk(route, claims[i : i + size])
+                    for i in range(0, len(claims), size)
+                )
+            )
+        self.last_pass_at = self._clock()
+        return claimed
 
-    async def _deliver_chunk(self, chunk: Sequence[ClaimedSms]) -> None:
-        outcomes = await self._deliver(self._primary, chunk, self._fallback)
-        await self._store.record_outcomes(outcomes, self._clock())
+    def _route(self, states: dict[str, ProviderState], now: float) -> Provider | None:
+        """The first provider that may send now: up, or failing with its wait over (a trial)."""
+        for provider in self.routes:
+            state = states.get(provider.name)
+            if state is None or state.state == "active":
+                return provider
+            if state.state == "failing" and (state.probe_at or 0.0) <= now:
+                return provider
+        return None
+
+    # --- sending ---------------------------------------------------------------------------
+
+    async def _send_chunk(self, provider: Provider, claims: Sequence[ClaimedSms]) -> None:
+        now = self._clock()
+        outcomes: list[SendOutcome] = []
+        ready: list[tuple[ClaimedSms, OutgoingSms]] = []
+        for claim in claims:
+            self._held[claim.id] = (claim, False)
+            if claim.expires_at <= now:
+                outcomes.append(outbox.failed_for(claim, "expired: its validity ended unsent"))
+                continue
+            try:
+                ready.append((claim, outbox.outgoing(claim, self._text(claim))))
+            except SealBroken:
+                outcomes.append(
+                    outbox.failed_for(claim, "its sealed text opens with no configured seal key")
+                )
+        if ready:
+            for claim, _ in ready:
+                self._held[claim.id] = (claim, True)
+            results = await self._send(provider, [m for _, m in ready])
+            outcomes.extend(await self._judge(provider, [c for c, _ in ready], results))
+        await self._record(outcomes)
+
+    def _text(self, claim: ClaimedSms) -> str:
+        if claim.sealed is None:
+            return claim.body
+        if self._sealer is None:
+            raise SealBroken("no seal key is configured")
+        return self._sealer.open(claim.sealed)
+
+    async def _send(self, provider: Provider, messages: Sequence[OutgoingSms]) -> list[SendResult]:
+        """One result per message; an error of the whole call becomes every message's error.
+        tenacity repeats only a provable refusal (RetryableError); the outbox does the long
+        waits, and an unknown outcome is never repeated."""
+        try:
+            async for attempt in retrying(self._config.retry, rng=self._rng, sleep=self._sleep):
+                with attempt:
+                    return await provider.send(messages)
+        except ProviderError as exc:
+            error = exc
+        except Exception as exc:
+            # An adapter bug: the request may or may not have left. Checked, never resent blind.
+            log.exception("%s send raised unexpectedly", provider.name)
+            error = outbox.ambiguous(provider.name, type(exc).__name__)
+        return [
+            SendResult(m.local_id, None, DeliveryState.FAILED, None, error.code, error)
+            for m in messages
+        ]
+
+    async def _judge(
+        self, provider: Provider, claims: Sequence[ClaimedSms], results: Sequence[SendResult]
+    ) -> list[SendOutcome]:
+        now = self._clock()
+        outcomes: list[SendOutcome] = []
+        kinds: set[str] = set()
+        account: ProviderError | None = None
+        for claim, result in zip(claims, results, strict=True):
+            error = result.error
+            if error is None:
+                outcomes.append(outbox.sent(claim, provider.name, result))
+                kinds.add("accepted")
+                continue
+            kinds.add(error.kind)
+            if error.kind == "permanent":
+                outcomes.append(outbox.failed(claim, error))
+            elif error.kind == "account":
+                account = error
+                outcomes.append(outbox.refund(claim, outbox.reason(error), now))
+            elif error.kind == "unknown":
+                due = now + self._config.check_after_s
+                outcomes.append(outbox.unknown(claim, outbox.reason(error), due))
+            else:
+                r = self._config.retry
+                outcomes.append(
+                    outbox.retry_later(
+                        claim, error, now, base_s=r.base_s, cap_s=r.cap_s, rng=self._rng
+                    )
+                )
+        if account is not None:
+            await self._pause(provider.name, account, now)
+        elif "accepted" in kinds:
+            await self._healthy(provider.name, now)
+        elif kinds == {"retryable"}:
+            await self._failing(provider.name, results[0].error, now)
+        return outcomes
+
+    # --- checking unknown outcomes ---------------------------------------------------------
+
+    async def _check_all(self, claims: Sequence[ClaimedSms]) -> None:
+        by_provider: dict[str, list[ClaimedSms]] = defaultdict(list)
+        for claim in claims:
+            by_provider[claim.provider].append(claim)
+        await asyncio.gather(*(self._check(name, group) for name, group in by_provider.items()))
+
+    async def _check(self, name: str, claims: Sequence[ClaimedSms]) -> None:
+        now = self._clock()
+        for claim in claims:
+            self._held[claim.id] = (claim, False)
+        provider = self.providers.get(name)
+        if provider is None:
+            why = f"sent through {name}, which is not configured now: cannot ask it"
+            await self._record([outbox.unknown(c, why, self._next_check(c, now)) for c in claims])
+            return
+        try:
+            items = [Handed(c.id, c.recipient, self._text(c), c.handed_at) for c in claims]
+            known = await self._store.provider_ids_near(
+                name,
+                sorted({c.recipient for c in claims}),
+                min(c.handed_at for c in claims) - 3600,
+                max(c.handed_at for c in claims) + 3600,
+            )
+            verdicts = await provider.reconcile(items, frozenset(known), now)
+        except (ProviderError, SealBroken) as exc:
+            # Asking failed: the messages wait, and never move to another provider meanwhile.
+            log.warning("checking %d unknown send(s) at %s failed: %s", len(claims), name, exc)
+            if isinstance(exc, ProviderError) and exc.kind == "account":
+                await self._pause(name, exc, now)
+            why = f"checking at {name} failed: {exc}"
+            await self._record([outbox.unknown(c, why, self._next_check(c, now)) for c in claims])
+            return
+        outcomes: list[SendOutcome] = []
+        reports: list[StatusUpdate] = []
+        for claim, verdict in zip(claims, verdicts, strict=True):
+            if verdict.verdict is Verdict.ACCEPTED:
+                outcomes.append(outbox.found(claim, name, verdict))
+                final = _FINAL_REPORTS.get(verdict.state)
+                if final is not None and verdict.provider_message_id:
+                    update = StatusUpdate(
+                        verdict.provider_message_id, final, verdict.provider_status
+                    )
+                    reports.append(update)
+            elif verdict.verdict is Verdict.ABSENT:
+                outcomes.append(outbox.absent(claim, name, now))
+            else:
+                why = f"{name} cannot say whether it sent it; never sent again"
+                outcomes.append(outbox.unknown(claim, why, self._next_check(claim, now)))
+        await self._record(outcomes)
+        if reports:
+            await self._store.apply_reports(name, reports, self._clock())
+
+    def _next_check(self, claim: ClaimedSms, now: float) -> float:
+        delay = next_attempt_delay(
+            max(claim.attempt, 1), self._config.check_after_s, self._config.retry.cap_s, self._rng
+        )
+        return now + max(delay, self._config.check_after_s / 2)
+
+    async def _record(self, outcomes: Sequence[SendOutcome]) -> None:
+        if outcomes:
+            await self._store.record_outcomes(outcomes, self._clock())
+        for o in outcomes:
+            self._held.pop(o.id, None)
+
+    # --- provider health -------------------------------------------------------------------
+
+    async def _pause(self, name: str, error: ProviderError, now: float) -> None:
+        states = await self._store.provider_states()
+        old = states.get(name)
+        if old is not None and old.state == "paused":
+            return
+        paused = ProviderState(
+            name, "paused", outbox.reason(error), False, now, now + self._config.probe_s, 1
+        )
+        if await self._store.set_provider_state(paused):
+            others = [p.name for p in self.routes if p.name != name]
+            then = f"sending through {others[0]}" if others else "messages wait"
+            # An account fault (credit, key, IP, line) needs a person: ERROR, for alerting.
+            log.error("ALERT provider %s paused: %s; %s", name, paused.reason, then)
+
+    async def _failing(self, name: str, error: ProviderError | None, now: float) -> None:
+        states = await self._store.provider_states()
+        old = states.get(name)
+        if old is not None and old.state == "paused":
+            return
+        failures = (old.failures if old is not None and old.state == "failing" else 0) + 1
+        r = self._config.retry
+        wait = next_attempt_delay(failures, r.base_s, r.cap_s, self._rng)
+        why = outbox.reason(error) if error is not None else "refused"
+        state = ProviderState(name, "failing", why, False, now, now + wait, failures)
+        await self._store.set_provider_state(state)
+        log.warning("provider %s failing (%d in a row): %s", name, failures, why)
+
+    async def _healthy(self, name: str, now: float) -> None:
+        states = await self._store.provider_states()
+        old = states.get(name)
+        if old is not None and old.state != "active" and not old.manual:
+            await self._store.set_provider_state(ProviderState(name, "active", "", False, now))
+            log.warning("provider %s accepts again", name)
+
+    async def _probe(self, states: dict[str, ProviderState], now: float) -> None:
+        for name, state in states.items():
+            provider = self.providers.get(name)
+            if (
+                provider is None
+                or state.state != "paused"
+                or state.manual
+                or (state.probe_at or 0.0) > now
+            ):
+                continue
+            try:
+                ok = await provider.account_ok()
+            except Exception:
+                log.exception("probing %s failed", name)
+                ok = False
+            if ok:
+                resumed = ProviderState(name, "active", "", False, now)
+                if await self._store.set_provider_state(resumed):
+                    states[name] = resumed
+                    log.warning("provider %s resumed: its account accepts again", name)
+                continue
+            failures = state.failures + 1
+            wait = next_attempt_delay(failures, self._config.probe_s, self._config.probe_cap_s)
+            wait = max(wait, self._config.probe_s)
+            await self._store.set_provider_state(
+                replace(state, probe_at=now + wait, failures=failures)
+            )
+
+    # --- delivery reports by polling -------------------------------------------------------
 
     async def poll_once(self) -> int:
         """Asks for the status of messages sent a while ago with no report; returns changes."""
@@ -100,147 +370,62 @@ class Dispatcher:
             changed += await self._store.apply_reports(name, updates, self._clock())
         return changed
 
-    # --- sending ---------------------------------------------------------------------------
-
-    async def _deliver(
-        self, provider: Provider, claims: Sequence[ClaimedSms], fallback: Provider | None
-    ) -> list[SendOutcome]:
-        outcomes: list[SendOutcome] = []
-        moved: list[ClaimedSms] = []
-        account_error: ProviderError | None = None
-        for i in range(0, len(claims), provider.max_batch):
-            chunk = claims[i : i + provider.max_batch]
-            for claim, result in zip(chunk, await self._send(provider, chunk), strict=True):
-                if result.error is None:
-                    outcomes.append(self._accepted(claim, provider.name, result))
-                elif result.error.kind == "account":
-                    moved.append(claim)
-                    account_error = result.error
-                else:
-                    outcomes.append(self._on_error(claim, result.error))
-        if account_error is not None:
-            self._alert(account_error, len(moved), fallback)
-            if fallback is None:
-                outcomes.extend(self._retry(c, account_error) for c in moved)
-            else:
-                taken, moved = await self._already_taken(provider, moved)
-                outcomes.extend(taken)
-                outcomes.extend(await self._deliver(fallback, moved, None))
-        return outcomes
-
-    async def _already_taken(
-        self, provider: Provider, claims: Sequence[ClaimedSms]
-    ) -> tuple[list[SendOutcome], list[ClaimedSms]]:
-        """Before failing over: messages the provider took on an earlier try whose answer was lost
-        (a timeout, a crash) are recorded as its own, not sent a second time elsewhere."""
-        if not claims or not isinstance(provider, LocalStatus):
-            return [], list(claims)
-        try:
-            reports = await provider.query_local_status([c.id for c in claims])
-        except ProviderError as exc:
-            log.warning("%s local status before failover failed: %s", provider.name, exc)
-            return [], list(claims)
-        known = {
-            r.local_id: r
-            for r in reports
-            if r.local_id and r.provider_message_id and r.state is not DeliveryState.UNKNOWN
-        }
-        taken: list[SendOutcome] = []
-        rest: list[ClaimedSms] = []
-        for claim in claims:
-            report = known.get(claim.id)
-            if report is None:
-                rest.append(claim)
-                continue
-            result = SendResult(
-                claim.id, report.provider_message_id, report.state, None, report.provider_status
-            )
-            taken.append(self._accepted(claim, provider.name, result))
-        return taken, rest
-
-    async def _send(self, provider: Provider, claims: Sequence[ClaimedSms]) -> list[SendResult]:
-        """One result per claim; an error of the whole call becomes every message's error."""
-        messages = [outbox.outgoing(c) for c in claims]
-        try:
-            return await self._send_retrying(provider, messages)
-        except ProviderError as exc:
-            error = exc
-        except Exception as exc:  # an adapter bug must not strand the batch until its lease ends
-            log.exception("%s send raised unexpectedly", provider.name)
-            error = RetryableError("internal", type(exc).__name__, provider.name)
-        return [
-            SendResult(m.local_id, None, DeliveryState.FAILED, None, error.code, error)
-            for m in messages
-        ]
-
-    async def _send_retrying(
-        self, provider: Provider, messages: Sequence[OutgoingSms]
-    ) -> list[SendResult]:
-        """tenacity repeats only RetryableError, a few times; the outbox does the long waits."""
-        async for attempt in retrying(self._config.retry, rng=self._rng, sleep=self._sleep):
-            with attempt:
-                return await provider.send(messages)
-        raise AssertionError("tenacity re-raises the last error")  # pragma: no cover
-
-    def _accepted(self, claim: ClaimedSms, provider: str, result: SendResult) -> SendOutcome:
-        if result.state is DeliveryState.FAILED:  # answered, but the provider refused it
-            return outbox.refused(claim, provider, result)
-        return outbox.sent(claim, provider, result)
-
-    def _on_error(self, claim: ClaimedSms, error: ProviderError) -> SendOutcome:
-        if error.kind == "permanent":
-            return outbox.failed(claim, error)
-        return self._retry(claim, error)
-
-    def _retry(self, claim: ClaimedSms, error: ProviderError) -> SendOutcome:
-        r = self._config.retry
-        return outbox.retry_later(
-            claim,
-            error,
-            self._clock(),
-            max_attempts=r.max_attempts,
-            base_s=r.base_s,
-            cap_s=r.cap_s,
-            rng=self._rng,
-        )
-
-    def _alert(self, error: ProviderError, count: int, fallback: Provider | None) -> None:
-        # An account fault (credit, key, IP, line) needs a person: logged at ERROR for alerting.
-        then = f"failing over to {fallback.name}" if fallback else "will retry later"
-        log.error(
-            "ALERT provider %s account error %s (%s) on %d message(s); %s",
-            error.provider or "?",
-            error.code,
-            error.reason,
-            count,
-            then,
-        )
-
     # --- the background loop ---------------------------------------------------------------
 
     async def run(self) -> None:
-        """Passes until cancelled; a failed pass is logged and the next one goes on."""
-        while True:
+        """Passes until stopped; a failed pass is logged and the next one goes on."""
+        while not self._stopping.is_set():
             busy = False
             try:
                 busy = await self.run_once() >= self._config.batch
-                await self.poll_once()
+                if not self._stopping.is_set():
+                    await self.poll_once()
             except Exception:
                 log.exception("dispatcher pass failed")
             if not busy:  # a full batch means more is waiting: go on at once
-                await asyncio.sleep(self._config.interval_s)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stopping.wait(), self._config.interval_s)
 
     def start(self) -> None:
         if self._task is None or self._task.done():
+            self._stopping.clear()
             self._task = asyncio.create_task(self.run(), name="sms-dispatcher")
 
     async def stop(self) -> None:
-        """Cancels the loop; messages it had claimed are resent after their lease."""
+        """Claims nothing more, waits up to `drain_s` for the sends in flight, then gives back
+        what is still held: unsent claims to the queue at once, sends still waiting for their
+        answer to be checked at once. One log line says what was drained."""
         task, self._task = self._task, None
-        if task is not None:
+        self._stopping.set()
+        if task is None:
+            return
+        in_flight = len(self._held)
+        done, _ = await asyncio.wait({task}, timeout=self._config.drain_s)
+        if not done:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        now = self._clock()
+        back: list[SendOutcome] = []
+        for claim, handed in self._held.values():
+            if handed or claim.check:
+                why = "stopped while waiting for the provider's answer"
+                back.append(outbox.unknown(claim, why, now))
+            else:
+                back.append(outbox.refund(claim, "given back unsent at a stop", now))
+        released = sum(o.status == "queued" for o in back)
+        try:
+            await self._record(back)
+        except Exception:
+            log.exception("giving back claims at stop failed; their leases will run out")
+        log.info(
+            "dispatcher stopped: %d claim(s) in flight, %d finished in time, %d given back to "
+            "the queue, %d to be checked at once",
+            in_flight,
+            in_flight - len(back),
+            released,
+            len(back) - released,
+        )
 
     @property
     def running(self) -> bool:

@@ -16,18 +16,22 @@ import aiohttp
 
 from providers.base import (
     DeliveryReport,
+    Handed,
     InboundSms,
     OutgoingSms,
     ProviderError,
+    Reconciled,
     RetryableError,
     SendResult,
+    Verdict,
     canonical_msisdn,
     make_error,
     one_by_one,
     rejected,
     require_fields,
 )
-from providers.kavenegar_codes import error_kind, message_state
+from providers.http import client_timeout, transport_error
+from providers.kavenegar_codes import UNKNOWN_ID, error_kind, message_state
 from providers.ratelimit import TokenBucket
 from sessions.normalize import digits_only
 
@@ -35,6 +39,9 @@ log = logging.getLogger("dargah.providers.kavenegar")
 
 MAX_SEND = 200  # sms/sendarray records per call
 MAX_QUERY = 500  # sms/status ids per call
+# Kavenegar keeps a message's status for 48 hours: past that, "unknown id" no longer proves that it
+# never took the message.
+STATUS_KEPT_S = 47 * 3600
 
 
 class KavenegarProvider:
@@ -55,7 +62,7 @@ class KavenegarProvider:
         self._key = api_key
         self._sender = sender
         self._base = base_url.rstrip("/")
-        self._timeout = aiohttp.ClientTimeout(total=timeout)
+        self._timeout = client_timeout(timeout)
         self._verify_template = verify_template
         self._limiter = limiter
 
@@ -66,12 +73,8 @@ class KavenegarProvider:
         try:
             async with self._session.post(url, data=dict(data), timeout=self._timeout) as resp:
                 http_status, body = resp.status, await resp.text()
-        except TimeoutError:
-            # Ambiguous: the request may have been carried out. Resends are safe thanks to localid.
-            raise RetryableError("timeout", f"{where}: no answer in time", self.name) from None
-        except aiohttp.ClientError as exc:
-            # str(exc) can hold the URL, hence the key: only the exception's type is kept.
-            raise RetryableError("network", f"{where}: {type(exc).__name__}", self.name) from None
+        except (TimeoutError, aiohttp.ClientError) as exc:
+            raise transport_error(exc, where, self.name) from None
         try:
             answer = json.loads(body)
             ret = answer["return"]
@@ -160,16 +163,29 @@ class KavenegarProvider:
             reports.extend(_report(e) for e in _entry_list(entries))
         return reports
 
-    async def query_local_status(self, local_ids: Sequence[str]) -> list[DeliveryReport]:
-        """By our local ids: what became of messages whose send answer was lost (a timeout)."""
-        reports: list[DeliveryReport] = []
-        ids = list(local_ids)
-        for i in range(0, len(ids), MAX_QUERY):
-            entries = await self._call(
-                "sms", "statuslocalmessageid", {"localid": ",".join(ids[i : i + MAX_QUERY])}
-            )
-            reports.extend(_report(e) for e in _entry_list(entries))
-        return reports
+    async def reconcile(
+        self, items: Sequence[Handed], known_ids: frozenset[str], now: float
+    ) -> list[Reconciled]:
+        """By our local ids (`sms/statuslocalmessageid`): a message Kavenegar took has its id
+        and status; an id it does not know was never taken. A `verify/lookup` carries no local
+        id, and a status older than Kavenegar keeps proves nothing: both stay unknown."""
+        verdicts = {i.local_id: Reconciled(i.local_id, Verdict.UNKNOWN) for i in items}
+        asked = [i.local_id for i in items if not i.otp and now - i.handed_at < STATUS_KEPT_S]
+        for start in range(0, len(asked), MAX_QUERY):
+            chunk = asked[start : start + MAX_QUERY]
+            entries = await self._call("sms", "statuslocalmessageid", {"localid": ",".join(chunk)})
+            for e in _entry_list(entries):
+                local = str(e.get("localid") or "")
+                code = int(e.get("status", UNKNOWN_ID))
+                if local not in verdicts:
+                    continue
+                if code == UNKNOWN_ID or not e.get("messageid"):
+                    verdicts[local] = Reconciled(local, Verdict.ABSENT, provider_status=str(code))
+                else:
+                    verdicts[local] = Reconciled(
+                        local, Verdict.ACCEPTED, str(e["messageid"]), message_state(code), str(code)
+                    )
+        return [verdicts[i.local_id] for i in items]
 
     def parse_status_callback(self, fields: Mapping[str, str]) -> list[DeliveryReport]:
         f = require_fields(fields, "messageid", "status")

@@ -71,5 +71,8 @@ def error_kind(status: int) -> ErrorKind:
     return ERROR_KINDS.get(status, "retryable")
 
 
+UNKNOWN_ID: Final = 100  # the message status of an id Kavenegar does not know
+
+
 def message_state(status: int) -> DeliveryState:
     return MESSAGE_STATES.get(status, DeliveryState.UNKNOWN)

@@ -1,7 +1,8 @@
 """The retry policy, one object for both places that retry.
 
-In process, `retrying(config)` repeats a provider call a few times on RetryableError only; an
-account or permanent error goes straight to the caller (fail over, or give up). Across restarts the
+In process, `retrying(config)` repeats a provider call a few times on RetryableError only, which
+proves that nothing was sent; an account, permanent or unknown outcome goes straight to the caller
+(an unknown one is never repeated blind). Across restarts the
 durable outbox schedules a message's next try with `next_attempt_delay`, the same curve: exponential
 backoff with full jitter (a uniform draw below the exponential ceiling), capped at `retry_cap_s`,
 so a provider coming back from an outage is not hit by every gateway at the same instant.
@@ -17,8 +18,6 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, sto
 
 from providers.base import RetryableError
 from providers.config import RetryConfig
-
-IN_PROCESS_ATTEMPTS = 3  # more than this belongs to the outbox, which survives a restart
 
 
 def backoff_ceiling(attempt: int, base: float, cap: float) -> float:
@@ -51,7 +50,7 @@ def retrying(
 
     The last RetryableError is re-raised as itself when the attempts run out.
     """
-    count = attempts if attempts is not None else min(IN_PROCESS_ATTEMPTS, config.max_attempts)
+    count = attempts if attempts is not None else config.in_process
     base, cap = config.base_s, config.cap_s
 
     def wait(state: RetryCallState) -> float:

@@ -1,14 +1,16 @@
 """sms.ir over its REST API v1 with aiohttp.
 
 `{base}/v1/…` with the key in the `X-API-KEY` header and JSON bodies; every answer is
-`{"status": 1, "message": "…", "data": …}`. sms.ir has no local id: a resend after a timeout can be
-a second SMS, so the dispatcher should prefer status queries before resending here.
+`{"status": 1, "message": "…", "data": …}`. sms.ir has no local id: a resend after a lost answer
+would be a second SMS. What it took is found instead in its send reports (`send/live` for today,
+`send/archive` for a date range), which list each message's mobile, text and send time.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -17,18 +19,21 @@ import aiohttp
 from providers.base import (
     DeliveryReport,
     DeliveryState,
+    Handed,
     InboundSms,
     OutgoingSms,
     PermanentError,
     ProviderError,
-    RetryableError,
+    Reconciled,
     SendResult,
+    Verdict,
     canonical_msisdn,
     make_error,
     one_by_one,
     rejected,
     require_fields,
 )
+from providers.http import client_timeout, transport_error
 from providers.ratelimit import TokenBucket
 from providers.smsir_codes import OK, delivery_state, error_kind, http_kind
 from sessions.normalize import digits_only
@@ -36,6 +41,12 @@ from sessions.normalize import digits_only
 log = logging.getLogger("dargah.providers.smsir")
 
 MAX_SEND = 100  # mobiles (or texts) per bulk/likeToLike call
+REPORT_PAGE = 100  # messages per page of a send report
+REPORT_PAGES = 50  # pages read at most per report: past that it cannot prove anything absent
+# A message and its report entry are matched by mobile and exact text, sent this close in time.
+MATCH_WINDOW_S = 300.0
+# A send this recent may not be in the reports yet: its absence proves nothing.
+SETTLE_S = 20.0
 
 
 class SmsIrProvider:
@@ -55,7 +66,7 @@ class SmsIrProvider:
         self._headers = {"X-API-KEY": api_key, "Accept": "application/json"}
         self._line: int | str = int(sender) if sender.isdecimal() else sender
         self._base = base_url.rstrip("/")
-        self._timeout = aiohttp.ClientTimeout(total=timeout)
+        self._timeout = client_timeout(timeout)
         self._limiter = limiter
 
     async def _call(self, http_method: str, path: str, body: Any = None) -> Any:
@@ -69,10 +80,8 @@ class SmsIrProvider:
                 timeout=self._timeout,
             ) as resp:
                 http_status, text = resp.status, await resp.text()
-        except TimeoutError:
-            raise RetryableError("timeout", f"{path}: no answer in time", self.name) from None
-        except aiohttp.ClientError as exc:
-            raise RetryableError("network", f"{path}: {type(exc).__name__}", self.name) from None
+        except (TimeoutError, aiohttp.ClientError) as exc:
+            raise transport_error(exc, path, self.name) from None
         try:
             answer = json.loads(text)
             status, message = int(answer["status"]), str(answer.get("message", ""))
@@ -175,6 +184,66 @@ class SmsIrProvider:
             reports.append(DeliveryReport(mid, state, str(code)))
         return reports
 
+    async def reconcile(
+        self, items: Sequence[Handed], known_ids: frozenset[str], now: float
+    ) -> list[Reconciled]:
+        """Each lost send is looked for in the send reports around its time, by mobile and exact
+        text. One entry not already known to the gateway: accepted. None, in reports read to
+        their end: never taken. Anything else stays unknown: two identical texts to one number
+        cannot be told apart, and a verify send's text is the template's, not ours."""
+        found: dict[str, Reconciled] = {
+            i.local_id: Reconciled(i.local_id, Verdict.UNKNOWN) for i in items
+        }
+        asked = [i for i in items if not i.otp and now - i.handed_at >= SETTLE_S]
+        if not asked:
+            return [found[i.local_id] for i in items]
+        since = min(i.handed_at for i in asked) - MATCH_WINDOW_S
+        until = max(i.handed_at for i in asked) + MATCH_WINDOW_S
+        entries, complete = await self._sent_between(since, until)
+        twins = Counter((i.receptor, i.text) for i in asked)
+        for item in asked:
+            matches = [
+                e
+                for e in entries
+                if e[1] == item.receptor
+                and e[2] == item.text
+                and abs(e[3] - item.handed_at) <= MATCH_WINDOW_S
+                and e[0] not in known_ids
+            ]
+            if twins[(item.receptor, item.text)] > 1 or len(matches) > 1:
+                continue
+            if matches:
+                mid, state = matches[0][0], delivery_state(matches[0][4])
+                found[item.local_id] = Reconciled(
+                    item.local_id, Verdict.ACCEPTED, mid, state, str(matches[0][4])
+                )
+            elif complete:
+                found[item.local_id] = Reconciled(item.local_id, Verdict.ABSENT)
+        return [found[i.local_id] for i in items]
+
+    async def _sent_between(
+        self, since: float, until: float
+    ) -> tuple[list[tuple[str, str, str, float, int | None]], bool]:
+        """(message id, mobile, text, send time, delivery state) of what the account sent in the
+        window, from today's report and the archive together (where a day ends is sms.ir's), and
+        whether both were read to their end."""
+        rows: dict[str, tuple[str, str, str, float, int | None]] = {}
+        complete = True
+        archive = f"send/archive?fromDate={int(since)}&toDate={int(until) + 1}&"
+        for path in ("send/live?", archive):
+            for page in range(1, REPORT_PAGES + 1):
+                data = await self._call("GET", f"{path}pageNumber={page}&pageSize={REPORT_PAGE}")
+                listed = [r for r in (data or []) if isinstance(r, dict)]
+                for r in listed:
+                    row = _report_row(r)
+                    if row is not None and since <= row[3] <= until:
+                        rows[row[0]] = row
+                if len(listed) < REPORT_PAGE:
+                    break
+            else:
+                complete = False
+        return list(rows.values()), complete
+
     def parse_status_callback(self, fields: Mapping[str, str]) -> list[DeliveryReport]:
         # Field names follow the report (GET /v1/send/{id}); sms.ir's push format is unconfirmed.
         f = require_fields(fields, "messageId", "deliveryState")
@@ -224,6 +293,21 @@ class SmsIrProvider:
 
     async def close(self) -> None:
         return None
+
+
+def _report_row(r: Mapping[str, Any]) -> tuple[str, str, str, float, int | None] | None:
+    try:
+        mobile = canonical_msisdn(str(r.get("mobile", "")))
+        state = r.get("deliveryState")
+        return (
+            str(r["messageId"]),
+            mobile,
+            str(r.get("messageText", "")),
+            float(r["sendDateTime"]),
+            int(state) if state is not None else None,
+        )
+    except (KeyError, TypeError, ValueError):
+        return None  # an entry that cannot be matched proves nothing either way
 
 
 def _has_template(msg: OutgoingSms) -> bool:

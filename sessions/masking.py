@@ -35,3 +35,12 @@ def mask_text(text: str) -> str:
     text = _SECRET_PAIR.sub(lambda m: f"{m.group(1)}{m.group(2)}***", text)
     text = _MOBILE.sub(lambda m: mask_msisdn(m.group(0)), text)
     return _LONG_DIGITS.sub(lambda m: m.group(0)[:2] + "***", text)
+
+
+# Any word holding a digit may be a code, a password or a tracking number.
+_WORD_WITH_DIGIT = re.compile(rf"\S*{_DIGIT}\S*")
+
+
+def hide_codes(text: str) -> str:
+    """Free text fit to keep or show: masked, and every word with a digit in it hidden."""
+    return _WORD_WITH_DIGIT.sub("***", mask_text(text))

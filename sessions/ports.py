@@ -195,38 +195,52 @@ class OutboxStore(Protocol):
 
 # --- the outbox dispatcher's port -------------------------------------------------------------
 
-OutboxStatus = Literal["queued", "sending", "sent", "delivered", "undelivered", "failed"]
+OutboxStatus = Literal[
+    "queued", "sending", "unknown", "sent", "delivered", "undelivered", "failed", "cancelled"
+]
 ReportStatus = Literal["sent", "delivered", "undelivered", "failed"]
+ProviderHealth = Literal["active", "paused", "failing"]
 
 
 @dataclass(frozen=True, slots=True)
 class ClaimedSms:
-    """A message leased to one dispatcher pass; `attempt` counts this claim (1 for the first)."""
+    """A message leased to one dispatcher pass.
+
+    A send claim (status `sending`) goes to `provider`; `attempt` counts it (1 for the first) and is
+    its token. A check claim (status `unknown`: a send whose answer never came) asks `provider`
+    what became of the send that left at `handed_at`; `attempt` is then the count of checks."""
 
     id: str  # also the provider's local id: a resend with it is not a second SMS
     recipient: str
-    body: str
+    body: str  # the text, or for a message that carries a secret a masked text
+    sealed: bytes | None  # the secret text, sealed (sessions/sealing.py)
     priority: int
     template_id: str
     attempt: int
+    provider: str
+    handed_at: float
+    expires_at: float
+    check: bool = False
 
 
 @dataclass(frozen=True, slots=True)
 class SendOutcome:
-    """What one claim came to: `sent`, `queued` again (at `due_at`), or `failed` for good.
-
-    Written only while the claim of attempt `attempt` still holds, so a late writer changes nothing.
-    """
+    """What one claim came to, written only while that claim still holds (a late writer changes
+    nothing): `sent`; `queued` again at `due_at` (`refund`: the attempt did not count, as after an
+    account error); `unknown` (the request left, no answer came), to be checked at `due_at`; or
+    `failed` for good with its reason."""
 
     id: str
     attempt: int
-    status: Literal["sent", "queued", "failed"]
+    status: Literal["sent", "queued", "unknown", "failed"]
+    check: bool = False  # the claim was a check (status `unknown`), not a send
     provider: str | None = None
     provider_message_id: str | None = None
     provider_status: str | None = None
     cost: int | None = None
     error: str | None = None
     due_at: float | None = None
+    refund: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -236,6 +250,20 @@ class StatusUpdate:
     provider_message_id: str
     status: ReportStatus
     provider_status: str
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderState:
+    """A provider's health as every dispatcher sees it; `manual` pauses stay until resumed by
+    hand, and an automatic change never lifts them."""
+
+    name: str
+    state: ProviderHealth
+    reason: str = ""
+    manual: bool = False
+    since: float = 0.0
+    probe_at: float | None = None
+    failures: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -253,19 +281,40 @@ class Notification:
 
 
 class DispatchStore(Protocol):
-    async def claim_due(self, now: float, limit: int, lease_s: float) -> list[ClaimedSms]:
-        """Leases due messages (queued and due, or sending with an expired lease) in priority, then
-        due order, counting the attempt; one short transaction."""
+    async def claim_due(
+        self, now: float, limit: int, lease_s: float, provider: str
+    ) -> list[ClaimedSms]:
+        """Leases queued messages due by `now` to a send through `provider`, in priority, then
+        due, then queue order, counting the attempt; one statement."""
+        ...
+
+    async def claim_unknown(self, now: float, limit: int, lease_s: float) -> list[ClaimedSms]:
+        """Leases messages whose outcome must be checked: `unknown` ones due for a check, and
+        `sending` ones whose lease ran out (their dispatcher died mid-send: the request may have
+        left). Counts the check."""
         ...
 
     async def record_outcomes(self, outcomes: Sequence[SendOutcome], now: float) -> int:
-        """Writes send results; an OTP's text is redacted once it is sent or failed."""
+        """Writes what claims came to; a sealed text is dropped once the message is sent or
+        final. A `sent` outcome applies a delivery report that arrived before it."""
+        ...
+
+    async def expire_due(self, now: float, limit: int) -> int:
+        """Fails messages whose validity ended while they waited to go (`expired`) or while
+        their outcome was unknown (`unknown_outcome`)."""
+        ...
+
+    async def provider_ids_near(
+        self, provider: str, recipients: Sequence[str], since: float, until: float
+    ) -> set[str]:
+        """The provider's message ids already known for sends to these numbers in this window."""
         ...
 
     async def apply_reports(
         self, provider: str, reports: Sequence[StatusUpdate], now: float
     ) -> int:
-        """Idempotent: counts the messages changed; a final state is never downgraded."""
+        """Idempotent: counts the messages changed; a final state is never downgraded; a report
+        for an id not known yet is kept until its send is recorded."""
         ...
 
     async def claim_polls(
@@ -273,6 +322,13 @@ class DispatchStore(Protocol):
     ) -> dict[str, list[str]]:
         """Provider -> message ids of `sent` messages with no report, not polled since
         `sent_before`; marks them polled now."""
+        ...
+
+    async def provider_states(self) -> dict[str, ProviderState]: ...
+
+    async def set_provider_state(self, state: ProviderState, by_hand: bool = False) -> bool:
+        """Stores a provider's health. Only a change made by hand (`by_hand`: a pause or a
+        resume from the operator) may replace a pause made by hand; else False."""
         ...
 
     async def get_notification(self, message_id: str) -> Notification | None: ...
@@ -304,20 +360,17 @@ class NotificationStore(Protocol):
 
 
 class InboundStore(Protocol):
+    async def inbound_seen(self, provider: str, provider_message_id: str) -> bool:
+        """Whether this inbound message was already taken (a read: the cheap answer to a
+        provider's repeated callback)."""
+        ...
+
     async def claim_inbound(
-        self, provider: str, provider_message_id: str, sender: str, now: float
+        self, provider: str, provider_message_id: str, sender: str, now: float, command: str
     ) -> bool:
-        """True the first time a provider's inbound message id is seen."""
+        """True the first time a provider's inbound message id is taken. Inside a unit of work
+        with the answer, so the message, its effects and its reply commit together."""
         ...
-
-    async def release_inbound(self, provider: str, provider_message_id: str) -> None:
-        """Forgets a claimed message id that could not be answered, so the provider's retry of it
-        is taken as new."""
-        ...
-
-    async def note_inbound_command(
-        self, provider: str, provider_message_id: str, command: str
-    ) -> None: ...
 
 
 class Storage(
@@ -333,6 +386,10 @@ class Storage(
     Protocol,
 ):
     """Everything the gateway stores."""
+
+    def unit_of_work(self) -> AbstractAsyncContextManager[None]:
+        """Every write inside commits together, or none does (see storage/database.py)."""
+        ...
 
     async def ping(self) -> bool: ...
 

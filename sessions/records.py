@@ -100,6 +100,10 @@ class OutboundSms:
     source: str = ""
     callback_url: str | None = None
     created_at: float = 0.0
+    # Past this the message is no longer worth sending (a code, a reset password, a stale notice).
+    expires_at: float = 0.0
+    # The text of a message that carries a secret, sealed; `body` then holds a masked text.
+    sealed: bytes | None = None
 
 
 @dataclass(slots=True)

@@ -19,7 +19,10 @@ KIND_PRIORITY: Mapping[Kind, int] = {"otp": 0, "transactional": 1, "bulk": 2}
 
 SLOT_RE = re.compile(r"\{([^{}]*)\}")
 _ID_RE = re.compile(r"[a-z][a-z0-9_]*")
-_TOP_KEYS = {"id", "kind", "budget_parts", "resend_after_s", "description", "placeholders", "text"}
+_TOP_KEYS = {
+    "id", "kind", "budget_parts", "resend_after_s", "valid_for_s", "description", "placeholders",
+    "text",
+}  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +34,8 @@ class Template:
     texts: Mapping[Lang, str]
     resend_after_s: int | None = None
     description: str = ""
+    # How long a message of this template is worth sending (a code's life); None: the default.
+    valid_for_s: int | None = None
 
     @property
     def priority(self) -> int:
@@ -85,11 +90,8 @@ def parse_template(source: str, data: Mapping[str, object]) -> Template:
     budget = data.get("budget_parts")
     if not isinstance(budget, int) or isinstance(budget, bool) or budget < 1:
         raise TemplateDefinitionError(source, "budget_parts must be a positive integer")
-    resend = data.get("resend_after_s")
-    if resend is not None and (
-        not isinstance(resend, int) or isinstance(resend, bool) or resend < 1
-    ):
-        raise TemplateDefinitionError(source, "resend_after_s must be a positive integer")
+    resend = _positive(source, data, "resend_after_s")
+    valid_for = _positive(source, data, "valid_for_s")
     description = data.get("description", "")
     if not isinstance(description, str):
         raise TemplateDefinitionError(source, "description must be a string")
@@ -125,7 +127,15 @@ def parse_template(source: str, data: Mapping[str, object]) -> Template:
         texts=checked,
         resend_after_s=resend,
         description=description,
+        valid_for_s=valid_for,
     )
+
+
+def _positive(source: str, data: Mapping[str, object], key: str) -> int | None:
+    value = data.get(key)
+    if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
+        raise TemplateDefinitionError(source, f"{key} must be a positive integer")
+    return value
 
 
 def load_template_file(path: Path) -> Template:

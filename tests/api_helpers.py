@@ -54,4 +54,13 @@ async def call(
 
 
 async def sms(client: Client, recipient: str | None = None) -> list[dict[str, Any]]:
-    return await storage(client).outbox_messages(recipient)
+    """The outbox's rows, each with its `text` as the provider gets it (a sealed one opened)."""
+    return opened(deps(client), await storage(client).outbox_messages(recipient))
+
+
+def opened(d: Deps, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    for row in rows:
+        sealed = row["sealed"]
+        assert d.sealer is not None
+        row["text"] = d.sealer.open(bytes(sealed)) if sealed is not None else row["body"]
+    return rows

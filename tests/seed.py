@@ -10,6 +10,7 @@ from gateway.appkeys import DEPS
 from sessions.records import Loan, Registration
 from sessions.services import loans, registration
 from sessions.services.deps import Deps
+from tests.api_helpers import opened
 
 ME = "09121234567"
 ME_INTL = "+989121234567"
@@ -48,5 +49,5 @@ async def add_loan(
 async def sms_to(
     client: TestClient[Any, Any], msisdn: str, template_id: str | None = None
 ) -> list[dict[str, Any]]:
-    rows = await deps(client).store.outbox_messages(msisdn)
+    rows = opened(deps(client), await deps(client).store.outbox_messages(msisdn))
     return [r for r in rows if template_id is None or r["template_id"] == template_id]

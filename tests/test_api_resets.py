@@ -31,7 +31,7 @@ async def reset_password(client: Client) -> str:
     assert outcome is ResetOutcome.SENT
     last = (await sms(client, MOBILE))[-1]
     assert last["template_id"] == "password_reset"
-    match = _PASSWORD.search(last["body"])
+    match = _PASSWORD.search(last["text"])
     assert match is not None
     return match.group(1)
 

@@ -100,6 +100,7 @@ async def test_sigkill_mid_batch_loses_nothing_and_sends_each_sms_once(
         retry_base_s=0.05,
         retry_cap_s=0.2,
         status_poll_after_s=3600,
+        unknown_check_s=0.2,
     )
     key = await create_api_key(gw.env, "notify")
     await gw.start()
@@ -126,19 +127,22 @@ async def test_sigkill_mid_batch_loses_nothing_and_sends_each_sms_once(
 
     assert fake.sms_count_by_localid == dict.fromkeys(ids, 1)
     assert len(fake.accepted) == MESSAGES
-    rows = query(gw.db, "SELECT id, provider_message_id, attempts FROM outbox")
+    rows = query(gw.db, "SELECT id, provider_message_id, attempts, checks FROM outbox")
     by_local = {s.localid: s for s in fake.accepted}
     assert {r[0]: r[1] for r in rows} == {i: str(by_local[i].messageid) for i in ids}
-    resent = sum(1 for r in rows if r[2] > 1)
+    checked = sum(1 for r in rows if r[3] > 0)
+    assert all(r[2] == 1 for r in rows)  # none was offered to the provider twice
     offered = sum(
         len(r.form.get("localid", []))
         + sum(v.count(",") + 1 for v in r.form.get("localmessageids", []))
         for r in fake.requests
+        if r.method in ("send", "sendarray")
     )
-    assert resent > 0  # the kill really left messages to send again
+    assert checked > 0  # the kill really left sends whose answer was lost
+    assert offered == MESSAGES
     assert gw.tracebacks() == []
     print(
-        f"\ncrash: {MESSAGES} SMS, {kills} SIGKILLs mid-batch, {resent} resent after a kill, "
+        f"\ncrash: {MESSAGES} SMS, {kills} SIGKILLs mid-batch, {checked} checked after a kill, "
         f"{offered} offered to the provider, {len(fake.accepted)} accepted, lost 0, "
         f"drained {drained:.2f} s after the last restart"
     )

@@ -34,7 +34,7 @@ async def test_reset_sends_password_and_code_to_the_registered_number_only(
     assert is_end(reply)
     assert DONE in reply
     [sms] = await sms_to(client, ME, "password_reset")
-    tracking, password = _secrets(sms["body"])
+    tracking, password = _secrets(sms["text"])
     assert sms["priority"] == 0
     assert meets_policy(password, NID)
     assert tracking not in reply
@@ -64,7 +64,7 @@ async def test_only_the_latest_reset_works(gateway: GatewayFactory) -> None:
     await _reset(Phone(client), NID)
     await _reset(Phone(client), NID)
     first, second = await sms_to(client, ME, "password_reset")
-    old, new = _secrets(first["body"])[1], _secrets(second["body"])[1]
+    old, new = _secrets(first["text"])[1], _secrets(second["text"])[1]
     assert old != new
     assert not await reset.verify(deps(client), NID, old)
     assert await reset.verify(deps(client), NID, new)
@@ -99,7 +99,7 @@ async def test_english_reset_sms_is_english(gateway: GatewayFactory) -> None:
     assert "temporary password and a tracking code" in reply
     [sms] = await sms_to(client, ME, "password_reset")
     assert sms["lang"] == "en"
-    assert "tracking code" in sms["body"]
+    assert "tracking code" in sms["text"]
 
 
 async def test_a_stranger_cannot_use_up_the_owners_resets(gateway: GatewayFactory) -> None:

@@ -89,7 +89,7 @@ async def test_concurrent_claims_are_disjoint_and_cover_the_outbox(stores: list[
 
     async def drain(store: Storage) -> list[str]:
         got: list[str] = []
-        while claimed := await store.claim_due(NOW, 17, 60.0):
+        while claimed := await store.claim_due(NOW, 17, 60.0, "kavenegar"):
             got.extend(c.id for c in claimed)
             assert [c.priority for c in claimed] == sorted(c.priority for c in claimed)
         return got
@@ -97,10 +97,13 @@ async def test_concurrent_claims_are_disjoint_and_cover_the_outbox(stores: list[
     claimed = await asyncio.gather(*(drain(s) for s in stores for _ in range(2)))
     every = [i for ids in claimed for i in ids]
     assert len(every) == len(set(every)) == 300
-    assert await stores[1].claim_due(NOW + 30, 500, 60.0) == []  # leased
-    again = await stores[2].claim_due(NOW + 61, 500, 60.0)  # leases ran out: due again
+    assert await stores[1].claim_due(NOW + 30, 500, 60.0, "kavenegar") == []  # leased
+    assert await stores[1].claim_unknown(NOW + 30, 500, 60.0) == []
+    # The leases ran out mid-send: each is checked with its provider, never simply sent again.
+    again = await stores[2].claim_unknown(NOW + 61, 500, 60.0)
     assert len(again) == 300
-    assert {c.attempt for c in again} == {2}
+    assert {(c.check, c.attempt, c.provider) for c in again} == {(True, 1, "kavenegar")}
+    assert await stores[0].claim_due(NOW + 61, 500, 60.0, "kavenegar") == []
 
 
 async def test_a_limit_counts_exactly_under_concurrency(stores: list[Storage]) -> None:

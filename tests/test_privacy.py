@@ -19,7 +19,7 @@ from gateway.appkeys import DISPATCHER
 from gateway.settings import Settings
 from gateway.web.logs import AccessLogger, MaskingFormatter
 from sessions.records import Complaint
-from tests.api_helpers import Client, bearer, call, storage
+from tests.api_helpers import Client, bearer, call, sms, storage
 from tests.conftest import FakeClock
 
 USSD_TOKEN = "ussd-path-secret-0123456789abcdef"
@@ -152,7 +152,7 @@ async def full_run(client: Client) -> dict[str, list[str]]:
         assert resp.status == 400  # the console provider takes mobiles only
 
     # Verification, right and wrong.
-    bodies = [m["body"] for m in await storage(client).outbox_messages(ME)]
+    bodies = [m["text"] for m in await sms(client, ME)]
     found = [_RESET.search(b) for b in bodies]
     pairs = [(m.group(1).translate(str.maketrans("۰۱۲۳۴۵۶۷۸۹", "0123456789")), m.group(2))
              for m in found if m]  # fmt: skip

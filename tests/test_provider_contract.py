@@ -15,6 +15,7 @@ from pydantic import SecretStr
 from gateway.settings import Settings
 from providers.base import (
     AccountError,
+    AmbiguousError,
     DeliveryState,
     OtpParams,
     OutgoingSms,
@@ -196,8 +197,17 @@ async def test_in_process_attempts_default_to_a_few() -> None:
         raise RetryableError("timeout", "slow")
 
     with pytest.raises(RetryableError):
-        await run(retrying(settings(max_attempts=2).dispatch_config().retry, sleep=sleep), step)
-    assert len(calls) == 2
+        await run(retrying(settings().dispatch_config().retry, sleep=sleep), step)
+    assert len(calls) == 3
+    calls.clear()
+
+    def unknown() -> None:  # the request left and no answer came: never repeated here
+        calls.append(1)
+        raise AmbiguousError("timeout", "no answer in time")
+
+    with pytest.raises(AmbiguousError):
+        await run(retrying(settings().dispatch_config().retry, sleep=sleep), unknown)
+    assert len(calls) == 1
 
 
 # --- token bucket -----------------------------------------------------------------------------

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -15,12 +16,15 @@ from aiohttp.test_utils import TestServer
 
 from providers.base import (
     AccountError,
+    AmbiguousError,
     DeliveryState,
+    Handed,
     OtpParams,
     OutgoingSms,
     PermanentError,
     ProviderError,
     RetryableError,
+    Verdict,
 )
 from providers.kavenegar import KavenegarProvider
 from providers.kavenegar_codes import ERROR_KINDS
@@ -97,13 +101,13 @@ async def test_sendarray_batch_carries_localmessageids(
     assert [s.message for s in fake.accepted] == ["پیام 1", "پیام 2", "پیام 3"]
 
 
-async def test_timeout_is_retryable_and_resend_is_not_a_second_sms(
+async def test_timeout_is_unknown_and_a_resend_is_not_a_second_sms(
     kave: KavenegarProvider, fake: FakeKavenegar
 ) -> None:
     fake.delay = TIMEOUT * 3  # the fake accepts, then answers too late
-    with pytest.raises(RetryableError) as caught:
+    with pytest.raises(AmbiguousError) as caught:
         await kave.send([sms(1), sms(2)])
-    assert caught.value.code == "timeout"
+    assert (caught.value.kind, caught.value.code) == ("unknown", "timeout")
     fake.delay = 0
     results = await kave.send([sms(1), sms(2)])
     assert fake.sms_count_by_localid == {"out-1": 1, "out-2": 1}
@@ -182,13 +186,21 @@ async def test_status_query_of_unknown_id_and_by_local_id(
     [report] = await kave.query_status(["1"])
     assert report.state is DeliveryState.UNKNOWN
     [sent] = await kave.send([sms(1)])
-    reports = await kave.query_local_status(["out-1", "out-404"])
+    now = time.time()
+    lost = [Handed("out-1", "09121234567", "x", now), Handed("out-404", "09121234567", "y", now)]
+    verdicts = await kave.reconcile(lost, frozenset(), now)
     assert (fake.requests[-1].scope, fake.requests[-1].method) == ("sms", "statuslocalmessageid")
     assert fake.requests[-1].one("localid") == "out-1,out-404"
-    assert [(r.local_id, r.provider_message_id, r.state) for r in reports] == [
-        ("out-1", sent.provider_message_id, DeliveryState.QUEUED),
-        ("out-404", "0", DeliveryState.UNKNOWN),
+    assert [(v.local_id, v.verdict, v.provider_message_id, v.state) for v in verdicts] == [
+        ("out-1", Verdict.ACCEPTED, sent.provider_message_id, DeliveryState.QUEUED),
+        ("out-404", Verdict.ABSENT, None, DeliveryState.QUEUED),
     ]
+    # A lookup carries no local id, and a status older than Kavenegar keeps proves nothing.
+    old = [
+        Handed("out-1", "09121234567", "x", now - 48 * 3600),
+        Handed("o", "0912", "t", now, True),
+    ]
+    assert {v.verdict for v in await kave.reconcile(old, frozenset(), now)} == {Verdict.UNKNOWN}
 
 
 @pytest.mark.parametrize("case", CALLBACKS["status"], ids=lambda c: c["name"])
@@ -282,7 +294,7 @@ async def test_the_key_never_shows(
         with pytest.raises(ProviderError) as caught:
             await kave.send([sms(1, text="رمز Ab3xYz9q")])
         errors.append(caught.value)
-    assert [e.kind for e in errors] == ["account", "account", "retryable", "retryable"]
+    assert [e.kind for e in errors] == ["account", "account", "unknown", "retryable"]
     assert not await kave.account_ok()
     for e in errors:
         for text in (str(e), repr(e), e.reason, repr(e.__context__), repr(e.__cause__)):

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 import aiohttp
 from aiohttp import web
 
-from gateway.appkeys import BACKGROUND, CLOCK, DISPATCHER, HTTP, PROVIDERS, SETTINGS, STORAGE
+from gateway.appkeys import BACKGROUND, CLOCK, DEPS, DISPATCHER, HTTP, PROVIDERS, SETTINGS, STORAGE
 from providers.dispatcher import Dispatcher
 from providers.registry import build_provider
 
@@ -31,6 +31,7 @@ async def dispatch_ctx(app: web.Application) -> AsyncIterator[None]:
             settings.dispatch_config(),
             fallback=providers.get(config.fallback or ""),
             clock=app[CLOCK],
+            sealer=app[DEPS].sealer,
         )
         if settings.dispatcher_enabled and app[BACKGROUND]:
             app[DISPATCHER].start()

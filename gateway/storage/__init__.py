@@ -34,6 +34,9 @@ class Store(SessionRows, Records, Security, Outbox, Notifications, Dispatch, Inb
     def session_lock(self, key: str) -> AbstractAsyncContextManager[None]:
         return self.db.session_lock(key)
 
+    def unit_of_work(self) -> AbstractAsyncContextManager[None]:
+        return self.db.unit()
+
     async def ping(self) -> bool:
         async with self.db.reading() as tx:
             await tx.fetchval("SELECT 1")

@@ -62,6 +62,13 @@ class Database(Protocol):
         a lock, was held elsewhere past its limit."""
         ...
 
+    def unit(self) -> AbstractAsyncContextManager[None]:
+        """A unit of work for the calling task: every write inside it, through any store,
+        commits together or not at all (each write a savepoint of its own, so one that fails
+        undoes only itself). Its transaction begins at its first write. Inside one, a second is
+        the same unit."""
+        ...
+
     def reading(self) -> AbstractAsyncContextManager[Tx]:
         """A connection for reads (and single-statement writes, atomic on their own)."""
         ...

@@ -1,112 +1,197 @@
-"""The dispatcher's side of the outbox: leases, send results, delivery reports, polls.
+"""The dispatcher's side of the outbox: claims, outcomes, validity, delivery reports, polls and
+each provider's health.
 
 Any number of dispatchers, in any number of processes, may share the outbox: a claim takes due
 rows (on PostgreSQL `FOR UPDATE SKIP LOCKED`: each row goes to exactly one claimer, none waits for
-another) and leases them by counting the attempt. A result is written only while that very claim
-holds (status `sending`, same attempt), so a dispatcher that lost its lease (it stalled, another
-pass resent) cannot overwrite the newer outcome.
+another) and leases them. A send claim counts the attempt (`attempts`), a check claim the check
+(`checks`); an outcome is written only while that very claim holds (same status, same count), so a
+dispatcher that lost its lease (it stalled, another pass took over) cannot overwrite the newer one.
+A sealed text is dropped as soon as the message has been handed over or has ended.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from gateway.storage.database import Database, Tx
-from gateway.storage.rows import NOTIFICATION_COLUMNS, REDACTED_BODY
-from sessions.ports import ClaimedSms, Notification, SendOutcome, StatusUpdate
+from gateway.storage.database import Database, Row, Tx
+from gateway.storage.rows import NOTIFICATION_COLUMNS
+from sessions.ports import (
+    ClaimedSms,
+    Notification,
+    ProviderState,
+    SendOutcome,
+    StatusUpdate,
+)
 from sessions.records import PRIORITY_BULK, PRIORITY_OTP, PRIORITY_TRANSACTIONAL
 
-# queued/sending < sent < a final state: a report may only move a message up this scale.
-_RANK = {"queued": 0, "sending": 0, "sent": 1, "delivered": 2, "undelivered": 2, "failed": 2}
+# queued/sending/unknown < sent < a final state: a report may only move a message up this scale.
+_RANK = {"queued": 0, "sending": 0, "unknown": 0, "sent": 1}
+_FINAL = ("delivered", "undelivered", "failed", "cancelled")
+_RANK.update({status: 2 for status in _FINAL})
 
-_CLAIMED = "id, recipient, body, priority, template_id, attempts"
+_CLAIMED = "id, recipient, body, sealed, priority, template_id"
 _ORDER = "priority, due_at, seq"
 
 
-def _claim_sql(skip_locked: str) -> str:
-    """Due messages read state by state, each its own index range in that index's order (queued
-    ones by priority, then due time, then queue order; lapsed leases by their end), then the
-    first `limit` of them all, in priority order. A backlog of any size costs a claim only the
-    rows it looks at: never an OR over two indexes and a sort of every due row."""
-    queued = [
+def _queued_ranges(skip_locked: str) -> str:
+    """Due queued messages read priority by priority, each its own index range in the index's
+    order (due time, then queue order): a backlog of any size costs a claim only the rows it
+    takes, never an OR over two indexes and a sort of every due row."""
+    return " UNION ALL ".join(
         f"SELECT * FROM (SELECT id, {_ORDER} FROM outbox WHERE status = 'queued' AND priority = "
         f"{p} AND due_at <= ? ORDER BY due_at, seq LIMIT ?{skip_locked}) AS p{p}"
         for p in (PRIORITY_OTP, PRIORITY_TRANSACTIONAL, PRIORITY_BULK)
-    ]
-    lapsed = (
-        f"SELECT * FROM (SELECT id, {_ORDER} FROM outbox WHERE status = 'sending' "
-        f"AND lease_until <= ? ORDER BY lease_until LIMIT ?{skip_locked}) AS lapsed"
     )
-    due = " UNION ALL ".join([*queued, lapsed])
+
+
+def _claim_sql(skip_locked: str) -> str:
     return (
         "UPDATE outbox SET status = 'sending', lease_until = ?, attempts = attempts + 1, "
-        f"updated_at = ? WHERE id IN (SELECT id FROM ({due}) AS due ORDER BY {_ORDER} LIMIT ?) "
-        f"RETURNING {_CLAIMED}, due_at, seq"
+        "provider = ?, handed_at = ?, updated_at = ? "
+        f"WHERE id IN (SELECT id FROM ({_queued_ranges(skip_locked)}) AS due "
+        f"ORDER BY {_ORDER} LIMIT ?) "
+        f"RETURNING {_CLAIMED}, attempts, provider, handed_at, expires_at, due_at, seq"
     )
 
 
-_SENT = (
-    "UPDATE outbox SET status = 'sent', provider = ?, provider_message_id = ?, "
-    "provider_status = ?, cost = ?, error = NULL, lease_until = NULL, sent_at = ?, "
-    f"updated_at = ?, body = {REDACTED_BODY} "
-    "WHERE id = ? AND status = 'sending' AND attempts = ?"
-)
-_RETRY = (
-    "UPDATE outbox SET status = 'queued', due_at = ?, error = ?, provider = COALESCE(?, provider), "
-    "lease_until = NULL, updated_at = ? WHERE id = ? AND status = 'sending' AND attempts = ?"
-)
-_FAILED = (
-    "UPDATE outbox SET status = 'failed', error = ?, provider = COALESCE(?, provider), "
-    "provider_message_id = COALESCE(?, provider_message_id), cost = COALESCE(?, cost), "
-    "provider_status = COALESCE(?, provider_status), lease_until = NULL, final_at = ?, "
-    f"updated_at = ?, body = {REDACTED_BODY} "
-    "WHERE id = ? AND status = 'sending' AND attempts = ?"
-)
+def _check_sql(skip_locked: str) -> str:
+    """Unknown outcomes due for a check, and sends whose lease ran out: their dispatcher died
+    while the request may have been out. Leased by moving `due_at` past the lease."""
+    due = (
+        "SELECT * FROM (SELECT id, due_at AS at FROM outbox WHERE status = 'unknown' "
+        f"AND due_at <= ? ORDER BY due_at LIMIT ?{skip_locked}) AS checks UNION ALL "
+        "SELECT * FROM (SELECT id, lease_until AS at FROM outbox WHERE status = 'sending' "
+        f"AND lease_until <= ? ORDER BY lease_until LIMIT ?{skip_locked}) AS lapsed"
+    )
+    return (
+        "UPDATE outbox SET status = 'unknown', checks = checks + 1, due_at = ?, "
+        "lease_until = NULL, handed_at = COALESCE(handed_at, updated_at), updated_at = ? "
+        f"WHERE id IN (SELECT id FROM ({due}) AS due ORDER BY at LIMIT ?) "
+        f"RETURNING {_CLAIMED}, checks, provider, handed_at, expires_at, due_at, seq"
+    )
+
+
+def _expire_sql(skip_locked: str) -> str:
+    ranges = " UNION ALL ".join(
+        f"SELECT * FROM (SELECT id FROM outbox WHERE status = '{status}' AND expires_at <= ? "
+        f"ORDER BY expires_at LIMIT ?{skip_locked}) AS {status}"
+        for status in ("queued", "unknown")
+    )
+    return (
+        "UPDATE outbox SET error = CASE WHEN status = 'unknown' THEN "
+        "'unknown_outcome: its validity ended before the provider could say whether it sent it' "
+        "ELSE 'expired: its validity ended before it could be sent' END, "
+        "status = 'failed', final_at = ?, updated_at = ?, lease_until = NULL, sealed = NULL "
+        f"WHERE id IN (SELECT id FROM ({ranges}) AS ended)"
+    )
+
+
+def _token(check: bool) -> str:
+    """The claim an outcome belongs to: still in its state, with its count unchanged."""
+    return "status = 'unknown' AND checks = ?" if check else "status = 'sending' AND attempts = ?"
+
+
+def _outcome_sql(status: str, check: bool) -> str:
+    where = f"WHERE id = ? AND {_token(check)}"
+    if status == "sent":
+        return (
+            "UPDATE outbox SET status = 'sent', provider = ?, provider_message_id = ?, "
+            "provider_status = ?, cost = ?, error = NULL, lease_until = NULL, sent_at = ?, "
+            f"updated_at = ?, sealed = NULL {where}"
+        )
+    if status == "queued":
+        return (
+            "UPDATE outbox SET status = 'queued', due_at = ?, error = ?, "
+            "provider = COALESCE(?, provider), lease_until = NULL, updated_at = ?, "
+            f"attempts = attempts - ? {where}"
+        )
+    if status == "unknown":
+        return (
+            "UPDATE outbox SET status = 'unknown', due_at = ?, error = ?, "
+            f"provider = COALESCE(?, provider), lease_until = NULL, updated_at = ? {where}"
+        )
+    return (
+        "UPDATE outbox SET status = 'failed', error = ?, provider = COALESCE(?, provider), "
+        "provider_message_id = COALESCE(?, provider_message_id), cost = COALESCE(?, cost), "
+        "provider_status = COALESCE(?, provider_status), lease_until = NULL, final_at = ?, "
+        f"updated_at = ?, sealed = NULL {where}"
+    )
+
+
 _REPORT = (
     "UPDATE outbox SET status = ?, provider_status = ?, updated_at = ?, "
     "final_at = CASE WHEN ? THEN ? ELSE final_at END, "
     "sent_at = COALESCE(sent_at, ?), lease_until = NULL, "
-    f"body = CASE WHEN ? THEN {REDACTED_BODY} ELSE body END WHERE id = ?"
+    "sealed = CASE WHEN ? THEN NULL ELSE sealed END WHERE id = ?"
 )
+_PENDING = (
+    "INSERT INTO pending_reports (provider, provider_message_id, status, provider_status, "
+    "received_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (provider, provider_message_id) DO UPDATE "
+    "SET status = excluded.status, provider_status = excluded.provider_status, "
+    "received_at = excluded.received_at"
+)
+# A report kept for a send not recorded yet is dropped after this: no send is recorded so late.
+PENDING_KEPT_S = 48 * 3600
 
 
 async def _write_outcome(tx: Tx, o: SendOutcome, now: float) -> int:
+    sql = _outcome_sql(o.status, o.check)
     if o.status == "sent":
-        return await tx.execute(
-            _SENT,
-            o.provider,
-            o.provider_message_id,
-            o.provider_status,
-            o.cost,
-            now,
-            now,
-            o.id,
-            o.attempt,
-        )
-    if o.status == "queued":
+        args: tuple[object, ...] = (
+            o.provider, o.provider_message_id, o.provider_status, o.cost, now, now,
+        )  # fmt: skip
+    elif o.status == "queued":
         due = o.due_at if o.due_at is not None else now
-        return await tx.execute(_RETRY, due, o.error, o.provider, now, o.id, o.attempt)
-    return await tx.execute(
-        _FAILED,
-        o.error,
-        o.provider,
-        o.provider_message_id,
-        o.cost,
-        o.provider_status,
-        now,
-        now,
-        o.id,
-        o.attempt,
+        args = (due, o.error, o.provider, now, 1 if o.refund and not o.check else 0)
+    elif o.status == "unknown":
+        due = o.due_at if o.due_at is not None else now
+        args = (due, o.error, o.provider, now)
+    else:
+        args = (
+            o.error, o.provider, o.provider_message_id, o.cost, o.provider_status, now, now,
+        )  # fmt: skip
+    written = await tx.execute(sql, *args, o.id, o.attempt)
+    if written and o.status == "sent" and o.provider and o.provider_message_id:
+        await _apply_pending(tx, o.provider, o.provider_message_id, now)
+    return written
+
+
+async def _apply_pending(tx: Tx, provider: str, provider_message_id: str, now: float) -> None:
+    """A delivery report that came before this send was recorded is applied now."""
+    row = await tx.fetchrow(
+        "SELECT status, provider_status FROM pending_reports "
+        "WHERE provider = ? AND provider_message_id = ?",
+        provider,
+        provider_message_id,
     )
+    if row is None:
+        return
+    await tx.execute(
+        "DELETE FROM pending_reports WHERE provider = ? AND provider_message_id = ?",
+        provider,
+        provider_message_id,
+    )
+    report = StatusUpdate(provider_message_id, row[0], row[1])
+    await _apply_one(tx, provider, report, now, keep_unmatched=False)
 
 
-async def _apply_one(tx: Tx, provider: str, report: StatusUpdate, now: float) -> int:
+async def _apply_one(
+    tx: Tx, provider: str, report: StatusUpdate, now: float, *, keep_unmatched: bool = True
+) -> int:
     rows = await tx.fetch(
         "SELECT id, status, provider_status FROM outbox "
         "WHERE provider = ? AND provider_message_id = ? ORDER BY id",
         provider,
         report.provider_message_id,
     )
+    if not rows and keep_unmatched:
+        # Its send's outcome is not recorded yet (the answer is still on its way, or is being
+        # checked): kept, and applied when it is.
+        await tx.execute(
+            _PENDING, provider, report.provider_message_id, report.status,
+            report.provider_status, now,
+        )  # fmt: skip
+        return 0
     changed = 0
     for message_id, status, provider_status in rows:
         old_rank, new_rank = _RANK[status], _RANK[report.status]
@@ -122,16 +207,34 @@ async def _apply_one(tx: Tx, provider: str, report: StatusUpdate, now: float) ->
     return changed
 
 
+def _claimed(row: Row, check: bool) -> ClaimedSms:
+    sealed = bytes(row[3]) if row[3] is not None else None
+    expires_at = row[9] if row[9] is not None else float("inf")
+    return ClaimedSms(
+        row[0], row[1], row[2], sealed, row[4], row[5], row[6], row[7] or "", row[8] or 0.0,
+        expires_at, check,
+    )  # fmt: skip
+
+
 class Dispatch:
     db: Database
 
-    async def claim_due(self, now: float, limit: int, lease_s: float) -> list[ClaimedSms]:
+    async def claim_due(
+        self, now: float, limit: int, lease_s: float, provider: str
+    ) -> list[ClaimedSms]:
         sql = _claim_sql(self.db.skip_locked)
-        leaves = (now, limit) * 4  # each state's range: due by now, at most `limit`
+        ranges = (now, limit) * 3  # each priority's range: due by now, at most `limit`
         async with self.db.transaction() as tx:  # one statement: select, lock and lease at once
-            rows = await tx.fetch(sql, now + lease_s, now, *leaves, limit)
-        rows = sorted(rows, key=lambda r: (r[3], r[6], r[7]))  # priority, due_at, seq
-        return [ClaimedSms(*row[:6]) for row in rows]
+            rows = await tx.fetch(sql, now + lease_s, provider, now, now, *ranges, limit)
+        rows = sorted(rows, key=lambda r: (r[4], r[10], r[11]))  # priority, due_at, seq
+        return [_claimed(row, check=False) for row in rows]
+
+    async def claim_unknown(self, now: float, limit: int, lease_s: float) -> list[ClaimedSms]:
+        sql = _check_sql(self.db.skip_locked)
+        async with self.db.transaction() as tx:
+            rows = await tx.fetch(sql, now + lease_s, now, now, limit, now, limit, limit)
+        rows = sorted(rows, key=lambda r: (r[8] or 0.0, r[11]))  # handed_at, seq
+        return [_claimed(row, check=True) for row in rows]
 
     async def record_outcomes(self, outcomes: Sequence[SendOutcome], now: float) -> int:
         async with self.db.transaction() as tx:
@@ -139,6 +242,34 @@ class Dispatch:
             for outcome in sorted(outcomes, key=lambda o: o.id):  # one lock order for all
                 written += await _write_outcome(tx, outcome, now)
             return written
+
+    async def expire_due(self, now: float, limit: int) -> int:
+        async with self.db.transaction() as tx:
+            ended = await tx.execute(
+                _expire_sql(self.db.skip_locked), now, now, now, limit, now, limit
+            )
+            await tx.execute(
+                "DELETE FROM pending_reports WHERE received_at < ?", now - PENDING_KEPT_S
+            )
+            return ended
+
+    async def provider_ids_near(
+        self, provider: str, recipients: Sequence[str], since: float, until: float
+    ) -> set[str]:
+        if not recipients:
+            return set()
+        marks = ", ".join("?" * len(recipients))
+        async with self.db.reading() as tx:
+            rows = await tx.fetch(
+                "SELECT provider_message_id FROM outbox WHERE provider = ? "
+                f"AND recipient IN ({marks}) AND handed_at >= ? AND handed_at <= ? "
+                "AND provider_message_id IS NOT NULL",
+                provider,
+                *recipients,
+                since,
+                until,
+            )
+        return {str(row[0]) for row in rows}
 
     async def apply_reports(
         self, provider: str, reports: Sequence[StatusUpdate], now: float
@@ -169,6 +300,38 @@ class Dispatch:
         for row in sorted(rows, key=lambda r: (r[2], r[3])):
             due.setdefault(row[0], []).append(row[1])
         return due
+
+    async def provider_states(self) -> dict[str, ProviderState]:
+        async with self.db.reading() as tx:
+            rows = await tx.fetch(
+                "SELECT name, state, reason, manual, since, probe_at, failures FROM provider_states"
+            )
+        return {
+            row[0]: ProviderState(row[0], row[1], row[2], bool(row[3]), row[4], row[5], row[6])
+            for row in rows
+        }
+
+    async def set_provider_state(self, state: ProviderState, by_hand: bool = False) -> bool:
+        async with self.db.transaction() as tx:
+            return (
+                await tx.execute(
+                    "INSERT INTO provider_states (name, state, reason, manual, since, probe_at, "
+                    "failures) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET "
+                    "state = excluded.state, reason = excluded.reason, manual = excluded.manual, "
+                    "since = excluded.since, probe_at = excluded.probe_at, "
+                    "failures = excluded.failures "
+                    "WHERE provider_states.manual = 0 OR ?",
+                    state.name,
+                    state.state,
+                    state.reason,
+                    int(state.manual),
+                    state.since,
+                    state.probe_at,
+                    state.failures,
+                    by_hand,
+                )
+                == 1
+            )
 
     async def get_notification(self, message_id: str) -> Notification | None:
         async with self.db.reading() as tx:

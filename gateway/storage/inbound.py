@@ -1,4 +1,4 @@
-"""Inbound SMS deduplication: the primary key decides who saw a message first."""
+"""Inbound SMS deduplication: the primary key decides who took a message first."""
 
 from __future__ import annotations
 
@@ -8,37 +8,27 @@ from gateway.storage.database import Database
 class Inbound:
     db: Database
 
+    async def inbound_seen(self, provider: str, provider_message_id: str) -> bool:
+        async with self.db.reading() as tx:
+            row = await tx.fetchrow(
+                "SELECT 1 FROM inbound_sms WHERE provider = ? AND provider_message_id = ?",
+                provider,
+                provider_message_id,
+            )
+        return row is not None
+
     async def claim_inbound(
-        self, provider: str, provider_message_id: str, sender: str, now: float
+        self, provider: str, provider_message_id: str, sender: str, now: float, command: str
     ) -> bool:
         async with self.db.transaction() as tx:
-            return (
-                await tx.execute(
-                    "INSERT INTO inbound_sms (provider, provider_message_id, sender, received_at) "
-                    "VALUES (?, ?, ?, ?) ON CONFLICT (provider, provider_message_id) DO NOTHING",
-                    provider,
-                    provider_message_id,
-                    sender,
-                    now,
-                )
-                == 1
-            )
-
-    async def release_inbound(self, provider: str, provider_message_id: str) -> None:
-        async with self.db.transaction() as tx:
-            await tx.execute(
-                "DELETE FROM inbound_sms WHERE provider = ? AND provider_message_id = ?",
+            taken = await tx.execute(
+                "INSERT INTO inbound_sms (provider, provider_message_id, sender, command, "
+                "received_at) VALUES (?, ?, ?, ?, ?) "
+                "ON CONFLICT (provider, provider_message_id) DO NOTHING",
                 provider,
                 provider_message_id,
-            )
-
-    async def note_inbound_command(
-        self, provider: str, provider_message_id: str, command: str
-    ) -> None:
-        async with self.db.transaction() as tx:
-            await tx.execute(
-                "UPDATE inbound_sms SET command = ? WHERE provider = ? AND provider_message_id = ?",
+                sender,
                 command,
-                provider,
-                provider_message_id,
+                now,
             )
+        return taken == 1

@@ -14,11 +14,14 @@ from sessions.ports import Notification
 from sessions.records import OutboundSms, Outcome, Result
 
 _INSERT = (
-    "INSERT INTO outbox (id, recipient, template_id, lang, params, body, priority, status, source, "
-    "due_at, callback_url, created_at, updated_at) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?)"
+    "INSERT INTO outbox (id, recipient, template_id, lang, params, body, sealed, priority, status, "
+    "source, due_at, expires_at, callback_url, created_at, updated_at) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?)"
 )
 _IDEMPOTENT = "SELECT request_hash, response FROM idempotency_keys WHERE key = ?"
+# A message written without a validity of its own (the records' notices) is worth sending for a
+# week; the services give codes, passwords and the API's notices theirs.
+DEFAULT_VALIDITY_S = 7 * 24 * 3600
 # While one pass posts a final-status callback, the others leave it alone; a pass that dies
 # mid-way leaves it due again after this.
 CALLBACK_LEASE_S = 300.0
@@ -38,9 +41,11 @@ async def insert_outbox(tx: Tx, messages: Sequence[OutboundSms]) -> None:
                 m.lang,
                 json.dumps(m.params, ensure_ascii=False),
                 m.body,
+                m.sealed,
                 m.priority,
                 m.source,
                 m.due_at,
+                m.expires_at or m.due_at + DEFAULT_VALIDITY_S,
                 m.callback_url,
                 m.created_at,
                 m.created_at,

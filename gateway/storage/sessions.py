@@ -11,6 +11,7 @@ until its row commits.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 from typing import Any
 
 from gateway.storage.database import Database
@@ -85,7 +86,11 @@ class SessionRows:
         done: asyncio.Future[None] = loop.create_future()
         self._session_writes.append((row, done))
         if len(self._session_writes) == 1:  # the turn's first write schedules the commit for all
-            self._session_commit = loop.create_task(self._commit_sessions())
+            # In a context of its own: a commit shared by many hops belongs to no caller's unit
+            # of work.
+            self._session_commit = loop.create_task(
+                self._commit_sessions(), context=contextvars.Context()
+            )
         await done
 
     async def _commit_sessions(self) -> None:

@@ -7,8 +7,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
+from sessions.masking import hide_codes
 from sessions.ports import Storage
-from sessions.records import OutboundSms
+from sessions.records import PRIORITY_OTP, OutboundSms
+from sessions.sealing import Sealer
 from templates_sms import TemplateRegistry
 
 R = TypeVar("R")
@@ -38,6 +40,9 @@ class Policy:
     loans_listed: int = 9  # one keypad digit each
     # SMS answers to one number: bounds the cost of junk, and ends a loop with an auto-responder.
     sms_answers_per_number_per_hour: int = 10
+    # A message without a validity of its own (a template's `valid_for_s`, a reset's expiry) is
+    # worth sending for this long after its due time; then it fails `expired`.
+    message_validity_s: int = 7 * 24 * 3600
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +51,8 @@ class Deps:
     templates: TemplateRegistry
     clock: Callable[[], float]
     policy: Policy = field(default_factory=Policy)
+    # Seals the text of a message that carries a secret (a code, a password) while it waits.
+    sealer: Sealer | None = None
 
 
 def new_message_id() -> str:
@@ -63,10 +70,22 @@ def make_sms(
     source: str = "",
     due_at: float | None = None,
     callback_url: str | None = None,
+    expires_at: float | None = None,
 ) -> OutboundSms:
-    """Renders now (a bad parameter fails the caller, not the dispatcher) and sets the priority."""
-    body = deps.templates.render(template_id, lang, params)
+    """Renders now (a bad parameter fails the caller, not the dispatcher), sets the priority and
+    the validity, and seals the text of a code or a password: only a masked text is kept."""
+    text = deps.templates.render(template_id, lang, params)
+    template = deps.templates.get(template_id)
     now = deps.clock()
+    due = due_at if due_at is not None else now
+    if expires_at is None:
+        expires_at = due + (template.valid_for_s or deps.policy.message_validity_s)
+    sealed = None
+    body = text
+    if template.priority == PRIORITY_OTP:
+        if deps.sealer is None:
+            raise RuntimeError("a message that carries a secret needs a seal key")
+        sealed, body = deps.sealer.seal(text), hide_codes(text)
     return OutboundSms(
         id=new_message_id(),
         recipient=recipient,
@@ -74,11 +93,13 @@ def make_sms(
         lang=lang,
         params={k: _plain(v) for k, v in params.items() if k not in SECRET_PARAMS},
         body=body,
-        priority=deps.templates.get(template_id).priority,
-        due_at=due_at if due_at is not None else now,
+        priority=template.priority,
+        due_at=due,
         source=source,
         callback_url=callback_url,
         created_at=now,
+        expires_at=expires_at,
+        sealed=sealed,
     )
 
 

@@ -18,7 +18,9 @@ import logging
 import re
 import time
 from collections.abc import AsyncIterator, Iterable, Sequence
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from typing import Any, Self
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -164,6 +166,19 @@ async def _bounded_waits(conn: Any) -> None:
     await conn.execute(f"SET lock_timeout = '{int(LOCK_WAIT_S * 1000)}ms'")
 
 
+@dataclass
+class _Unit:
+    """A unit of work of this task: one connection and transaction, taken at its first write,
+    that every store call inside it shares; each write in it is a savepoint of its own."""
+
+    db: PostgresDatabase
+    stack: AsyncExitStack = field(default_factory=AsyncExitStack)
+    conn: Any = None
+
+
+_UNIT: ContextVar[_Unit | None] = ContextVar("dargah_postgres_unit", default=None)
+
+
 def _busy(exc: BaseException) -> bool:
     return isinstance(exc, asyncpg.exceptions.LockNotAvailableError | TimeoutError)
 
@@ -205,8 +220,42 @@ class PostgresDatabase:
             raise
         return cls(pool, locks)
 
+    def _unit(self) -> _Unit | None:
+        unit = _UNIT.get()
+        return unit if unit is not None and unit.db is self else None
+
+    @asynccontextmanager
+    async def unit(self) -> AsyncIterator[None]:
+        if self._unit() is not None:  # already inside one: it is the same unit
+            yield
+            return
+        unit = _Unit(self)
+        token = _UNIT.set(unit)
+        try:
+            async with unit.stack:
+                yield
+        except Exception as exc:
+            if _busy(exc):
+                raise Busy(f"a lock or a connection was held elsewhere too long: {exc}") from None
+            raise
+        finally:
+            _UNIT.reset(token)
+
+    async def _unit_conn(self, unit: _Unit) -> Any:
+        if unit.conn is None:
+            conn = await unit.stack.enter_async_context(self._pool.acquire(timeout=LOCK_WAIT_S))
+            await unit.stack.enter_async_context(conn.transaction())
+            unit.conn = conn
+        return unit.conn
+
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[PostgresTx]:
+        unit = self._unit()
+        if unit is not None:
+            conn = await self._unit_conn(unit)
+            async with conn.transaction():  # a savepoint inside the unit's transaction
+                yield PostgresTx(conn)
+            return
         try:
             async with self._pool.acquire(timeout=LOCK_WAIT_S) as conn, conn.transaction():
                 yield PostgresTx(conn)
@@ -217,7 +266,12 @@ class PostgresDatabase:
 
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[PostgresTx]:
-        """A pooled connection in autocommit: for reads and single-statement writes."""
+        """A pooled connection in autocommit: for reads and single-statement writes (inside a
+        unit of work that has begun, its connection)."""
+        unit = self._unit()
+        if unit is not None and unit.conn is not None:
+            yield PostgresTx(unit.conn)
+            return
         try:
             async with self._pool.acquire(timeout=LOCK_WAIT_S) as conn:
                 yield PostgresTx(conn)

@@ -15,11 +15,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 import os
 import sqlite3
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, Self
 
@@ -43,6 +46,23 @@ TYPES = {
     "{identity}": "INTEGER PRIMARY KEY AUTOINCREMENT",
     "{bytes}": "BLOB",
 }
+
+
+@dataclass
+class _Unit:
+    """A unit of work of this task: every write inside it commits together, or none. Its
+    transaction begins at its first write, so the reads before it wait for no one."""
+
+    db: SqliteDatabase
+    writer: contextlib.AbstractContextManager[None] | None = None
+
+    @property
+    def open(self) -> bool:
+        return self.writer is not None
+
+
+_UNIT: ContextVar[_Unit | None] = ContextVar("dargah_sqlite_unit", default=None)
+_SAVEPOINTS = itertools.count(1)
 
 
 def _create_private(path: str) -> None:
@@ -133,8 +153,74 @@ class SqliteDatabase:
                 current = version
             return current
 
+    def _unit(self) -> _Unit | None:
+        unit = _UNIT.get()
+        return unit if unit is not None and unit.db is self else None
+
+    @asynccontextmanager
+    async def unit(self) -> AsyncIterator[None]:
+        if self._unit() is not None:  # already inside one: it is the same unit
+            yield
+            return
+        unit = _Unit(self)
+        token = _UNIT.set(unit)
+        try:
+            yield
+            if unit.open:
+                self._control("COMMIT")
+        except BaseException:
+            if unit.open and self.raw.in_transaction:
+                self._control("ROLLBACK")
+            raise
+        finally:
+            _UNIT.reset(token)
+            if unit.writer is not None:
+                unit.writer.__exit__(None, None, None)
+                self._lock.release()
+
+    async def _begin_unit(self, unit: _Unit) -> None:
+        await self._lock.acquire()
+        writer = self._writer()
+        try:
+            writer.__enter__()
+            try:
+                self._control("BEGIN IMMEDIATE")
+            except BaseException:
+                writer.__exit__(None, None, None)
+                raise
+        except sqlite3.OperationalError as exc:
+            self._lock.release()
+            if "locked" in str(exc) or "busy" in str(exc):
+                raise Busy(f"the database's writer was held too long: {exc}") from None
+            raise
+        except BaseException:
+            self._lock.release()
+            raise
+        unit.writer = writer
+
+    @asynccontextmanager
+    async def _savepoint(self, unit: _Unit) -> AsyncIterator[SqliteTx]:
+        """A write inside a unit: its own savepoint, so one that fails (a full limit, a taken
+        key) undoes only itself, as its own transaction would have."""
+        if not unit.open:
+            await self._begin_unit(unit)
+        name = f"unit_{next(_SAVEPOINTS)}"
+        self._control(f"SAVEPOINT {name}")
+        try:
+            yield self.tx
+        except BaseException:
+            self._control(f"ROLLBACK TO {name}")
+            self._control(f"RELEASE {name}")
+            raise
+        self._control(f"RELEASE {name}")
+
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[SqliteTx]:
+        unit = self._unit()
+        if unit is not None:
+            async with self._savepoint(unit) as tx:
+                yield tx
+            return
         async with self._lock:
             raw = self.raw
             try:
@@ -160,6 +246,10 @@ class SqliteDatabase:
 
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[SqliteTx]:
+        unit = self._unit()
+        if unit is not None and unit.open:  # this task holds the connection: read in its unit
+            yield self.tx
+            return
         async with self._lock:
             yield self.tx
 
@@ -171,6 +261,10 @@ class SqliteDatabase:
         if not self._lock.locked():
             rows: list[tuple[Any, ...]] = self._cursor.execute(sql, params).fetchall()
             return rows
+        unit = self._unit()
+        if unit is not None and unit.open:  # this task holds the connection
+            held: list[tuple[Any, ...]] = self._cursor.execute(sql, params).fetchall()
+            return held
         async with self._lock:
             found: list[tuple[Any, ...]] = self._cursor.execute(sql, params).fetchall()
             return found
