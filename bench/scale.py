@@ -43,6 +43,7 @@ from bench.common import (
     wrk,
 )
 from gateway.storage.postgres.database import pool_sizes
+from sessions.sealing import new_seal_key
 
 RESULTS = BENCH / "RESULTS.md"
 BEGIN, END = "<!-- bench-scale:begin -->", "<!-- bench-scale:end -->"
@@ -220,7 +221,10 @@ def main(argv: list[str] | None = None) -> int:
         asyncio.run(_execute(url, f"CREATE SCHEMA {schema}"))
         try:
             sep = "&" if "?" in url else "?"
-            env = {"GATEWAY_DATABASE_URL": f"{url}{sep}search_path={schema}"}
+            env = {
+                "GATEWAY_DATABASE_URL": f"{url}{sep}search_path={schema}",
+                "GATEWAY_SEAL_KEY": new_seal_key(),
+            }
             name = f"postgres-{count}"
             rows[name] = measure(wrk_bin, name, count, env, args.duration, args.warm)
         finally:

@@ -124,7 +124,8 @@ def supervise(settings: Settings, demo: bool) -> int:
             if code:
                 break
     finally:
-        _stop_all(workers)
+        # A worker's dispatcher drains its sends in flight before it exits.
+        _stop_all(workers, STOP_GRACE_S + settings.dispatch_drain_s)
         shutil.rmtree(shared, ignore_errors=True)
         for s, handler in previous.items():
             signal.signal(s, handler)
@@ -155,11 +156,11 @@ def _tend(workers: list[_Worker]) -> int:
     return 0
 
 
-def _stop_all(workers: list[_Worker]) -> None:
+def _stop_all(workers: list[_Worker], grace_s: float) -> None:
     live = [w.proc for w in workers if w.proc is not None and w.proc.poll() is None]
     for proc in live:
         proc.send_signal(signal.SIGINT)  # aiohttp's run_app shuts down gracefully on SIGINT
-    deadline = time.monotonic() + STOP_GRACE_S
+    deadline = time.monotonic() + grace_s
     for proc in live:
         try:
             proc.wait(timeout=max(0.1, deadline - time.monotonic()))

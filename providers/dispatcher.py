@@ -185,6 +185,10 @@ class Dispatcher:
         outcomes: list[SendOutcome] = []
         kinds: set[str] = set()
         account: ProviderError | None = None
+        # The whole call refused for now: the provider is marked failing, and where another one is
+        # configured its messages go there at once (a refusal proves nothing was sent).
+        refused = all(r.error is not None and r.error.kind == "retryable" for r in results)
+        elsewhere = refused and len(self.routes) > 1
         for claim, result in zip(claims, results, strict=True):
             error = result.error
             if error is None:
@@ -200,6 +204,8 @@ class Dispatcher:
             elif error.kind == "unknown":
                 due = now + self._config.check_after_s
                 outcomes.append(outbox.unknown(claim, outbox.reason(error), due))
+            elif elsewhere:
+                outcomes.append(outbox.elsewhere(claim, error, now))
             else:
                 r = self._config.retry
                 outcomes.append(
@@ -211,7 +217,7 @@ class Dispatcher:
             await self._pause(provider.name, account, now)
         elif "accepted" in kinds:
             await self._healthy(provider.name, now)
-        elif kinds == {"retryable"}:
+        elif refused:
             await self._failing(provider.name, results[0].error, now)
         return outcomes
 

@@ -132,6 +132,14 @@ def retry_later(
     )
 
 
+def elsewhere(claim: ClaimedSms, error: ProviderError, now: float) -> SendOutcome:
+    """Refused for sure by a provider now marked failing: queued again at once, for the next
+    provider that is up."""
+    return _outcome(
+        claim, "queued", provider=error.provider or None, error=reason(error), due_at=now
+    )
+
+
 def refund(claim: ClaimedSms, why: str, now: float) -> SendOutcome:
     """Queued again at once, its attempt not counted: the provider could not send for anyone (an
     account error), or the claim was given back unsent."""

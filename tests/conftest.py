@@ -8,11 +8,13 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 from aiohttp.test_utils import TestClient
+from pydantic import SecretStr
 
 from gateway.app import create_app
 from gateway.settings import Settings
 from sessions.flows.base import Flow
 from sessions.flows.registry import SERVICES
+from sessions.sealing import new_seal_key
 from tests import postgres_kit
 
 if TYPE_CHECKING:
@@ -47,6 +49,7 @@ def settings(tmp_path: Path) -> Iterator[Settings]:
             db=tmp_path / "gateway.db",
             database_url=scoped,
             dispatcher_enabled=False,
+            seal_key=SecretStr(new_seal_key()),  # every node of a cluster shares the key
             _env_file=None,
         )
 
@@ -77,11 +80,11 @@ def gateway(
 
 
 @pytest.fixture
-async def fakes(aiohttp_server: Any) -> Fakes:
-    """Fake Kavenegar and sms.ir servers on loopback ports."""
+async def fakes(aiohttp_server: Any, clock: FakeClock) -> Fakes:
+    """Fake Kavenegar and sms.ir servers on loopback ports, on the test's clock."""
     from tests.dispatch_kit import start_fakes
 
-    return await start_fakes(aiohttp_server)
+    return await start_fakes(aiohttp_server, clock)
 
 
 @pytest.fixture

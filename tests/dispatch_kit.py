@@ -56,8 +56,13 @@ class Fakes:
         }
 
 
-async def start_fakes(aiohttp_server: ServerFactory) -> Fakes:
+async def start_fakes(
+    aiohttp_server: ServerFactory, clock: Callable[[], float] | None = None
+) -> Fakes:
+    """Both fakes on loopback ports, keeping time with `clock` (the gateway's, in most tests)."""
     kave, smsir = FakeKavenegar(), FakeSmsIr()
+    if clock is not None:
+        kave.clock = smsir.clock = clock
     kave_server = await aiohttp_server(kave.app())
     smsir_server = await aiohttp_server(smsir.app())
     return Fakes(kave, smsir, str(kave_server.make_url("")), str(smsir_server.make_url("")))

@@ -31,6 +31,7 @@ from aiohttp.test_utils import TestServer
 
 from gateway.storage import open_storage
 from sessions.records import Loan
+from sessions.sealing import new_seal_key
 from tests.fakes.kavenegar import FakeKavenegar, RecordedRequest
 from tests.postgres_kit import fresh_schema, reachable_url
 
@@ -39,6 +40,7 @@ PROCESSES = 3
 SESSIONS = 45
 NOTIFICATIONS = 60
 LEASE_S = 2.0
+SEAL_KEY = new_seal_key()  # one key for every process of the cluster
 PERSIAN = str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")
 ServerFactory = Callable[[web.Application], Awaitable[TestServer]]
 
@@ -104,6 +106,7 @@ def _env(db_url: str, fake: FakeKavenegar, fake_url: str, port: int = 0) -> dict
     env = {k: v for k, v in os.environ.items() if not k.startswith("GATEWAY_")}
     env.update(
         GATEWAY_DATABASE_URL=db_url,
+        GATEWAY_SEAL_KEY=SEAL_KEY,
         GATEWAY_HOST="127.0.0.1",
         GATEWAY_PORT=str(port or 8080),
         GATEWAY_LOG_LEVEL="WARNING",

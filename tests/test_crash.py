@@ -5,6 +5,7 @@ the same database, and prove that nothing is lost, nothing is sent twice and no 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 from collections.abc import AsyncIterator, Awaitable, Callable
 from functools import partial
@@ -18,6 +19,7 @@ from aiohttp.test_utils import TestServer
 from sessions.flows.home import RESUME_QUESTION
 from sessions.flows.registry import SERVICES, build_engine
 from sessions.state import State
+from sessions.validators import is_valid_national_id
 from tests.fakes.kavenegar import FakeKavenegar
 from tests.live_gateway import (
     LiveGateway,
@@ -146,6 +148,121 @@ async def test_sigkill_mid_batch_loses_nothing_and_sends_each_sms_once(
         f"{offered} offered to the provider, {len(fake.accepted)} accepted, lost 0, "
         f"drained {drained:.2f} s after the last restart"
     )
+
+
+@pytest.mark.timeout(60)
+async def test_sigterm_drains_the_sends_in_flight_and_a_restart_waits_out_no_lease(
+    aiohttp_server: ServerFactory, live: Callable[..., LiveGateway]
+) -> None:
+    fake = FakeKavenegar(delay=1.0)  # each call is answered a second after it was taken
+    server = await aiohttp_server(fake.app())
+    gw = live(
+        sms_provider="kavenegar",
+        kavenegar_api_key=fake.api_key,
+        kavenegar_sender="10004346",
+        kavenegar_base_url=str(server.make_url("")),
+        dispatch_interval_s=0.05,
+        dispatch_batch=BATCH,
+        provider_timeout_s=5,
+        dispatch_lease_s=120,  # a restart that waited for leases would wait two minutes
+        status_poll_after_s=3600,
+        log_level="INFO",
+    )
+    key = await create_api_key(gw.env, "notify")
+    await gw.start()
+    numbers = [f"0912{n:07d}" for n in range(2_000_000, 2_000_000 + MESSAGES)]
+    ids = await post_notifications(gw.base, key, numbers)
+    await wait_for(partial(_at_least, fake, BATCH), 30, "a batch in flight")
+    await gw.stop()  # SIGTERM while the provider holds a batch it has not answered yet
+    counts = outbox_counts(gw.db)
+    assert counts.get("sending", 0) == 0, counts  # drained: every send in flight was recorded
+    assert "dispatcher stopped:" in gw.log.read_text()
+    fake.delay = 0.0
+    await gw.start()
+    drained = await wait_for(
+        lambda: outbox_counts(gw.db) == {"sent": MESSAGES}, 20, "the outbox to drain"
+    )
+    await gw.stop()
+    assert fake.sms_count_by_localid == dict.fromkeys(ids, 1)
+    assert gw.tracebacks() == []
+    print(f"\nsigterm: {MESSAGES} SMS, drained {drained:.2f} s after the restart, none twice")
+
+
+# --- inbound SMS -------------------------------------------------------------------------------
+
+
+def _national_ids(n: int) -> list[str]:
+    found: list[str] = []
+    for body in range(100_000_000, 200_000_000, 7_919):
+        for check in range(10):
+            candidate = f"{body:09d}{check}"
+            if is_valid_national_id(candidate):
+                found.append(candidate)
+                break
+        if len(found) == n:
+            return found
+    raise AssertionError("not enough national IDs")
+
+
+async def _inbound(base: str, sender: str, text: str, messageid: str) -> dict[str, object]:
+    form = {"from": sender, "to": "10004346", "message": text, "messageid": messageid}
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(f"{base}/sms/console/inbound", data=form) as resp,
+    ):
+        assert resp.status == 200, await resp.text()
+        answer: dict[str, object] = await resp.json()
+        return answer
+
+
+@pytest.mark.timeout(90)
+async def test_sigkill_around_an_inbound_sms_then_the_retry_answers_it_exactly_once(
+    live: Callable[..., LiveGateway],
+) -> None:
+    """`RESET <id>` arrives and the gateway is SIGKILLed 0 to 150 ms later, before or after its
+    commit; the provider then retries. Whichever side of the commit the kill fell on, the citizen
+    gets exactly one password and one reset is active."""
+    gw = live()
+    key = await create_api_key(gw.env, "records")
+    await gw.start()
+    delays = [0.0, 0.002, 0.005, 0.01, 0.02, 0.05, 0.15]
+    ids = _national_ids(len(delays))
+    numbers = [f"0912555{n:04d}" for n in range(len(delays))]
+    async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {key}"}) as http:
+        for nid, number in zip(ids, numbers, strict=True):
+            body = {
+                "mobile": number,
+                "status": "activated",
+                "first_name": "علی",
+                "last_name": "رضایی",
+            }
+            async with http.put(f"{gw.base}/v1/registrations/{nid}", json=body) as resp:
+                assert resp.status == 201, await resp.text()
+    for n, (delay, nid, number) in enumerate(zip(delays, ids, numbers, strict=True)):
+        sent = asyncio.create_task(_inbound(gw.base, number, f"RESET {nid}", f"in-{n}"))
+        await asyncio.sleep(delay)
+        await gw.kill()
+        with contextlib.suppress(aiohttp.ClientError):
+            await sent
+        await gw.start()
+        await _inbound(gw.base, number, f"RESET {nid}", f"in-{n}")  # the provider's retry
+        again = await _inbound(gw.base, number, f"RESET {nid}", f"in-{n}")
+        assert again["duplicate"] is True
+    await gw.stop()
+    for n, (nid, number) in enumerate(zip(ids, numbers, strict=True)):
+        resets = query(gw.db, "SELECT status FROM password_resets WHERE national_id = ?", (nid,))
+        assert resets == [("active",)], (n, resets)
+        texts = query(
+            gw.db,
+            "SELECT COUNT(*) FROM outbox WHERE recipient = ? AND template_id = 'password_reset'",
+            (number,),
+        )
+        assert texts == [(1,)], n
+        seen = query(
+            gw.db, "SELECT command FROM inbound_sms WHERE provider_message_id = ?", (f"in-{n}",)
+        )
+        assert seen == [("reset",)], n
+    assert gw.tracebacks() == []
 
 
 # --- USSD sessions -----------------------------------------------------------------------------

@@ -193,3 +193,56 @@ async def test_in_review_gets_the_48_hour_advice_only_after_48_hours(
     assert early["template_id"] == "registration_received"
     assert late["template_id"] == "registration_in_review"
     assert "۴۸ ساعت" in late["body"]
+
+
+async def test_a_crash_after_the_answer_was_written_leaves_nothing_behind(
+    gateway: GatewayFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The message's row, the reset it made, the limits it counted and its reply are one unit:
+    a failure after all of them were written undoes them all, and the provider's retry is
+    answered exactly once."""
+    from sessions.services import inbound as service
+    from sessions.services.sms_commands import answer
+
+    client = await gateway(**KAVENEGAR)
+    await add_registration(client, NID, ME, "activated")
+    crashes = [RuntimeError("the process died after writing")]
+
+    async def answer_then_die(d: Any, sender: str, text: str) -> Any:
+        parsed = await answer(d, sender, text)  # the reset and its SMS are written …
+        if crashes:
+            raise crashes.pop()  # … and the process dies before the commit
+        return parsed
+
+    monkeypatch.setattr(service, "answer", answer_then_die)
+    form = {"from": "989121234567", "to": "10004346", "message": f"RESET {NID}", "messageid": "m1"}
+    failed = await client.post("/sms/kavenegar/inbound", data=form)
+    assert failed.status == 500
+    store = deps(client).store
+    assert await sms_to(client, ME, "password_reset") == []
+    assert await store.latest_reset(NID) is None
+    assert not await store.inbound_seen("kavenegar", "m1")
+
+    retried = await client.post("/sms/kavenegar/inbound", data=form)
+    assert await retried.json() == {"accepted": True, "duplicate": False}
+    again = await client.post("/sms/kavenegar/inbound", data=form)
+    assert await again.json() == {"accepted": True, "duplicate": True}
+    assert len(await sms_to(client, ME, "password_reset")) == 1
+    reset = await store.latest_reset(NID)
+    assert reset is not None
+    assert reset.status == "active"
+
+
+async def test_two_deliveries_of_one_message_at_once_are_answered_once(
+    gateway: GatewayFactory,
+) -> None:
+    import asyncio
+
+    client = await gateway(**KAVENEGAR)
+    form = {"from": "989121234567", "to": "10004346", "message": "HELP", "messageid": "twice"}
+    answers = await asyncio.gather(
+        *(client.post("/sms/kavenegar/inbound", data=form) for _ in range(4))
+    )
+    bodies = [await a.json() for a in answers]
+    assert sorted(b["duplicate"] for b in bodies) == [False, True, True, True]
+    assert len(await replies(client)) == 1

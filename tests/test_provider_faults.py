@@ -12,7 +12,6 @@ import asyncio
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -40,27 +39,6 @@ LIVE: dict[str, Any] = {
     "provider_probe_s": 0.2,
     "status_poll_after_s": 3600.0,
 }
-
-
-@dataclass
-class NoCreditKavenegar(FakeKavenegar):
-    """Kavenegar whose credit can run out: sends answer 418, status queries still work (free)."""
-
-    no_credit: bool = False
-
-    def _send(self, f: dict[str, str], form: dict[str, list[str]]) -> tuple[int, Any]:
-        return (418, None) if self.no_credit else super()._send(f, form)
-
-    def _sendarray(self, f: dict[str, str], form: dict[str, list[str]]) -> tuple[int, Any]:
-        return (418, None) if self.no_credit else super()._sendarray(f, form)
-
-
-async def credit_fakes(aiohttp_server: ServerFactory) -> tuple[Fakes, NoCreditKavenegar]:
-    kave, smsir = NoCreditKavenegar(), FakeSmsIr()
-    kave_server = await aiohttp_server(kave.app())
-    smsir_server = await aiohttp_server(smsir.app())
-    urls = str(kave_server.make_url("")), str(smsir_server.make_url(""))
-    return Fakes(kave, smsir, *urls), kave
 
 
 @pytest.fixture
@@ -206,10 +184,10 @@ async def test_kavenegar_409_is_retried_until_it_clears(
 
 
 async def test_kavenegar_418_fails_over_to_smsir_and_each_sms_goes_once(
-    gateway: GatewayFactory, aiohttp_server: ServerFactory
+    gateway: GatewayFactory, fakes: Fakes
 ) -> None:
-    fakes, kave = await credit_fakes(aiohttp_server)
     client = await gateway(**{**fakes.settings(sms_fallback="smsir"), **LIVE})
+    kave = fakes.kave
     sent_before = await enqueue_backlog(client, numbers(50, "0935"))
     await drain(client)  # some went out through Kavenegar while it had credit
     kave.no_credit = True  # then the credit runs out
@@ -251,12 +229,12 @@ async def test_a_permanent_error_fails_with_its_reason_and_the_rest_go_out(
 
 
 async def test_a_timeout_then_an_account_error_does_not_send_twice(
-    gateway: GatewayFactory, aiohttp_server: ServerFactory
+    gateway: GatewayFactory, fakes: Fakes
 ) -> None:
     """Kavenegar took the message but its answer was lost; then its credit ran out. Failing over
     must not send sms.ir a message Kavenegar already has."""
-    fakes, kave = await credit_fakes(aiohttp_server)
     client = await gateway(**{**fakes.settings(sms_fallback="smsir"), **LIVE})
+    kave = fakes.kave
     fakes.kave.delay = 0.5
     ids = await enqueue_backlog(client, numbers(BACKLOG))
     for _ in range(500):

@@ -185,9 +185,9 @@ async def test_a_timeout_is_unknown_and_a_refused_connection_retryable(
     assert caught.value.code == "timeout"
     assert len(fake.accepted) == 1
     await server.close()
-    with pytest.raises(RetryableError) as caught:
+    with pytest.raises(RetryableError) as refused:  # no connection made: nothing was sent
         await smsir.send([sms(1)])
-    assert caught.value.code == "network"
+    assert refused.value.code == "network"
 
 
 def test_callback_and_inbound_parsing(smsir: SmsIrProvider) -> None:

@@ -3,7 +3,8 @@
 It deduplicates on localid like the real service (a resend with the same localid answers the first
 messageid and is not a second SMS), records every request and every accepted SMS, and has knobs for
 faults: the next N answers with a given return.status, a slow answer (after accepting!), an HTTP
-500/503 mode without an envelope, and per-receptor errors.
+500/503 mode without an envelope, a connection cut after the request took effect, per-receptor
+errors, and sends refused for want of credit (418) while status queries still work.
 """
 
 from __future__ import annotations
@@ -13,12 +14,14 @@ import itertools
 import json
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
 
 STATUS_TEXT = {1: "در صف ارسال", 10: "رسیده به گیرنده", 100: "شناسه نامعتبر"}
+SENDS = {("sms", "send"), ("sms", "sendarray"), ("verify", "lookup")}
 
 
 @dataclass
@@ -53,6 +56,10 @@ class FakeKavenegar:
     delay: float = 0.0  # seconds to wait before answering, AFTER the request took effect
     http_error: int | None = None  # answer this HTTP status with a plain-text body
     bad_receptors: dict[str, int] = field(default_factory=dict)  # receptor -> return.status
+    cut_next: int = 0  # cut the connection after the next N requests took effect, unanswered
+    drop_next: int = 0  # cut the connection of the next N requests before taking them
+    no_credit: bool = False  # sends answer 418; status queries and account/info still work
+    clock: Callable[[], float] = time.time
     # state
     accepted: list[AcceptedSms] = field(default_factory=list)
     requests: list[RecordedRequest] = field(default_factory=list)
@@ -112,7 +119,18 @@ class FakeKavenegar:
         }.get((scope, method))
         if handler is None:
             return _envelope(404, None)
+        if self.drop_next:
+            self.drop_next -= 1
+            assert request.transport is not None
+            request.transport.abort()  # cut before anything was taken
+            return _envelope(500, None)
+        if self.no_credit and (scope, method) in SENDS:
+            return _envelope(418, None)
         status, entries = handler({k: v[0] for k, v in form.items()}, form)
+        if self.cut_next:
+            self.cut_next -= 1
+            assert request.transport is not None
+            request.transport.abort()  # taken, and the answer never leaves
         if self.delay:
             await asyncio.sleep(self.delay)
         return _envelope(status, entries)
@@ -228,7 +246,8 @@ class FakeKavenegar:
         return 200, [{k: v for k, v in m.items() if k != "read"} for m in picked]
 
     def _info(self, _f: dict[str, str], _all: dict[str, list[str]]) -> tuple[int, Any]:
-        return 200, {"remaincredit": 1_000_000, "expiredate": 1893456000, "type": "Master"}
+        credit = 0 if self.no_credit else 1_000_000
+        return 200, {"remaincredit": credit, "expiredate": 1893456000, "type": "Master"}
 
 
 def _array(form: dict[str, list[str]], name: str) -> list[str]:

@@ -1,8 +1,11 @@
 """A fake sms.ir REST v1 server: paths, X-API-KEY header, JSON bodies and `{status, message, data}`.
 
 sms.ir has no local id, so (like the real service) a resend is a second SMS; the fake records every
-accepted SMS so tests can see that. Knobs: the next N answers with a given status, a slow answer
-(after accepting), an HTTP 500/503 mode without an envelope, per-receptor blacklist/invalid marks.
+accepted SMS so tests can see that, and lists what it accepted in its send reports (`send/live`,
+`send/archive`, paged) by mobile, text and send time, as the real one does. Knobs: the next N
+answers with a given status, a slow answer (after accepting), an HTTP 500/503 mode without an
+envelope, a connection cut after the request took effect, per-receptor blacklist/invalid marks,
+sends refused for want of credit (102).
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import itertools
 import json
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -26,6 +30,7 @@ class AcceptedSms:
     line: int | str
     delivery_state: int | None = None
     template_id: int | None = None
+    sent_at: float = 0.0
 
 
 @dataclass
@@ -46,6 +51,10 @@ class FakeSmsIr:
     http_error: int | None = None
     bad_receptors: dict[str, Literal["blacklist", "invalid"]] = field(default_factory=dict)
     credit: float = 1000.0
+    cut_next: int = 0  # cut the connection after the next N requests took effect, unanswered
+    drop_next: int = 0  # cut the connection of the next N requests before taking them
+    no_credit: bool = False  # sends answer 102 (not enough credit); reports still work
+    clock: Callable[[], float] = time.time
     # state
     accepted: list[AcceptedSms] = field(default_factory=list)
     requests: list[RecordedRequest] = field(default_factory=list)
@@ -68,6 +77,8 @@ class FakeSmsIr:
         app.router.add_post("/v1/send/bulk", self._wrap(self._bulk))
         app.router.add_post("/v1/send/likeToLike", self._wrap(self._like_to_like))
         app.router.add_post("/v1/send/verify", self._wrap(self._verify))
+        app.router.add_get("/v1/send/live", self._wrap(self._live))
+        app.router.add_get("/v1/send/archive", self._wrap(self._archive))
         app.router.add_get("/v1/send/{message_id}", self._wrap(self._report))
         app.router.add_get("/v1/receive/latest", self._wrap(self._receive_latest))
         app.router.add_get("/v1/credit", self._wrap(self._credit))
@@ -85,7 +96,18 @@ class FakeSmsIr:
                 return _answer(status, None, http_status)
             if request.headers.get("X-API-KEY") != self.api_key:
                 return _answer(10, None, 401)
+            if self.drop_next:
+                self.drop_next -= 1
+                assert request.transport is not None
+                request.transport.abort()  # cut before anything was taken
+                return _answer(0, None, 500)
+            if self.no_credit and request.method == "POST":
+                return _answer(102, None, 400)
             status, data = handler(request, body)
+            if self.cut_next:
+                self.cut_next -= 1
+                assert request.transport is not None
+                request.transport.abort()  # taken, and the answer never leaves
             if self.delay:
                 await asyncio.sleep(self.delay)
             return _answer(status, data, 200 if status == 1 else 400)
@@ -98,7 +120,7 @@ class FakeSmsIr:
             return 0
         if mark == "invalid" or not (mobile.isdecimal() and len(mobile) >= 10):
             return None
-        sms = AcceptedSms(next(self._ids), mobile, text, line, None, template)
+        sms = AcceptedSms(next(self._ids), mobile, text, line, None, template, self.clock())
         self.accepted.append(sms)
         return sms.message_id
 
@@ -148,23 +170,45 @@ class FakeSmsIr:
             return 104, None
         return 1, {"messageId": mid, "cost": 1.0}
 
+    def _entry(self, s: AcceptedSms) -> dict[str, Any]:
+        # The reports give the mobile as a number, without its leading zero.
+        return {
+            "messageId": s.message_id, "mobile": int(s.mobile), "messageText": s.text,
+            "sendDateTime": int(s.sent_at), "lineNumber": s.line, "cost": 1.0,
+            "deliveryState": s.delivery_state, "deliveryDateTime": None,
+        }  # fmt: skip
+
     def _report(self, request: web.Request, _body: Any) -> tuple[int, Any]:
         wanted = request.match_info["message_id"]
         for s in self.accepted:
             if str(s.message_id) == wanted:
-                return 1, {
-                    "messageId": s.message_id, "mobile": int(s.mobile), "messageText": s.text,
-                    "sendDateTime": int(time.time()), "lineNumber": s.line, "cost": 1.0,
-                    "deliveryState": s.delivery_state, "deliveryDateTime": None,
-                }  # fmt: skip
+                return 1, self._entry(s)
         return 111, None
+
+    def _page(self, request: web.Request, found: list[AcceptedSms]) -> tuple[int, Any]:
+        size = int(request.query.get("pageSize", "10"))
+        number = int(request.query.get("pageNumber", "1"))
+        newest = sorted(found, key=lambda s: -s.sent_at)
+        return 1, [self._entry(s) for s in newest[(number - 1) * size : number * size]]
+
+    def _live(self, request: web.Request, _body: Any) -> tuple[int, Any]:
+        """Today's sends (the fake's day: the last 24 hours of its clock)."""
+        today = self.clock() - 24 * 3600
+        return self._page(request, [s for s in self.accepted if s.sent_at >= today])
+
+    def _archive(self, request: web.Request, _body: Any) -> tuple[int, Any]:
+        """Sends before today, between `fromDate` and `toDate` (unix seconds)."""
+        since, until = int(request.query["fromDate"]), int(request.query["toDate"])
+        today = self.clock() - 24 * 3600
+        found = [s for s in self.accepted if since <= s.sent_at <= until and s.sent_at < today]
+        return self._page(request, found)
 
     def _receive_latest(self, _r: web.Request, _body: Any) -> tuple[int, Any]:
         handed, self.inbound = self.inbound, []  # each inbound SMS is handed over once
         return 1, handed
 
     def _credit(self, _r: web.Request, _body: Any) -> tuple[int, Any]:
-        return 1, self.credit
+        return 1, 0.0 if self.no_credit else self.credit
 
 
 def _answer(status: int, data: Any, http_status: int) -> web.Response:
