@@ -17,6 +17,7 @@ from pydantic import ValidationError
 
 from gateway.api.registry import SCOPES
 from gateway.app import create_app
+from gateway.cli.seal import cmd_reseal, cmd_seal_key
 from gateway.settings import Settings
 from gateway.storage import open_storage
 from gateway.web import logs
@@ -266,12 +267,16 @@ def _main(argv: Sequence[str] | None) -> int:
     )
     revoke = sub.add_parser("revoke-api-key", help="refuse an API key from now on")
     revoke.add_argument("key", help="the key, or its id (the 12 characters after dgk_)")
+    sub.add_parser("seal-key", help="print a new key for GATEWAY_SEAL_KEY")
+    sub.add_parser("reseal", help="seal every waiting secret again under the newest seal key")
     handlers = {
         "serve": cmd_serve,
         "dial": cmd_dial,
         "check": cmd_check,
         "create-api-key": cmd_create_api_key,
         "revoke-api-key": cmd_revoke_api_key,
+        "seal-key": cmd_seal_key,
+        "reseal": cmd_reseal,
     }
     words = list(sys.argv[1:] if argv is None else argv)
     if not words or (words[0] not in handlers and words[0] not in ("-h", "--help")):

@@ -188,6 +188,10 @@ class KeyStore(Protocol):
 class OutboxStore(Protocol):
     async def enqueue(self, messages: Sequence[OutboundSms]) -> None: ...
 
+    async def reseal(self, reseal: Callable[[bytes], bytes], batch: int = 500) -> int:
+        """Passes every sealed value through `reseal` (a key rotation); how many there were."""
+        ...
+
     async def outbox_messages(self, recipient: str | None = None) -> list[dict[str, Any]]:
         """Messages as rows (newest last), for the API and the tests."""
         ...

@@ -152,7 +152,7 @@ async def test_retrying_retries_only_retryable_and_respects_the_cap() -> None:
     async def sleep(seconds: float) -> None:
         waits.append(seconds)
 
-    s = settings(max_attempts=8, retry_base_s=10.0, retry_cap_s=15.0).dispatch_config().retry
+    s = settings(retry_base_s=10.0, retry_cap_s=15.0).dispatch_config().retry
     calls: list[ProviderError] = []
 
     def failing(error: ProviderError, times: int = 99) -> Callable[[], None]:

@@ -5,13 +5,18 @@ from __future__ import annotations
 
 import os
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
+import pytest
+
 from gateway.appkeys import SETTINGS
+from sessions.sealing import SealBroken, Sealer, new_seal_key
 from sessions.services.reset import ResetOutcome, request_reset
 from tests.api_helpers import deps, sms
 from tests.conftest import FakeClock, GatewayFactory
-from tests.dispatch_kit import Fakes, dispatcher
+from tests.dispatch_kit import Fakes, dispatcher, enqueue
 from tests.postgres_kit import sqlite_only
 from tests.seed import ME, NID, add_registration
 
@@ -48,3 +53,29 @@ async def test_a_password_waiting_for_a_down_provider_is_not_in_the_database_byt
     assert sent["status"] == "sent"
     assert any(password in a.message for a in fakes.kave.accepted)
     assert sent["sealed"] is None
+
+
+async def test_a_key_rotation_reseals_what_waits(gateway: GatewayFactory) -> None:
+    old, new = new_seal_key(), new_seal_key()
+    client = await gateway(seal_key=old)
+    sms_id = (await enqueue(client, "activation_code", {"code": "482913"})).id
+    store = deps(client).store
+    rotated = Sealer([new, old])  # the new key first, the old one still opens
+    assert await store.reseal(rotated.reseal) == 1
+    [message] = [m for m in await store.outbox_messages() if m["id"] == sms_id]
+    assert "482913" in Sealer([new]).open(bytes(message["sealed"]))
+    with pytest.raises(SealBroken):
+        Sealer([old]).open(bytes(message["sealed"]))
+
+
+def test_seal_key_prints_a_key_that_seals() -> None:
+    done = subprocess.run(
+        [sys.executable, "run.py", "seal-key"],
+        cwd=Path(__file__).resolve().parent.parent,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    )
+    key = done.stdout.strip()
+    assert Sealer([key]).open(Sealer([key]).seal("x")) == "x"

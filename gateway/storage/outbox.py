@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from gateway.storage.database import Database, Tx
@@ -77,6 +77,29 @@ class Outbox:
         for row in rows:
             del row["seq"]
         return rows
+
+    async def reseal(self, reseal: Callable[[bytes], bytes], batch: int = 500) -> int:
+        """Every sealed text sealed again under the newest key (a key rotation); in batches, so
+        the dispatcher keeps going meanwhile. A text sent meanwhile has dropped its seal."""
+        done, after = 0, 0
+        while True:
+            async with self.db.transaction() as tx:
+                rows = await tx.fetch(
+                    "SELECT seq, sealed FROM outbox WHERE sealed IS NOT NULL AND seq > ? "
+                    "ORDER BY seq LIMIT ?",
+                    after,
+                    batch,
+                )
+                for seq, sealed in rows:
+                    await tx.execute(
+                        "UPDATE outbox SET sealed = ? WHERE seq = ? AND sealed IS NOT NULL",
+                        reseal(bytes(sealed)),
+                        seq,
+                    )
+            done += len(rows)
+            if len(rows) < batch:
+                return done
+            after = rows[-1][0]
 
 
 class Notifications:
