@@ -43,7 +43,9 @@ MAX_BODY = access.CALLBACK_MAX_BODY
 
 async def _storage_ctx(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
-    storage = await open_storage(settings.resolved_database_url())
+    storage = await open_storage(
+        settings.resolved_database_url(), sqlite_synchronous=settings.sqlite_synchronous
+    )
     app[STORAGE] = storage
     flows: tuple[Flow, ...] = app[FLOWS]
     deps = Deps(

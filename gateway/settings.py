@@ -27,6 +27,10 @@ class Settings(BaseSettings):
     port: int = Field(8080, ge=1, le=65535)
     db: Path = Path("./dargah.db")
     database_url: str | None = None
+    # SQLite's durability: `normal` (WAL; a commit survives a crash of the process, a power cut
+    # may lose what was committed since the last checkpoint, about a second) or `full` (every
+    # commit is on disk before its answer leaves; bench/RESULTS.md prices it).
+    sqlite_synchronous: Literal["normal", "full"] = "normal"
     log_level: str = "INFO"
     log_json: bool = False
     # Processes serving the port together (SO_REUSEPORT), about one per core: gateway/workers.py.

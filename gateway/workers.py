@@ -81,7 +81,9 @@ def port_problem(host: str, port: int) -> str | None:
 
 
 async def _migrate(settings: Settings) -> None:
-    storage = await open_storage(settings.resolved_database_url())
+    storage = await open_storage(
+        settings.resolved_database_url(), sqlite_synchronous=settings.sqlite_synchronous
+    )
     await storage.close()
 
 

@@ -30,43 +30,37 @@ _FINAL = ("delivered", "undelivered", "failed", "cancelled")
 _RANK.update({status: 2 for status in _FINAL})
 
 _CLAIMED = "id, recipient, body, sealed, priority, template_id"
-_ORDER = "priority, due_at, seq"
-
-
-def _queued_ranges(skip_locked: str) -> str:
-    """Due queued messages read priority by priority, each its own index range in the index's
-    order (due time, then queue order): a backlog of any size costs a claim only the rows it
-    takes, never an OR over two indexes and a sort of every due row."""
-    return " UNION ALL ".join(
-        f"SELECT * FROM (SELECT id, {_ORDER} FROM outbox WHERE status = 'queued' AND priority = "
-        f"{p} AND due_at <= ? ORDER BY due_at, seq LIMIT ?{skip_locked}) AS p{p}"
-        for p in (PRIORITY_OTP, PRIORITY_TRANSACTIONAL, PRIORITY_BULK)
-    )
 
 
 def _claim_sql(skip_locked: str) -> str:
+    """Due messages of one priority, in the order of its index range (due time, then queue
+    order): a claim reads only the rows it takes, however long the backlog; never an OR over two
+    indexes, never a sort of every due row."""
     return (
         "UPDATE outbox SET status = 'sending', lease_until = ?, attempts = attempts + 1, "
         "provider = ?, handed_at = ?, updated_at = ? "
-        f"WHERE id IN (SELECT id FROM ({_queued_ranges(skip_locked)}) AS due "
-        f"ORDER BY {_ORDER} LIMIT ?) "
+        "WHERE id IN (SELECT id FROM outbox WHERE status = 'queued' AND priority = ? "
+        f"AND due_at <= ? ORDER BY due_at, seq LIMIT ?{skip_locked}) "
         f"RETURNING {_CLAIMED}, attempts, provider, handed_at, expires_at, due_at, seq"
     )
 
 
-def _check_sql(skip_locked: str) -> str:
-    """Unknown outcomes due for a check, and sends whose lease ran out: their dispatcher died
-    while the request may have been out. Leased by moving `due_at` past the lease."""
-    due = (
-        "SELECT * FROM (SELECT id, due_at AS at FROM outbox WHERE status = 'unknown' "
-        f"AND due_at <= ? ORDER BY due_at LIMIT ?{skip_locked}) AS checks UNION ALL "
-        "SELECT * FROM (SELECT id, lease_until AS at FROM outbox WHERE status = 'sending' "
-        f"AND lease_until <= ? ORDER BY lease_until LIMIT ?{skip_locked}) AS lapsed"
-    )
+def _check_sql(skip_locked: str, lapsed: bool) -> str:
+    """Unknown outcomes due for a check (by due time), or sends whose lease ran out (by its end:
+    their dispatcher died while the request may have been out). Leased by moving `due_at` past
+    the lease."""
+    if lapsed:
+        due = f"status = 'sending' AND lease_until <= ? ORDER BY lease_until LIMIT ?{skip_locked}"
+    else:
+        # Codes first, as in the claim: the priority index's order, its `unknown` rows few.
+        due = (
+            "status = 'unknown' AND due_at <= ? ORDER BY priority, due_at, seq "
+            f"LIMIT ?{skip_locked}"
+        )
     return (
         "UPDATE outbox SET status = 'unknown', checks = checks + 1, due_at = ?, "
         "lease_until = NULL, handed_at = COALESCE(handed_at, updated_at), updated_at = ? "
-        f"WHERE id IN (SELECT id FROM ({due}) AS due ORDER BY at LIMIT ?) "
+        f"WHERE id IN (SELECT id FROM outbox WHERE {due}) "
         f"RETURNING {_CLAIMED}, checks, provider, handed_at, expires_at, due_at, seq"
     )
 
@@ -223,18 +217,27 @@ class Dispatch:
         self, now: float, limit: int, lease_s: float, provider: str
     ) -> list[ClaimedSms]:
         sql = _claim_sql(self.db.skip_locked)
-        ranges = (now, limit) * 3  # each priority's range: due by now, at most `limit`
-        async with self.db.transaction() as tx:  # one statement: select, lock and lease at once
-            rows = await tx.fetch(sql, now + lease_s, provider, now, now, *ranges, limit)
-        rows = sorted(rows, key=lambda r: (r[4], r[10], r[11]))  # priority, due_at, seq
-        return [_claimed(row, check=False) for row in rows]
+        claimed: list[Row] = []
+        async with self.db.transaction() as tx:
+            for priority in (PRIORITY_OTP, PRIORITY_TRANSACTIONAL, PRIORITY_BULK):
+                left = limit - len(claimed)
+                if left <= 0:
+                    break
+                rows = await tx.fetch(sql, now + lease_s, provider, now, now, priority, now, left)
+                claimed.extend(sorted(rows, key=lambda r: (r[10], r[11])))  # due_at, seq
+        return [_claimed(row, check=False) for row in claimed]
 
     async def claim_unknown(self, now: float, limit: int, lease_s: float) -> list[ClaimedSms]:
-        sql = _check_sql(self.db.skip_locked)
+        claimed: list[Row] = []
         async with self.db.transaction() as tx:
-            rows = await tx.fetch(sql, now + lease_s, now, now, limit, now, limit, limit)
-        rows = sorted(rows, key=lambda r: (r[8] or 0.0, r[11]))  # handed_at, seq
-        return [_claimed(row, check=True) for row in rows]
+            for lapsed in (False, True):
+                left = limit - len(claimed)
+                if left <= 0:
+                    break
+                sql = _check_sql(self.db.skip_locked, lapsed)
+                claimed.extend(await tx.fetch(sql, now + lease_s, now, now, left))
+        claimed.sort(key=lambda r: (r[8] or 0.0, r[11]))  # handed_at, seq
+        return [_claimed(row, check=True) for row in claimed]
 
     async def record_outcomes(self, outcomes: Sequence[SendOutcome], now: float) -> int:
         async with self.db.transaction() as tx:

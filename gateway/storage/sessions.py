@@ -34,9 +34,13 @@ _UPDATE = (
     "last_reply_end = ?, updated_at = ? WHERE key = ?"
 )
 _GET = f"SELECT {SESSION_COLUMNS} FROM ussd_sessions WHERE key = ?"
+# The caller's few rows by the caller's index, then sorted. Ordered by `updated_at + 0` so that no
+# planner walks the whole `updated_at` index backwards looking for this caller: PostgreSQL did
+# (11 ms with 25,000 sessions, before its statistics caught up), where this takes 0.07 ms; an index
+# on (msisdn, updated_at) would do too, but every hop would rewrite it.
 _LATEST_OPEN = (
     f"SELECT {SESSION_COLUMNS} FROM ussd_sessions WHERE msisdn = ? AND updated_at >= ? "
-    "AND status != 'ended' ORDER BY updated_at DESC LIMIT 1"
+    "AND status != 'ended' ORDER BY updated_at + 0 DESC LIMIT 1"
 )
 # The session and the caller's newest open one, in one statement (one round trip; on SQLite a
 # read costs ~3 µs of locking on its own). When the session is stored, the second row may be

@@ -4,7 +4,7 @@ Measured (bench/RESULTS.md): one hop's SQL costs 25–36 µs when run directly, 
 when every statement is handed to a worker thread and back, which also serialises all hops
 behind the hand-offs. WAL makes a commit a write to the log without an fsync, so these calls
 are short enough to run on the loop; the slow steps, the checkpoints that fsync and truncate the
-log, run on a thread of their own (`Checkpointer`).
+log, run on a thread of their own (`WalKeeper`).
 
 Several processes (workers) may share the file. A write waiting for another process's write lock
 blocks this loop (`file_locks.FileLocks.writer`, then SQLite's busy handler as the backstop) but
@@ -19,8 +19,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +31,6 @@ from gateway.storage.database import Row
 log = logging.getLogger(__name__)
 
 BUSY_TIMEOUT_S = 5.0
-TRUNCATE_WAIT_S = 0.05
 
 
 class SqliteTx:
@@ -72,49 +73,68 @@ def connect(path: str) -> sqlite3.Connection:
     return conn
 
 
-class Checkpointer:
-    """Copies the WAL back into the database file on a thread, so the fsync never stalls the loop.
+class WalKeeper:
+    """Keeps the WAL short, on a thread, so the fsync never stalls the loop.
 
-    Every `every_s` a PASSIVE checkpoint, which never waits for nor blocks the writer. Under steady
-    load some reader is always inside the log, so SQLite never starts it again from the top and it
-    only grows; every `truncate_every` passes a TRUNCATE checkpoint therefore waits for the readers
-    to leave it and cuts it to nothing. That wait holds up new writers, so it is allowed only
-    `TRUNCATE_WAIT_S`: one that cannot finish in time gives way and the next one tries again.
-    (`journal_size_limit` bounds what a restarted log leaves on disk in between.)"""
+    Every `every_s` a PASSIVE checkpoint copies the log back into the database; it never waits for
+    the writer nor blocks it. Under steady load some reader is always inside the log, so SQLite
+    never starts it again from the top and it would only grow (hundreds of MB in a minute). So when
+    the log has grown past `restart_at` bytes, a RESTART checkpoint follows while `hold_writers`
+    holds every writer of every process off (their turn comes after it, and few frames are left to
+    copy after the PASSIVE one): the next write starts the log from the top again, and
+    `journal_size_limit` cuts what is left on disk. The WAL stays near the writes of a second."""
 
-    def __init__(self, path: str, every_s: float = 1.0, truncate_every: int = 5) -> None:
+    def __init__(
+        self,
+        path: str,
+        hold_writers: Callable[[], AbstractAsyncContextManager[None]],
+        every_s: float = 1.0,
+        restart_at: int = 8 * 1024 * 1024,
+    ) -> None:
         self._path = path
+        self._hold_writers = hold_writers
         self._every_s = every_s
-        self._truncate_every = truncate_every
+        self._restart_at = restart_at
         self._task: asyncio.Task[None] | None = None
+        self.restarts = 0
+        self.largest = 0  # the largest WAL seen, in bytes
 
-    def checkpoint(self, mode: str = "PASSIVE") -> tuple[int, int, int]:
-        """(busy, frames in the log, frames checkpointed), as SQLite reports them."""
-        wait = TRUNCATE_WAIT_S if mode == "TRUNCATE" else BUSY_TIMEOUT_S
-        conn = sqlite3.connect(self._path, timeout=wait)
+    def checkpoint(self, mode: str = "PASSIVE") -> int:
+        """Runs one checkpoint; the WAL's size after it, in bytes."""
+        conn = sqlite3.connect(self._path, timeout=BUSY_TIMEOUT_S)
         try:
-            row = conn.execute(f"PRAGMA wal_checkpoint({mode})").fetchone()
+            conn.execute(f"PRAGMA wal_checkpoint({mode})").fetchone()
         finally:
             conn.close()
-        return (int(row[0]), int(row[1]), int(row[2])) if row else (0, 0, 0)
+        try:
+            return os.stat(f"{self._path}-wal").st_size
+        except FileNotFoundError:
+            return 0
+
+    async def keep(self) -> None:
+        """One round: PASSIVE, then RESTART with the writers held off if the log is long."""
+        size = await asyncio.to_thread(self.checkpoint, "PASSIVE")
+        self.largest = max(self.largest, size)
+        if size <= self._restart_at:
+            return
+        async with self._hold_writers():
+            await asyncio.to_thread(self.checkpoint, "RESTART")
+        self.restarts += 1
 
     async def _loop(self) -> None:
-        passes = 0
         while True:
             await asyncio.sleep(self._every_s)
-            passes += 1
-            mode = "TRUNCATE" if passes % self._truncate_every == 0 else "PASSIVE"
             try:
-                await asyncio.to_thread(self.checkpoint, mode)
+                await self.keep()
             except sqlite3.OperationalError as exc:
                 if "locked" not in str(exc) and "busy" not in str(exc):
-                    log.exception("WAL checkpoint (%s) failed", mode)
-            except sqlite3.Error:
-                log.exception("WAL checkpoint (%s) failed", mode)
+                    log.exception("WAL checkpoint failed")
+            except Exception:
+                log.exception("WAL checkpoint failed")
 
     def start(self) -> None:
         if self._path != ":memory:" and self._task is None:
-            self._task = asyncio.get_running_loop().create_task(self._loop(), name="wal-checkpoint")
+            self._task = asyncio.get_running_loop().create_task(self._loop(), name="wal-keeper")
 
     async def stop(self) -> None:
         if self._task is not None:

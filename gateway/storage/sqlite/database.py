@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any, Literal, Self
 
 from gateway.storage.migrations import migration_scripts
-from gateway.storage.sqlite.connection import Checkpointer, SqliteTx, connect
+from gateway.storage.sqlite.connection import SqliteTx, WalKeeper, connect
 from gateway.storage.sqlite.file_locks import LOCK_SUFFIX, MIGRATION_SLOT, FileLocks
 from sessions.ports import Busy
 
@@ -80,12 +80,10 @@ class SqliteDatabase:
     counts_many = True
     state_as_text = False
 
-    def __init__(
-        self, raw: sqlite3.Connection, checkpointer: Checkpointer, locks: FileLocks | None = None
-    ) -> None:
+    def __init__(self, raw: sqlite3.Connection, path: str, locks: FileLocks | None = None) -> None:
         self.tx = SqliteTx(raw)
         self._lock = asyncio.Lock()
-        self.checkpointer = checkpointer
+        self.wal = WalKeeper(path, self._writers_held)
         self._locks = locks  # None for `:memory:`, which no other process can open
         self._cursor = raw.cursor()  # kept for the hop's reads: one cursor less to make a read
 
@@ -118,9 +116,9 @@ class SqliteDatabase:
         raw.execute(f"PRAGMA journal_size_limit={JOURNAL_SIZE_LIMIT}")
         # Checkpoints (the fsync) run on a thread, never inside a commit on the loop.
         raw.execute("PRAGMA wal_autocheckpoint=0")
-        self = cls(raw, Checkpointer(str(path)), locks)
+        self = cls(raw, str(path), locks)
         await self.migrate()
-        self.checkpointer.start()
+        self.wal.start()
         return self
 
     def _cross_process(self, slot: int) -> contextlib.AbstractAsyncContextManager[None]:
@@ -130,6 +128,13 @@ class SqliteDatabase:
     def _writer(self) -> contextlib.AbstractContextManager[None]:
         """The one writer among the processes sharing the file (`FileLocks.writer`)."""
         return self._locks.writer() if self._locks else _NOTHING
+
+    @asynccontextmanager
+    async def _writers_held(self) -> AsyncIterator[None]:
+        """Every writer of this process (the lock) and of the others (the writer byte) waits."""
+        async with self._lock:
+            with self._writer():
+                yield
 
     def session_lock(self, key: str) -> contextlib.AbstractAsyncContextManager[None]:
         """One session's hops one at a time across the processes sharing the file (within a
@@ -272,6 +277,6 @@ class SqliteDatabase:
     async def close(self) -> None:
         async with self._lock:
             self.raw.close()
-        await self.checkpointer.stop()
+        await self.wal.stop()
         if self._locks is not None:
             self._locks.close()

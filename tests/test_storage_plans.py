@@ -1,0 +1,86 @@
+"""The outbox and session queries read their index ranges in order: no scan of a whole backlog,
+no sort of every due row. Proved from the planners themselves (SQLite `EXPLAIN QUERY PLAN`,
+PostgreSQL `EXPLAIN`), on a table holding a backlog and no statistics (as right after a burst)."""
+
+from __future__ import annotations
+
+import time
+
+from gateway.storage import Store
+from gateway.storage.dispatch import _check_sql, _claim_sql, _expire_sql
+from gateway.storage.sessions import _LATEST_OPEN, _SESSION_OR_LATEST
+from gateway.storage.sqlite.database import SqliteDatabase
+from sessions.records import OutboundSms
+from tests.api_helpers import storage
+from tests.conftest import GatewayFactory
+
+BACKLOG = 3_000
+SESSIONS = 5_000
+
+
+async def _plan(store: Store, sql: str, *args: object) -> str:
+    sqlite = isinstance(store.db, SqliteDatabase)
+    async with store.db.reading() as tx:
+        rows = await tx.fetch(("EXPLAIN QUERY PLAN " if sqlite else "EXPLAIN ") + sql, *args)
+    return "\n".join(str(row[-1]) for row in rows)
+
+
+async def _filled(gateway: GatewayFactory) -> Store:
+    client = await gateway()
+    store = storage(client)
+    assert isinstance(store, Store)
+    now = time.time()
+    await store.enqueue(
+        [
+            OutboundSms(
+                str(10**17 + i),
+                f"0912{i:07d}",
+                "keyword_help",
+                "fa",
+                {},
+                "x",
+                i % 3,
+                now - i,
+                created_at=now,
+                expires_at=now + 3600,
+            )
+            for i in range(BACKLOG)
+        ]
+    )
+    async with store.db.transaction() as tx:
+        await tx.executemany(
+            "INSERT INTO ussd_sessions (key, msisdn, state, status, last_hop_key, "
+            "last_reply_text, last_reply_end, created_at, updated_at) "
+            "VALUES (?, ?, ?, 'active', NULL, 'x', 0, ?, ?)",
+            [(f"k{i}", f"0935{i:07d}", "{}", now - i, now - i) for i in range(SESSIONS)],
+        )
+    return store
+
+
+async def test_the_claims_read_their_index_ranges_in_order(gateway: GatewayFactory) -> None:
+    store = await _filled(gateway)
+    skip = store.db.skip_locked
+    now = time.time()
+    claim = await _plan(store, _claim_sql(skip), now + 60, "kavenegar", now, now, 0, now, 200)
+    assert "outbox_due" in claim
+    checks = await _plan(store, _check_sql(skip, False), now + 60, now, now, 200)
+    assert "outbox_due" in checks
+    lapsed = await _plan(store, _check_sql(skip, True), now + 60, now, now, 200)
+    assert "outbox_lease" in lapsed
+    expire = await _plan(store, _expire_sql(skip), now, now, now, 200, now, 200)
+    assert "outbox_expiry" in expire
+    for plan in (claim, checks, lapsed, expire):
+        assert "TEMP B-TREE" not in plan.upper(), plan  # SQLite: no sort of the rows read
+        assert "Seq Scan on outbox" not in plan, plan  # PostgreSQL: no scan of the backlog
+        assert "Sort" not in plan.split("->")[-1], plan
+
+
+async def test_the_resume_look_up_goes_by_the_caller(gateway: GatewayFactory) -> None:
+    store = await _filled(gateway)
+    now = time.time()
+    for plan in (
+        await _plan(store, _LATEST_OPEN, "09350000007", now - 300),
+        await _plan(store, _SESSION_OR_LATEST, "k7", "09350000007", now - 300),
+    ):
+        assert "ussd_sessions_caller" in plan, plan
+        assert "ussd_sessions_updated" not in plan, plan  # never a walk of every session

@@ -1,0 +1,94 @@
+"""The SQLite WAL stays bounded under steady load: readers always inside the log keep SQLite
+from starting it again on its own, so the keeper restarts it with the writers held off."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sqlite3
+import threading
+import time
+from pathlib import Path
+
+from gateway.storage import Store, open_storage
+from gateway.storage.sqlite.database import JOURNAL_SIZE_LIMIT, SqliteDatabase
+from sessions.ports import StoredSession
+from tests.api_helpers import storage
+from tests.conftest import GatewayFactory
+from tests.postgres_kit import sqlite_only
+
+LOAD_S = 2.0
+BOUND = 16 * 1024 * 1024
+
+
+def wal_size(path: Path) -> int:
+    try:
+        return os.stat(f"{path}-wal").st_size
+    except FileNotFoundError:
+        return 0
+
+
+@sqlite_only
+async def test_the_wal_stays_bounded_with_readers_always_inside_it(tmp_path: Path) -> None:
+    path = tmp_path / "wal.db"
+    store = await open_storage(f"sqlite:///{path}")
+    assert isinstance(store, Store)
+    db = store.db
+    assert isinstance(db, SqliteDatabase)
+    db.wal._restart_at = 256 * 1024  # small, so the test needs little data
+    db.wal._every_s = 0.1
+    stop = threading.Event()
+
+    def reader() -> None:  # another process's hops: always some read inside the log
+        conn = sqlite3.connect(path)
+        try:
+            while not stop.is_set():
+                conn.execute("SELECT COUNT(*) FROM ussd_sessions").fetchone()
+        finally:
+            conn.close()
+
+    readers = [threading.Thread(target=reader) for _ in range(2)]
+    for thread in readers:
+        thread.start()
+    largest = 0
+    began = time.monotonic()
+
+    async def writer(k: int) -> None:
+        i = 0
+        while time.monotonic() - began < LOAD_S:
+            now = time.time()
+            state = {"page": "ی" * 200, "i": i}
+            await store.put_session(
+                StoredSession(
+                    f"s{k}:{i % 500}", "09121234567", state, "active", None, "x", False, now, now
+                )
+            )
+            i += 1
+
+    async def watch() -> None:
+        nonlocal largest
+        while time.monotonic() - began < LOAD_S:
+            largest = max(largest, wal_size(path))
+            await asyncio.sleep(0.02)
+
+    try:
+        await asyncio.gather(*(writer(k) for k in range(32)), watch())
+    finally:
+        stop.set()
+        for thread in readers:
+            thread.join()
+    assert db.wal.restarts > 0
+    assert largest < BOUND, f"the WAL reached {largest / 2**20:.1f} MB"
+    await store.close()
+    assert wal_size(path) <= JOURNAL_SIZE_LIMIT
+
+
+@sqlite_only
+async def test_synchronous_full_is_what_the_setting_asks(gateway: GatewayFactory) -> None:
+    for setting, pragma in (("normal", 1), ("full", 2)):
+        client = await gateway(sqlite_synchronous=setting)
+        store = storage(client)
+        assert isinstance(store, Store)
+        db = store.db
+        assert isinstance(db, SqliteDatabase)
+        assert db.raw.execute("PRAGMA synchronous").fetchone()[0] == pragma
