@@ -22,6 +22,7 @@ from tests import postgres_kit
 from tests.api_helpers import storage
 from tests.conftest import FakeClock, GatewayFactory
 from tests.phone import Phone, screen
+from tests.seed import ME
 
 sqlite_only = pytest.mark.skipif(
     postgres_kit.backend_url() is not None, reason="SQLite's own rows and statements"
@@ -259,3 +260,23 @@ async def test_a_compressed_hop_that_unpacks_past_the_limit_is_refused(
     resp = await _gzip_hop(client, gzip.compress(body[: body.index(b"text=") + 5]))
     assert resp.status == 200
     assert (await resp.text()).startswith("CON ")
+
+
+async def test_a_session_state_reads_back_as_it_was_written(gateway: GatewayFactory) -> None:
+    """Persian text, nesting, and a lone surrogate (which a JSON dialect's `\\ud800` can carry)."""
+    client = await gateway()
+    store = storage(client)
+    state = {"node": "home", "data": {"text": "سلام\u200cها", "odd": "\ud800!"}, "saved": {"n": 1}}
+    session = StoredSession(
+        key="json:s1",
+        msisdn=ME,
+        state=state,
+        status="active",
+        last_hop_key="1",
+        last_reply_text="CON",
+        last_reply_end=False,
+        created_at=1.0,
+        updated_at=2.0,
+    )
+    await store.put_session(session)
+    assert await store.get_session("json:s1") == session

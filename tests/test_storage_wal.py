@@ -18,7 +18,7 @@ from tests.conftest import GatewayFactory
 from tests.postgres_kit import sqlite_only
 
 LOAD_S = 2.0
-BOUND = 16 * 1024 * 1024
+BOUND = 40 * 1024 * 1024  # under the 64 MB the operator is promised, with room for a loaded CI
 
 
 def wal_size(path: Path) -> int:
