@@ -9,11 +9,39 @@ lock where a rule spans rows that may not exist yet), the per-session hop lock, 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from contextlib import AbstractAsyncContextManager
-from typing import Any, Protocol
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import AbstractAsyncContextManager, contextmanager
+from contextvars import ContextVar
+from typing import Any, Generic, Protocol, TypeVar
 
 Row = Sequence[Any]
+U = TypeVar("U", bound="HasDb")
+
+
+class HasDb(Protocol):
+    @property
+    def db(self) -> object: ...
+
+
+class UnitSlot(Generic[U]):
+    """Where a backend keeps the unit of work its task is inside: per task (a context variable),
+    so concurrent requests never share one, and per database, so a unit on one database is not
+    mistaken for a unit on another."""
+
+    def __init__(self, name: str) -> None:
+        self._var: ContextVar[U | None] = ContextVar(name, default=None)
+
+    def current(self, db: object) -> U | None:
+        unit = self._var.get()
+        return unit if unit is not None and unit.db is db else None
+
+    @contextmanager
+    def entered(self, unit: U) -> Iterator[U]:
+        token = self._var.set(unit)
+        try:
+            yield unit
+        finally:
+            self._var.reset(token)
 
 
 class Tx(Protocol):

@@ -19,14 +19,13 @@ import re
 import time
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
-from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, Self
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import asyncpg  # type: ignore[import-untyped]  # asyncpg ships no type information
 
-from gateway.storage.database import Row
+from gateway.storage.database import Row, UnitSlot
 from gateway.storage.migrations import migration_scripts
 from sessions.ports import Busy
 
@@ -176,7 +175,7 @@ class _Unit:
     conn: Any = None
 
 
-_UNIT: ContextVar[_Unit | None] = ContextVar("dargah_postgres_unit", default=None)
+_UNITS: UnitSlot[_Unit] = UnitSlot("dargah_postgres_unit")
 
 
 def _busy(exc: BaseException) -> bool:
@@ -220,26 +219,19 @@ class PostgresDatabase:
             raise
         return cls(pool, locks)
 
-    def _unit(self) -> _Unit | None:
-        unit = _UNIT.get()
-        return unit if unit is not None and unit.db is self else None
-
     @asynccontextmanager
     async def unit(self) -> AsyncIterator[None]:
-        if self._unit() is not None:  # already inside one: it is the same unit
+        if _UNITS.current(self) is not None:  # already inside one: it is the same unit
             yield
             return
-        unit = _Unit(self)
-        token = _UNIT.set(unit)
         try:
-            async with unit.stack:
-                yield
+            with _UNITS.entered(_Unit(self)) as unit:
+                async with unit.stack:
+                    yield
         except Exception as exc:
             if _busy(exc):
                 raise Busy(f"a lock or a connection was held elsewhere too long: {exc}") from None
             raise
-        finally:
-            _UNIT.reset(token)
 
     async def _unit_conn(self, unit: _Unit) -> Any:
         if unit.conn is None:
@@ -250,7 +242,7 @@ class PostgresDatabase:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[PostgresTx]:
-        unit = self._unit()
+        unit = _UNITS.current(self)
         if unit is not None:
             conn = await self._unit_conn(unit)
             async with conn.transaction():  # a savepoint inside the unit's transaction
@@ -268,7 +260,7 @@ class PostgresDatabase:
     async def reading(self) -> AsyncIterator[PostgresTx]:
         """A pooled connection in autocommit: for reads and single-statement writes (inside a
         unit of work that has begun, its connection)."""
-        unit = self._unit()
+        unit = _UNITS.current(self)
         if unit is not None and unit.conn is not None:
             yield PostgresTx(unit.conn)
             return

@@ -21,11 +21,11 @@ import os
 import sqlite3
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, Self
 
+from gateway.storage.database import UnitSlot
 from gateway.storage.migrations import migration_scripts
 from gateway.storage.sqlite.connection import SqliteTx, WalKeeper, connect
 from gateway.storage.sqlite.file_locks import LOCK_SUFFIX, MIGRATION_SLOT, FileLocks
@@ -61,7 +61,7 @@ class _Unit:
         return self.writer is not None
 
 
-_UNIT: ContextVar[_Unit | None] = ContextVar("dargah_sqlite_unit", default=None)
+_UNITS: UnitSlot[_Unit] = UnitSlot("dargah_sqlite_unit")
 _SAVEPOINTS = itertools.count(1)
 
 
@@ -158,30 +158,24 @@ class SqliteDatabase:
                 current = version
             return current
 
-    def _unit(self) -> _Unit | None:
-        unit = _UNIT.get()
-        return unit if unit is not None and unit.db is self else None
-
     @asynccontextmanager
     async def unit(self) -> AsyncIterator[None]:
-        if self._unit() is not None:  # already inside one: it is the same unit
+        if _UNITS.current(self) is not None:  # already inside one: it is the same unit
             yield
             return
-        unit = _Unit(self)
-        token = _UNIT.set(unit)
-        try:
-            yield
-            if unit.open:
-                self._control("COMMIT")
-        except BaseException:
-            if unit.open and self.raw.in_transaction:
-                self._control("ROLLBACK")
-            raise
-        finally:
-            _UNIT.reset(token)
-            if unit.writer is not None:
-                unit.writer.__exit__(None, None, None)
-                self._lock.release()
+        with _UNITS.entered(_Unit(self)) as unit:
+            try:
+                yield
+                if unit.open:
+                    self._control("COMMIT")
+            except BaseException:
+                if unit.open and self.raw.in_transaction:
+                    self._control("ROLLBACK")
+                raise
+            finally:
+                if unit.writer is not None:
+                    unit.writer.__exit__(None, None, None)
+                    self._lock.release()
 
     async def _begin_unit(self, unit: _Unit) -> None:
         await self._lock.acquire()
@@ -221,7 +215,7 @@ class SqliteDatabase:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[SqliteTx]:
-        unit = self._unit()
+        unit = _UNITS.current(self)
         if unit is not None:
             async with self._savepoint(unit) as tx:
                 yield tx
@@ -251,7 +245,7 @@ class SqliteDatabase:
 
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[SqliteTx]:
-        unit = self._unit()
+        unit = _UNITS.current(self)
         if unit is not None and unit.open:  # this task holds the connection: read in its unit
             yield self.tx
             return
@@ -266,7 +260,7 @@ class SqliteDatabase:
         if not self._lock.locked():
             rows: list[tuple[Any, ...]] = self._cursor.execute(sql, params).fetchall()
             return rows
-        unit = self._unit()
+        unit = _UNITS.current(self)
         if unit is not None and unit.open:  # this task holds the connection
             held: list[tuple[Any, ...]] = self._cursor.execute(sql, params).fetchall()
             return held
