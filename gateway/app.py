@@ -20,7 +20,7 @@ from gateway.jobs.dispatch import dispatch_ctx
 from gateway.jobs.inbound import poll_inbound_ctx
 from gateway.routes import docs, health, metrics, sms, ussd
 from gateway.sealkey import load_sealer
-from gateway.settings import Settings
+from gateway.settings import ANY, Settings
 from gateway.storage import open_storage
 from gateway.web import access, edge
 from gateway.web.counters import METRICS, Metrics
@@ -52,7 +52,15 @@ async def _storage_ctx(app: web.Application) -> AsyncIterator[None]:
         store=storage,
         templates=load_templates(),
         clock=app[CLOCK],
-        policy=Policy(message_validity_s=settings.message_validity_s),
+        policy=Policy(
+            message_validity_s=settings.message_validity_s,
+            verify_ttl_s=settings.verify_ttl_s,
+            verify_max_checks=settings.verify_max_checks,
+            verify_resend_s={k: v for k, v in settings.verify_resend_s.items() if k != ANY},
+            verify_resend_default_s=settings.verify_resend_s.get(ANY, 120),
+            verify_per_hour=settings.verify_per_hour,
+            verify_per_day=settings.verify_per_day,
+        ),
         sealer=load_sealer(settings),
     )
     app[DEPS] = deps

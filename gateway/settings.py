@@ -55,6 +55,20 @@ class Settings(BaseSettings):
     smsir_base_url: str = "https://api.sms.ir"
     provider_timeout_s: float = Field(10.0, gt=0)
     provider_rate_per_s: float = Field(50.0, gt=0)
+    # The provider's OTP template per verification purpose (`activation=dargah-activation,…` or
+    # JSON): those codes go through Kavenegar verify/lookup or sms.ir send/verify (numeric ids);
+    # a purpose without one goes as a templated SMS. A Kavenegar template also allows `voice`.
+    kavenegar_verify_templates: Annotated[dict[str, str], NoDecode] = Field(default_factory=dict)
+    smsir_verify_templates: Annotated[dict[str, str], NoDecode] = Field(default_factory=dict)
+
+    # Verification codes (`/v1/verifications`): life, wrong tries, the resend interval per purpose
+    # (`activation=120,…`; a purpose not named takes `verify_resend_s`'s `*`, else 120), and
+    # codes per number a rolling hour and day.
+    verify_ttl_s: int = Field(600, ge=60, le=24 * 3600)
+    verify_max_checks: int = Field(5, ge=1, le=100)
+    verify_resend_s: Annotated[dict[str, int], NoDecode] = Field(default_factory=dict)
+    verify_per_hour: int = Field(5, ge=1)
+    verify_per_day: int = Field(10, ge=1)
 
     # Inbound SMS: a poller of unread messages on this line, as a fallback for lost callbacks.
     inbound_poll_s: float = Field(0.0, ge=0)  # 0: callbacks only
@@ -118,6 +132,32 @@ class Settings(BaseSettings):
                 raise ValueError(f"the callback secret for {name!r} is shorter than {MIN_SECRET}")
         return value
 
+    @field_validator("kavenegar_verify_templates", "smsir_verify_templates", mode="before")
+    @classmethod
+    def _templates(cls, value: object) -> object:
+        return parse_pairs(value) if isinstance(value, str) else value
+
+    @field_validator("verify_resend_s", mode="before")
+    @classmethod
+    def _resend(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        pairs = parse_pairs(value)
+        try:
+            return {name: int(seconds) for name, seconds in pairs.items()}
+        except ValueError:
+            raise ValueError("every resend interval must be a whole number of seconds") from None
+
+    @field_validator("kavenegar_verify_templates", "smsir_verify_templates", "verify_resend_s")
+    @classmethod
+    def _known_purposes(cls, value: dict[str, object]) -> dict[str, object]:
+        from sessions.services.verify import PURPOSES
+
+        unknown = sorted(set(value) - set(PURPOSES) - {ANY})
+        if unknown:
+            raise ValueError(f"unknown verification purpose(s) {unknown}")
+        return value
+
     @field_validator("callback_allow", "trusted_proxies", mode="before")
     @classmethod
     def _networks(cls, value: object) -> object:
@@ -137,9 +177,13 @@ class Settings(BaseSettings):
                     self.kavenegar_api_key.get_secret_value(),
                     self.kavenegar_sender,
                     self.kavenegar_base_url,
+                    dict(self.kavenegar_verify_templates),
                 ),
                 "smsir": Account(
-                    self.smsir_api_key.get_secret_value(), self.smsir_sender, self.smsir_base_url
+                    self.smsir_api_key.get_secret_value(),
+                    self.smsir_sender,
+                    self.smsir_base_url,
+                    dict(self.smsir_verify_templates),
                 ),
             },
             timeout_s=self.provider_timeout_s,
@@ -157,6 +201,28 @@ class Settings(BaseSettings):
             probe_s=self.provider_probe_s,
             drain_s=self.dispatch_drain_s,
         )
+
+
+def parse_pairs(value: str) -> dict[str, str]:
+    """`{"name": "value"}` or `name=value,name2=value2` (values that are not secrets)."""
+    value = value.strip()
+    if not value:
+        return {}
+    if value.startswith("{"):
+        try:
+            data = json.loads(value)
+        except ValueError:
+            raise ValueError("not a JSON object") from None
+        if not isinstance(data, dict):
+            raise ValueError("not a JSON object")
+        return {str(k): str(v) for k, v in data.items()}
+    pairs: dict[str, str] = {}
+    for item in filter(None, (part.strip() for part in value.split(","))):
+        name, sep, found = item.partition("=")
+        if not sep or not name.strip() or not found.strip():
+            raise ValueError("every item must read name=value")
+        pairs[name.strip()] = found.strip()
+    return pairs
 
 
 def parse_secrets(value: str) -> dict[str, SecretStr]:

@@ -92,13 +92,17 @@ def make_error(kind: ErrorKind, code: str, reason: str, provider: str = "") -> P
 class OtpParams:
     """A provider-side template (Kavenegar verify/lookup, sms.ir verify) and its tokens.
 
-    Tokens are codes and passwords: they never appear in a repr.
+    `template` names the provider's template; empty, the adapter takes the one its operator
+    configured for `purpose` (and without one sends the rendered text). `voice`: read out in a
+    call (Kavenegar `type=call`). Tokens are codes and passwords: they never appear in a repr.
     """
 
     template: str
     token: str = field(repr=False)
     token2: str | None = field(default=None, repr=False)
     token3: str | None = field(default=None, repr=False)
+    purpose: str = ""
+    voice: bool = False
 
     def tokens(self) -> dict[str, str]:
         named = {"token": self.token, "token2": self.token2, "token3": self.token3}

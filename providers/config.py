@@ -14,6 +14,9 @@ class Account:
     api_key: str = field(repr=False)
     sender: str
     base_url: str
+    # The provider's OTP template per verification purpose (Kavenegar verify/lookup template
+    # names, sms.ir send/verify template ids): such codes go through the provider's OTP route.
+    verify_templates: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

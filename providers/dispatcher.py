@@ -48,7 +48,7 @@ from sessions.ports import (
     SendOutcome,
     StatusUpdate,
 )
-from sessions.sealing import SealBroken, Sealer
+from sessions.sealing import SealBroken, Sealer, read_otp_payload
 
 log = logging.getLogger("dargah.dispatcher")
 
@@ -140,7 +140,7 @@ class Dispatcher:
                 outcomes.append(outbox.failed_for(claim, "expired: its validity ended unsent"))
                 continue
             try:
-                ready.append((claim, outbox.outgoing(claim, self._text(claim))))
+                ready.append((claim, outbox.outgoing(claim, *self._opened(claim))))
             except SealBroken:
                 outcomes.append(
                     outbox.failed_for(claim, "its sealed text opens with no configured seal key")
@@ -152,12 +152,22 @@ class Dispatcher:
             outcomes.extend(await self._judge(provider, [c for c, _ in ready], results))
         await self._record(outcomes)
 
-    def _text(self, claim: ClaimedSms) -> str:
+    def _opened(self, claim: ClaimedSms) -> tuple[str, str | None]:
+        """The text to send and, for a verification code, the code alone."""
         if claim.sealed is None:
-            return claim.body
+            return claim.body, None
         if self._sealer is None:
             raise SealBroken("no seal key is configured")
-        return self._sealer.open(claim.sealed)
+        opened = self._sealer.open(claim.sealed)
+        if claim.otp is None:
+            return opened, None
+        try:
+            return read_otp_payload(opened)
+        except (ValueError, KeyError, TypeError):
+            raise SealBroken("its sealed code is not in the expected form") from None
+
+    def _text(self, claim: ClaimedSms) -> str:
+        return self._opened(claim)[0]
 
     async def _send(self, provider: Provider, messages: Sequence[OutgoingSms]) -> list[SendResult]:
         """One result per message; an error of the whole call becomes every message's error.
@@ -239,7 +249,13 @@ class Dispatcher:
             await self._record([outbox.unknown(c, why, self._next_check(c, now)) for c in claims])
             return
         try:
-            items = [Handed(c.id, c.recipient, self._text(c), c.handed_at) for c in claims]
+            # A code may have gone through an OTP route, which carries no local id and whose
+            # text is the provider's: it cannot be found again, so it is never looked for (it
+            # waits, and ends `unknown_outcome` with its validity; never sent twice).
+            items = [
+                Handed(c.id, c.recipient, self._text(c), c.handed_at, otp=c.otp is not None)
+                for c in claims
+            ]
             known = await self._store.provider_ids_near(
                 name,
                 sorted({c.recipient for c in claims}),

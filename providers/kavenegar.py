@@ -57,6 +57,7 @@ class KavenegarProvider:
         timeout: float,
         verify_template: str = "",
         limiter: TokenBucket | None = None,
+        verify_templates: Mapping[str, str] | None = None,
     ) -> None:
         self._session = session
         self._key = api_key
@@ -64,6 +65,7 @@ class KavenegarProvider:
         self._base = base_url.rstrip("/")
         self._timeout = client_timeout(timeout)
         self._verify_template = verify_template
+        self._verify_templates = dict(verify_templates or {})
         self._limiter = limiter
 
     async def _call(self, scope: str, method: str, data: Mapping[str, str]) -> Any:
@@ -91,7 +93,8 @@ class KavenegarProvider:
     def _template_for(self, msg: OutgoingSms) -> str | None:
         if msg.otp is None:
             return None
-        return msg.otp.template or self._verify_template or None
+        by_purpose = self._verify_templates.get(msg.otp.purpose, "")
+        return msg.otp.template or by_purpose or self._verify_template or None
 
     async def send(self, messages: Sequence[OutgoingSms]) -> list[SendResult]:
         if len(messages) > self.max_batch:
@@ -144,6 +147,8 @@ class KavenegarProvider:
         assert msg.otp is not None
         data = {"receptor": msg.receptor, "template": self._template_for(msg) or ""}
         data.update(msg.otp.tokens())
+        if msg.otp.voice:
+            data["type"] = "call"  # the code read out in a call, on Kavenegar's voice route
         try:
             entries = await self._call("verify", "lookup", data)
         except ProviderError as exc:

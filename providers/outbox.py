@@ -18,6 +18,7 @@ from providers.base import (
     AmbiguousError,
     DeliveryReport,
     DeliveryState,
+    OtpParams,
     OutgoingSms,
     ProviderError,
     Reconciled,
@@ -37,9 +38,14 @@ _REPORT_STATUS: dict[DeliveryState, ReportStatus] = {
 }
 
 
-def outgoing(claim: ClaimedSms, text: str) -> OutgoingSms:
-    # The outbox id is the local id: a provider that deduplicates on it never sends twice.
-    return OutgoingSms(local_id=claim.id, receptor=claim.recipient, text=text)
+def outgoing(claim: ClaimedSms, text: str, token: str | None = None) -> OutgoingSms:
+    """The outbox id is the local id: a provider that deduplicates on it never sends twice. A
+    verification code carries its token, for a provider with an OTP template for its purpose."""
+    otp = None
+    if claim.otp is not None and token is not None:
+        purpose, _, how = claim.otp.partition(":")
+        otp = OtpParams("", token, purpose=purpose, voice=how == "call")
+    return OutgoingSms(local_id=claim.id, receptor=claim.recipient, text=text, otp=otp)
 
 
 def _outcome(

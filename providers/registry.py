@@ -39,6 +39,7 @@ def _kavenegar(config: ProviderConfig, session: aiohttp.ClientSession) -> Provid
         sender=account.sender,
         base_url=account.base_url,
         timeout=config.timeout_s,
+        verify_templates=account.verify_templates,
         limiter=_limiter(config),
     )
 
@@ -53,6 +54,7 @@ def _smsir(config: ProviderConfig, session: aiohttp.ClientSession) -> Provider:
         sender=account.sender,
         base_url=account.base_url,
         timeout=config.timeout_s,
+        verify_templates=account.verify_templates,
         limiter=_limiter(config),
     )
 

@@ -61,6 +61,7 @@ class SmsIrProvider:
         base_url: str,
         timeout: float,
         limiter: TokenBucket | None = None,
+        verify_templates: Mapping[str, str] | None = None,
     ) -> None:
         self._session = session
         self._headers = {"X-API-KEY": api_key, "Accept": "application/json"}
@@ -68,6 +69,7 @@ class SmsIrProvider:
         self._base = base_url.rstrip("/")
         self._timeout = client_timeout(timeout)
         self._limiter = limiter
+        self._verify_templates = dict(verify_templates or {})
 
     async def _call(self, http_method: str, path: str, body: Any = None) -> Any:
         """The `data` of a successful answer; a classified ProviderError otherwise."""
@@ -103,8 +105,8 @@ class SmsIrProvider:
         if self._limiter is not None:
             await self._limiter.acquire(len(messages))
         results: dict[str, SendResult] = {}
-        verify = [m for m in messages if _has_template(m)]
-        plain = [m for m in messages if not _has_template(m)]
+        verify = [m for m in messages if self._template_for(m) is not None]
+        plain = [m for m in messages if self._template_for(m) is None]
         try:
             if plain:
                 results.update(await self._send_plain(plain))
@@ -145,11 +147,20 @@ class SmsIrProvider:
                 out[m.local_id] = SendResult(m.local_id, str(mid), DeliveryState.QUEUED, each, "1")
         return out
 
+    def _template_for(self, msg: OutgoingSms) -> str | None:
+        """The sms.ir template id for a code: its own, else the one configured for its
+        purpose. sms.ir templates are numeric; anything else goes out as the rendered text."""
+        if msg.otp is None:
+            return None
+        template = msg.otp.template or self._verify_templates.get(msg.otp.purpose, "")
+        return template if template.isdecimal() else None
+
     async def _send_verify(self, msg: OutgoingSms) -> dict[str, SendResult]:
         assert msg.otp is not None
         # The sms.ir template names its parameters #token#, #token2#, #token3#.
         params = [{"name": k, "value": v} for k, v in msg.otp.tokens().items()]
-        body = {"mobile": msg.receptor, "templateId": int(msg.otp.template), "parameters": params}
+        template = int(self._template_for(msg) or 0)
+        body = {"mobile": msg.receptor, "templateId": template, "parameters": params}
         try:
             data = await self._call("POST", "send/verify", body)
         except ProviderError as exc:
@@ -308,11 +319,6 @@ def _report_row(r: Mapping[str, Any]) -> tuple[str, str, str, float, int | None]
         )
     except (KeyError, TypeError, ValueError):
         return None  # an entry that cannot be matched proves nothing either way
-
-
-def _has_template(msg: OutgoingSms) -> bool:
-    # sms.ir templates are numeric ids; anything else goes out as the rendered text.
-    return msg.otp is not None and msg.otp.template.isdecimal()
 
 
 def _sender(raw: str) -> str:

@@ -20,6 +20,8 @@ from sessions.records import (
     Outcome,
     PasswordReset,
     Result,
+    Verification,
+    VerifyRules,
 )
 
 R = TypeVar("R")
@@ -168,6 +170,36 @@ class ResetStore(Protocol):
         ...
 
 
+class VerificationStore(Protocol):
+    async def start_verification(
+        self, verification: Verification, sms: OutboundSms, rules: VerifyRules
+    ) -> tuple[str, int] | None:
+        """In one transaction, serialised per number: refuses with (code, seconds to wait) when
+        the number's last code for this purpose is younger than `rules.resend_after_s`
+        (`resend_too_soon`) or the number had its hour's or day's codes (`rate_limited`); else
+        voids this client's pending codes for the number and purpose (cancelling their SMS still
+        waiting), stores the verification and enqueues its SMS."""
+        ...
+
+    async def get_verification(self, verification_id: str) -> Verification | None: ...
+
+    async def approve_verification(
+        self, verification_id: str, max_attempts: int, now: float
+    ) -> bool:
+        """Spends a pending, unexpired verification with tries left as approved; False when it
+        was no longer pending (two checks of the right code at once: one wins)."""
+        ...
+
+    async def count_wrong_code(self, verification_id: str, max_attempts: int) -> None:
+        """Counts a wrong code; after `max_attempts` of them the verification is spent."""
+        ...
+
+    async def verification_counts(self, now: float) -> dict[tuple[str, str], int]:
+        """(purpose, outcome) -> verifications: `sent`, `approved`, `expired` (never approved in
+        time), `spent` (by wrong tries) and `voided` (by a resend)."""
+        ...
+
+
 class LimitStore(Protocol):
     async def hit_limits(self, limits: Sequence[Limit], now: float) -> Limit | None:
         """Counts one event against every limit, atomically; returns the first one already full
@@ -225,6 +257,7 @@ class ClaimedSms:
     handed_at: float
     expires_at: float
     check: bool = False
+    otp: str | None = None  # a verification code: "<purpose>" or "<purpose>:call"
 
 
 @dataclass(frozen=True, slots=True)
@@ -381,6 +414,7 @@ class Storage(
     SessionStore,
     RecordStore,
     ResetStore,
+    VerificationStore,
     LimitStore,
     KeyStore,
     OutboxStore,

@@ -104,6 +104,38 @@ class OutboundSms:
     expires_at: float = 0.0
     # The text of a message that carries a secret, sealed; `body` then holds a masked text.
     sealed: bytes | None = None
+    # A verification code a provider may send through its OTP route: "<purpose>" or
+    # "<purpose>:call" (a voice call); `sealed` then holds `sealing.otp_payload`.
+    otp: str | None = None
+
+
+@dataclass(slots=True)
+class Verification:
+    """A code sent to a mobile for one purpose, checked by the client that asked for it. Only
+    its keyed hash is kept (bound to the id and the national ID, when one was given)."""
+
+    id: str
+    client: str
+    mobile: str
+    purpose: str
+    channel: str  # sms | voice
+    lang: str
+    code_hash: str
+    message_id: str  # the outbox message that carries it
+    created_at: float
+    expires_at: float
+    status: str = "pending"  # pending | approved | spent (wrong tries) | voided (a resend)
+    attempts: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class VerifyRules:
+    """When a new code may go to a number: not within `resend_after_s` of the last one for the
+    same purpose, and at most so many a rolling hour and day."""
+
+    resend_after_s: int
+    per_hour: int
+    per_day: int
 
 
 @dataclass(slots=True)

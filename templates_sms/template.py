@@ -14,14 +14,17 @@ from templates_sms.errors import TemplateDefinitionError
 from templates_sms.placeholders import LANGS, NamePlaceholder, Placeholder, parse_placeholder
 
 Kind = Literal["otp", "transactional", "bulk"]
+# Who may ask for a template: `callers` through `/v1/notifications`, or only the `gateway`'s own
+# services (a verification code is made and checked by the gateway; a caller never sends one).
+Audience = Literal["callers", "gateway"]
 # Lower sends first: a code someone is waiting for beats a status notice, which beats a campaign.
 KIND_PRIORITY: Mapping[Kind, int] = {"otp": 0, "transactional": 1, "bulk": 2}
 
 SLOT_RE = re.compile(r"\{([^{}]*)\}")
 _ID_RE = re.compile(r"[a-z][a-z0-9_]*")
 _TOP_KEYS = {
-    "id", "kind", "budget_parts", "resend_after_s", "valid_for_s", "description", "placeholders",
-    "text",
+    "id", "kind", "audience", "budget_parts", "resend_after_s", "valid_for_s", "description",
+    "placeholders", "text",
 }  # fmt: skip
 
 
@@ -36,6 +39,7 @@ class Template:
     description: str = ""
     # How long a message of this template is worth sending (a code's life); None: the default.
     valid_for_s: int | None = None
+    audience: Audience = "callers"
 
     @property
     def priority(self) -> int:
@@ -87,6 +91,9 @@ def parse_template(source: str, data: Mapping[str, object]) -> Template:
     if not isinstance(template_id, str) or not _ID_RE.fullmatch(template_id):
         raise TemplateDefinitionError(source, "id must be lower-case letters, digits and _")
     kind = _parse_kind(source, data.get("kind"))
+    audience = data.get("audience", "callers")
+    if audience not in ("callers", "gateway"):
+        raise TemplateDefinitionError(source, "audience must be callers or gateway")
     budget = data.get("budget_parts")
     if not isinstance(budget, int) or isinstance(budget, bool) or budget < 1:
         raise TemplateDefinitionError(source, "budget_parts must be a positive integer")
@@ -128,6 +135,7 @@ def parse_template(source: str, data: Mapping[str, object]) -> Template:
         resend_after_s=resend,
         description=description,
         valid_for_s=valid_for,
+        audience="gateway" if audience == "gateway" else "callers",
     )
 
 

@@ -195,7 +195,12 @@ async def post_notifications(request: web.Request) -> web.Response:
     if key is not None and not 0 < len(key) <= IDEMPOTENCY_KEY_MAX:
         raise ApiError(400, "invalid_header", "Idempotency-Key must have 1 to 128 characters")
     deps = request.app[DEPS]
-    if body.template not in deps.templates:
+    # A template only the gateway's own services send (a verification code) is not the
+    # caller's to name: it answers as if it did not exist.
+    if (
+        body.template not in deps.templates
+        or deps.templates.get(body.template).audience != "callers"
+    ):
         raise ApiError(
             400, "unknown_template", f"no template named {body.template!r}", field="template"
         )

@@ -1,7 +1,7 @@
 """The storage layer: owns all SQL. Each store (sessions, records, outbox, dispatch, security,
-inbound) is one module written once over the small connection interface of `database.py`; the
-backend behind it is picked from the database URL: `sqlite:///path` (the embedded default) or
-`postgresql://…` / `postgres://…` (many processes on one shared database)."""
+verifications, inbound) is one module written once over the small connection interface of
+`database.py`; the backend behind it is picked from the database URL: `sqlite:///path` (the
+embedded default) or `postgresql://…` / `postgres://…` (many processes on one shared database)."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from gateway.storage.records import Records
 from gateway.storage.security import Security
 from gateway.storage.sessions import SessionRows
 from gateway.storage.sqlite.database import SqliteDatabase
+from gateway.storage.verifications import Verifications
 from sessions.ports import Storage
 
 SQLITE_PREFIX = (
@@ -24,7 +25,9 @@ SQLITE_PREFIX = (
 POSTGRES_PREFIXES = ("postgresql://", "postgres://")
 
 
-class Store(SessionRows, Records, Security, Outbox, Notifications, Dispatch, Inbound):
+class Store(
+    SessionRows, Records, Security, Verifications, Outbox, Notifications, Dispatch, Inbound
+):
     """Every store over one database."""
 
     def __init__(self, db: Database) -> None:

@@ -41,7 +41,7 @@ def _claim_sql(skip_locked: str) -> str:
         "provider = ?, handed_at = ?, updated_at = ? "
         "WHERE id IN (SELECT id FROM outbox WHERE status = 'queued' AND priority = ? "
         f"AND due_at <= ? ORDER BY due_at, seq LIMIT ?{skip_locked}) "
-        f"RETURNING {_CLAIMED}, attempts, provider, handed_at, expires_at, due_at, seq"
+        f"RETURNING {_CLAIMED}, attempts, provider, handed_at, expires_at, due_at, seq, otp"
     )
 
 
@@ -61,7 +61,7 @@ def _check_sql(skip_locked: str, lapsed: bool) -> str:
         "UPDATE outbox SET status = 'unknown', checks = checks + 1, due_at = ?, "
         "lease_until = NULL, handed_at = COALESCE(handed_at, updated_at), updated_at = ? "
         f"WHERE id IN (SELECT id FROM outbox WHERE {due}) "
-        f"RETURNING {_CLAIMED}, checks, provider, handed_at, expires_at, due_at, seq"
+        f"RETURNING {_CLAIMED}, checks, provider, handed_at, expires_at, due_at, seq, otp"
     )
 
 
@@ -206,7 +206,7 @@ def _claimed(row: Row, check: bool) -> ClaimedSms:
     expires_at = row[9] if row[9] is not None else float("inf")
     return ClaimedSms(
         row[0], row[1], row[2], sealed, row[4], row[5], row[6], row[7] or "", row[8] or 0.0,
-        expires_at, check,
+        expires_at, check, row[12],
     )  # fmt: skip
 
 

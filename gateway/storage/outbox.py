@@ -15,8 +15,8 @@ from sessions.records import OutboundSms, Outcome, Result
 
 _INSERT = (
     "INSERT INTO outbox (id, recipient, template_id, lang, params, body, sealed, priority, status, "
-    "source, due_at, expires_at, callback_url, created_at, updated_at) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?)"
+    "source, due_at, expires_at, callback_url, created_at, updated_at, otp) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?)"
 )
 _IDEMPOTENT = "SELECT request_hash, response FROM idempotency_keys WHERE key = ?"
 # A message written without a validity of its own (the records' notices) is worth sending for a
@@ -49,6 +49,7 @@ async def insert_outbox(tx: Tx, messages: Sequence[OutboundSms]) -> None:
                 m.callback_url,
                 m.created_at,
                 m.created_at,
+                m.otp,
             )
             for m in messages
         ],

@@ -10,7 +10,7 @@ from typing import Any, Generic, TypeVar
 from sessions.masking import hide_codes
 from sessions.ports import Storage
 from sessions.records import PRIORITY_OTP, OutboundSms
-from sessions.sealing import Sealer
+from sessions.sealing import Sealer, otp_payload
 from templates_sms import TemplateRegistry
 
 R = TypeVar("R")
@@ -43,6 +43,14 @@ class Policy:
     # A message without a validity of its own (a template's `valid_for_s`, a reset's expiry) is
     # worth sending for this long after its due time; then it fails `expired`.
     message_validity_s: int = 7 * 24 * 3600
+    # Verification codes (seed 001): life, checks, the resend interval per purpose (any purpose
+    # not named: the default), and codes per number a rolling hour and day.
+    verify_ttl_s: int = 600
+    verify_max_checks: int = 5
+    verify_resend_s: Mapping[str, int] = field(default_factory=dict)
+    verify_resend_default_s: int = 120
+    verify_per_hour: int = 5
+    verify_per_day: int = 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,9 +79,12 @@ def make_sms(
     due_at: float | None = None,
     callback_url: str | None = None,
     expires_at: float | None = None,
+    otp: str | None = None,
 ) -> OutboundSms:
     """Renders now (a bad parameter fails the caller, not the dispatcher), sets the priority and
-    the validity, and seals the text of a code or a password: only a masked text is kept."""
+    the validity, and seals the text of a code or a password: only a masked text is kept. `otp`
+    ("<purpose>" or "<purpose>:call") marks a verification code a provider may send through its
+    OTP route: the code (`params["code"]`) is then sealed beside the text."""
     text = deps.templates.render(template_id, lang, params)
     template = deps.templates.get(template_id)
     now = deps.clock()
@@ -85,7 +96,8 @@ def make_sms(
     if template.priority == PRIORITY_OTP:
         if deps.sealer is None:
             raise RuntimeError("a message that carries a secret needs a seal key")
-        sealed, body = deps.sealer.seal(text), hide_codes(text)
+        secret = text if otp is None else otp_payload(text, str(params["code"]))
+        sealed, body = deps.sealer.seal(secret), hide_codes(text)
     return OutboundSms(
         id=new_message_id(),
         recipient=recipient,
@@ -100,6 +112,7 @@ def make_sms(
         created_at=now,
         expires_at=expires_at,
         sealed=sealed,
+        otp=otp if sealed is not None else None,
     )
 
 

@@ -1,0 +1,126 @@
+"""Verification codes: the resend interval and the per-number caps, decided under one lock per
+number so that two requests at once (in any process) cannot both send; the code's SMS is written
+in the same transaction; a check spends a verification at most once."""
+
+from __future__ import annotations
+
+import math
+
+from gateway.storage.database import Database
+from gateway.storage.outbox import insert_outbox
+from sessions.records import OutboundSms, Verification, VerifyRules
+
+_COLUMNS = (
+    "id, client, mobile, purpose, channel, lang, code_hash, message_id, created_at, expires_at, "
+    "status, attempts"
+)
+HOUR_S, DAY_S = 3600, 24 * 3600
+
+
+def _wait(oldest: float | None, window_s: int, now: float) -> int:
+    """Seconds until the oldest event counted in a rolling window leaves it."""
+    return max(1, math.ceil((oldest or now) + window_s - now))
+
+
+class Verifications:
+    db: Database
+
+    async def start_verification(
+        self, verification: Verification, sms: OutboundSms, rules: VerifyRules
+    ) -> tuple[str, int] | None:
+        v, now = verification, verification.created_at
+        async with self.db.transaction() as tx:
+            await tx.lock(f"verify:{v.mobile}")
+            last = await tx.fetchval(
+                "SELECT MAX(created_at) FROM verifications WHERE mobile = ? AND purpose = ? "
+                "AND created_at > ?",
+                v.mobile,
+                v.purpose,
+                now - rules.resend_after_s,
+            )
+            if last is not None:
+                return "resend_too_soon", _wait(float(last), rules.resend_after_s, now)
+            for cap, window_s in ((rules.per_hour, HOUR_S), (rules.per_day, DAY_S)):
+                row = await tx.fetchrow(
+                    "SELECT COUNT(*), MIN(created_at) FROM verifications "
+                    "WHERE mobile = ? AND created_at > ?",
+                    v.mobile,
+                    now - window_s,
+                )
+                if row is not None and int(row[0]) >= cap:
+                    # The window frees a send when its oldest code leaves it; with more codes
+                    # than the cap in it (a lowered setting) that is the soonest it could be.
+                    return "rate_limited", _wait(row[1], window_s, now)
+            # A new code voids the client's earlier ones for this number and purpose, and their
+            # SMS still waiting never go out (a stale code would only confuse).
+            voided = await tx.fetch(
+                "UPDATE verifications SET status = 'voided', decided_at = ? "
+                "WHERE mobile = ? AND purpose = ? AND client = ? AND status = 'pending' "
+                "RETURNING message_id",
+                now,
+                v.mobile,
+                v.purpose,
+                v.client,
+            )
+            for message_id in sorted(str(row[0]) for row in voided):
+                await tx.execute(
+                    "UPDATE outbox SET status = 'cancelled', sealed = NULL, final_at = ?, "
+                    "updated_at = ?, error = 'voided: a newer code was sent' "
+                    "WHERE id = ? AND status = 'queued'",
+                    now,
+                    now,
+                    message_id,
+                )
+            await tx.execute(
+                f"INSERT INTO verifications ({_COLUMNS}) VALUES ({', '.join('?' * 12)})",
+                v.id, v.client, v.mobile, v.purpose, v.channel, v.lang, v.code_hash,
+                v.message_id, v.created_at, v.expires_at, v.status, v.attempts,
+            )  # fmt: skip
+            await insert_outbox(tx, [sms])
+        return None
+
+    async def get_verification(self, verification_id: str) -> Verification | None:
+        async with self.db.reading() as tx:
+            row = await tx.fetchrow(
+                f"SELECT {_COLUMNS} FROM verifications WHERE id = ?", verification_id
+            )
+        return Verification(*row) if row is not None else None
+
+    async def approve_verification(
+        self, verification_id: str, max_attempts: int, now: float
+    ) -> bool:
+        async with self.db.transaction() as tx:
+            changed = await tx.execute(
+                "UPDATE verifications SET status = 'approved', decided_at = ? "
+                "WHERE id = ? AND status = 'pending' AND attempts < ? AND expires_at > ?",
+                now,
+                verification_id,
+                max_attempts,
+                now,
+            )
+        return changed == 1
+
+    async def count_wrong_code(self, verification_id: str, max_attempts: int) -> None:
+        async with self.db.transaction() as tx:
+            await tx.execute(
+                "UPDATE verifications SET attempts = attempts + 1, "
+                "status = CASE WHEN attempts + 1 >= ? THEN 'spent' ELSE status END "
+                "WHERE id = ? AND status = 'pending'",
+                max_attempts,
+                verification_id,
+            )
+
+    async def verification_counts(self, now: float) -> dict[tuple[str, str], int]:
+        async with self.db.reading() as tx:
+            rows = await tx.fetch(
+                "SELECT purpose, CASE WHEN status = 'pending' AND expires_at <= ? THEN 'expired' "
+                "ELSE status END AS outcome, COUNT(*) FROM verifications "
+                "GROUP BY purpose, outcome",
+                now,
+            )
+        counts: dict[tuple[str, str], int] = {}
+        for purpose, outcome, n in rows:
+            counts[(purpose, "sent")] = counts.get((purpose, "sent"), 0) + int(n)
+            if outcome != "pending":
+                counts[(purpose, outcome)] = int(n)
+        return counts
