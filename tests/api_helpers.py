@@ -10,6 +10,7 @@ from aiohttp.test_utils import TestClient
 from gateway.appkeys import DEPS, STORAGE
 from gateway.web.auth import new_api_key
 from sessions.ports import Storage
+from sessions.sealing import read_otp_payload
 from sessions.services.deps import Deps
 
 Client = TestClient[Any, Any]
@@ -63,4 +64,6 @@ def opened(d: Deps, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         sealed = row["sealed"]
         assert d.sealer is not None
         row["text"] = d.sealer.open(bytes(sealed)) if sealed is not None else row["body"]
+        if sealed is not None and row.get("otp"):  # a verification code: text and code sealed
+            row["text"], row["code"] = read_otp_payload(row["text"])
     return rows

@@ -1,16 +1,19 @@
 """`GET /metrics` in the Prometheus text format: request counts by route and status, USSD hops by
-dialect and outcome, and gauges read from the database at scrape time (outbox by status,
-active sessions), so every process of a cluster reports the shared queue the same way."""
+dialect and outcome, and figures read from the database at scrape time (outbox by status,
+active sessions, verification codes by purpose and outcome), so every process of a cluster
+reports the shared state the same way."""
 
 from __future__ import annotations
 
 from aiohttp import web
 
-from gateway.appkeys import STORAGE
+from gateway.appkeys import CLOCK, STORAGE
 from gateway.web import edge
 from gateway.web.counters import METRICS
+from sessions.services.verify import PURPOSES
 
 OUTBOX_STATUSES = ("queued", "sending", "sent", "delivered", "undelivered", "failed")
+VERIFY_OUTCOMES = ("sent", "approved", "expired", "spent", "voided")
 
 
 def _label(value: str) -> str:
@@ -44,6 +47,18 @@ async def metrics(request: web.Request) -> web.Response:
         lines.append(
             f'dargah_outbox_messages{{status="{state}"}} {counts.get("outbox_" + state, 0)}'
         )
+    verified = await request.app[STORAGE].verification_counts(request.app[CLOCK]())
+    lines += [
+        "# HELP dargah_verifications_total Verification codes by purpose and outcome: sent, "
+        "approved, expired, spent (by wrong tries), voided (by a resend).",
+        "# TYPE dargah_verifications_total counter",
+    ]
+    for purpose in PURPOSES:
+        for outcome in VERIFY_OUTCOMES:
+            n = verified.get((purpose, outcome), 0)
+            lines.append(
+                f'dargah_verifications_total{{purpose="{purpose}",outcome="{outcome}"}} {n}'
+            )
     lines += [
         "# HELP dargah_ussd_sessions_active USSD sessions waiting for the caller's next answer.",
         "# TYPE dargah_ussd_sessions_active gauge",

@@ -40,6 +40,7 @@ class Verifications:
             )
             if last is not None:
                 return "resend_too_soon", _wait(float(last), rules.resend_after_s, now)
+            waits = []
             for cap, window_s in ((rules.per_hour, HOUR_S), (rules.per_day, DAY_S)):
                 row = await tx.fetchrow(
                     "SELECT COUNT(*), MIN(created_at) FROM verifications "
@@ -50,7 +51,9 @@ class Verifications:
                 if row is not None and int(row[0]) >= cap:
                     # The window frees a send when its oldest code leaves it; with more codes
                     # than the cap in it (a lowered setting) that is the soonest it could be.
-                    return "rate_limited", _wait(row[1], window_s, now)
+                    waits.append(_wait(row[1], window_s, now))
+            if waits:
+                return "rate_limited", max(waits)  # both full: the later of the two
             # A new code voids the client's earlier ones for this number and purpose, and their
             # SMS still waiting never go out (a stale code would only confuse).
             voided = await tx.fetch(
