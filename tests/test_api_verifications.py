@@ -58,7 +58,8 @@ async def test_seed_001_send_resend_after_120_s_and_check(
     assert first["id"].startswith("vf_")
     [message] = await sms(client, ME)
     old_code = message["code"]
-    assert len(old_code) == 6 and old_code.isdigit()
+    assert len(old_code) == 6
+    assert old_code.isdigit()
     assert message["template_id"] == "verify_activation"
     assert message["text"].startswith("کد فعال‌سازی شما: " + old_code)
     assert message["priority"] == 0
@@ -96,7 +97,7 @@ async def test_the_resend_interval_is_a_setting_per_purpose(
     new_id, _ = await started(client, auth, purpose="delete_unit")
     messages = await sms(client, ME)
     # The first deletion code, still waiting, never goes out now.
-    first = [m for m in messages if m["template_id"] == "verify_delete_unit"][0]
+    first = next(m for m in messages if m["template_id"] == "verify_delete_unit")
     assert first["status"] == "cancelled"
     assert first["sealed"] is None
     assert new_id
@@ -113,7 +114,7 @@ async def test_the_deletion_confirmation_has_its_own_text(gateway: GatewayFactor
     _, _ = await started(client, auth, purpose="password_recovery")
     recovery = (await sms(client, ME))[-1]
     assert recovery["text"].startswith("کد بازیابی رمز عبور: ")
-    status, _ = await send(client, auth, purpose="activation", lang="en")
+    assert (await send(client, auth, purpose="activation", lang="en"))[0] == 201
     english = (await sms(client, ME))[-1]
     assert english["text"].startswith("Your activation code: " + english["code"])
 
