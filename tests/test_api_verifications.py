@@ -42,7 +42,8 @@ async def check(
     assert status == 200, answer
     assert set(answer) == {"status", "valid"}
     assert answer["valid"] is (answer["status"] == "approved")
-    return answer
+    result: dict[str, Any] = answer
+    return result
 
 
 async def test_seed_001_send_resend_after_120_s_and_check(
