@@ -7,7 +7,7 @@ from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from providers.config import Account, DispatchConfig, ProviderConfig, RetryConfig
@@ -150,10 +150,13 @@ class Settings(BaseSettings):
 
     @field_validator("kavenegar_verify_templates", "smsir_verify_templates", "verify_resend_s")
     @classmethod
-    def _known_purposes(cls, value: dict[str, object]) -> dict[str, object]:
+    def _known_purposes(cls, value: dict[str, object], info: ValidationInfo) -> dict[str, object]:
         from sessions.services.verify import PURPOSES
 
-        unknown = sorted(set(value) - set(PURPOSES) - {ANY})
+        # Only the resend interval has a default for every purpose (`*`): a provider's template
+        # is its text for one purpose.
+        allowed = set(PURPOSES) | ({ANY} if info.field_name == "verify_resend_s" else set())
+        unknown = sorted(set(value) - allowed)
         if unknown:
             raise ValueError(f"unknown verification purpose(s) {unknown}")
         return value

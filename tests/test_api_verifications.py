@@ -4,8 +4,13 @@ ID, the per-number caps, and the answer for an id that is not the caller's."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
+import pytest
+from pydantic import ValidationError
+
+from gateway.settings import Settings
 from sessions.services.verify import PURPOSES
 from tests.api_helpers import Client, bearer, call, deps, sms
 from tests.conftest import FakeClock, GatewayFactory
@@ -285,3 +290,53 @@ async def test_metrics_count_each_purpose_by_outcome(
     ]:  # fmt: skip
         line = f'dargah_verifications_total{{purpose="{purpose}",outcome="{outcome}"}} {n}'
         assert line in text.splitlines(), line
+
+
+async def test_two_requests_at_once_send_one_code(gateway: GatewayFactory) -> None:
+    client = await gateway()
+    auth = await bearer(client, "verify")
+    answers = await asyncio.gather(*(send(client, auth, purpose="activation") for _ in range(4)))
+    assert sorted(status for status, _ in answers) == [201, 429, 429, 429]
+    assert len(await sms(client, ME)) == 1
+
+
+async def test_two_checks_of_the_right_code_at_once_approve_once(gateway: GatewayFactory) -> None:
+    client = await gateway()
+    auth = await bearer(client, "verify")
+    verification_id, code = await started(client, auth, purpose="activation")
+    answers = await asyncio.gather(*(check(client, auth, verification_id, code) for _ in range(4)))
+    assert sorted(a["status"] for a in answers) == ["approved", "spent", "spent", "spent"]
+
+
+def test_verification_settings_name_known_purposes() -> None:
+    settings = Settings(
+        kavenegar_verify_templates="activation=dargah-activation, delete_unit = dargah-delete",
+        verify_resend_s='{"*": 90, "delete_unit": 60}',
+        _env_file=None,
+    )
+    assert settings.kavenegar_verify_templates == {
+        "activation": "dargah-activation",
+        "delete_unit": "dargah-delete",
+    }
+    assert settings.verify_resend_s == {"*": 90, "delete_unit": 60}
+    account = settings.provider_config().accounts["kavenegar"]
+    assert account.verify_templates["activation"] == "dargah-activation"
+    for bad in (
+        {"smsir_verify_templates": "lunch=1"},
+        {"verify_resend_s": "activation=soon"},
+        {"kavenegar_verify_templates": "activation"},
+        {"kavenegar_verify_templates": "*=dargah-any"},
+    ):
+        with pytest.raises(ValidationError):
+            Settings.model_validate(bad)
+
+
+async def test_a_default_resend_interval_for_every_purpose(
+    gateway: GatewayFactory, clock: FakeClock
+) -> None:
+    client = await gateway(verify_resend_s="*=30")
+    auth = await bearer(client, "verify")
+    await started(client, auth, purpose="password_recovery")
+    clock.advance(29)
+    status, refused = await send(client, auth, purpose="password_recovery")
+    assert (status, refused["retry_after"]) == (429, 1)
