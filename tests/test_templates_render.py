@@ -90,6 +90,17 @@ SAMPLES: dict[str, tuple[dict[str, object], list[str], list[str]]] = {
         ["If this number and the national ID match an account", "new password"],
     ),
     "reply_rate_limited": ({}, ["بیش از حد مجاز"], ["too many requests"]),
+    "verify_activation": ({"code": "482913"}, ["کد فعال‌سازی", "482913"], ["activation code"]),
+    "verify_delete_unit": (
+        {"code": "482913"},
+        ["کد تأیید حذف واحد صنفی", "482913"],
+        ["confirm deleting your business unit"],
+    ),
+    "verify_password_recovery": (
+        {"code": "482913"},
+        ["کد بازیابی رمز عبور", "482913"],
+        ["password recovery code"],
+    ),
 }
 
 
