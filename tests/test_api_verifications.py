@@ -11,6 +11,7 @@ import pytest
 from pydantic import ValidationError
 
 from gateway.settings import Settings
+from sessions.sealing import Sealer, new_seal_key
 from sessions.services.verify import PURPOSES
 from tests.api_helpers import Client, bearer, call, deps, sms
 from tests.conftest import FakeClock, GatewayFactory
@@ -340,3 +341,23 @@ async def test_a_default_resend_interval_for_every_purpose(
     clock.advance(29)
     status, refused = await send(client, auth, purpose="password_recovery")
     assert (status, refused["retry_after"]) == (429, 1)
+
+
+def test_a_code_hash_survives_a_seal_key_rotation() -> None:
+    old, new = new_seal_key(), new_seal_key()
+    stored = Sealer([old]).digest("vf_1\x1f\x1f482913")
+    assert Sealer([new, old]).digest_matches("vf_1\x1f\x1f482913", stored)
+    assert not Sealer([new, old]).digest_matches("vf_1\x1f\x1f482914", stored)
+    assert not Sealer([new]).digest_matches("vf_1\x1f\x1f482913", stored)  # the key is the secret
+
+
+async def test_a_verification_checks_after_a_restart_with_a_rotated_key(
+    gateway: GatewayFactory,
+) -> None:
+    old, new = new_seal_key(), new_seal_key()
+    client = await gateway(seal_key=old)
+    auth = await bearer(client, "verify")
+    verification_id, code = await started(client, auth, purpose="activation")
+    await client.close()
+    rotated = await gateway(seal_key=f"{new},{old}")
+    assert (await check(rotated, auth, verification_id, code))["status"] == "approved"
