@@ -66,6 +66,22 @@ class VerificationIn(BaseModel):
 
 
 class VerificationOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "vf_3f9c2a7b1e0d4c5a6b7e8f90",
+                    "status": "pending",
+                    "purpose": "activation",
+                    "channel": "sms",
+                    "mobile": "0912***4567",
+                    "expires_at": "2026-12-05T08:10:00Z",
+                    "resend_after_s": 120,
+                }
+            ]
+        }
+    )
+
     id: str = Field(
         description="The verification's id, for the check.", examples=["vf_" + "0" * 24]
     )
@@ -102,6 +118,15 @@ class CheckIn(BaseModel):
 class CheckOut(BaseModel):
     """The same shape whatever the outcome; an id that does not exist, or belongs to another
     client, answers exactly as a wrong code."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"status": "approved", "valid": True},
+                {"status": "wrong_code", "valid": False},
+            ]
+        }
+    )
 
     status: Literal["approved", "wrong_code", "spent", "expired"] = Field(
         description="`approved` once (the verification is then spent); `wrong_code` (counted: "
