@@ -170,6 +170,19 @@ async def full_run(client: Client) -> dict[str, list[str]]:
     first = batch["notifications"][0]["id"]
     assert (await call(client, "GET", f"/v1/notifications/{first}", notify))[0] == 200
 
+    # A verification code the gateway makes, bound to a national ID; checked wrong, then right.
+    verify = await bearer(client, "verify")
+    keys.append(verify["Authorization"].removeprefix("Bearer "))
+    asked = {"mobile": "+98" + OTHER[1:], "purpose": "delete_unit", "national_id": NID2}
+    status, started = await call(client, "POST", "/v1/verifications", verify, asked)
+    assert status == 201
+    verification_codes = [m["code"] for m in await sms(client, OTHER) if m.get("code")]
+    assert len(verification_codes) == 1
+    for attempt in ("Wrong", verification_codes[0]):
+        path = f"/v1/verifications/{started['id']}/check"
+        body = {"code": attempt, "national_id": NID2}
+        assert (await call(client, "POST", path, verify, body))[0] == 200
+
     # Failures that log: an oversize body, a wrong callback token, a wrong API key.
     big = {"phoneNumber": ME, "text": "1*" * 9000}
     async with client.post(f"/ussd/africastalking/{USSD_TOKEN}", data=big) as resp:
@@ -200,7 +213,8 @@ async def full_run(client: Client) -> dict[str, list[str]]:
         "mobiles": [f for m in (ME, OTHER, THIRD) for f in forms_of_mobile(m)],
         "passwords": [p for _, p in pairs] + [password.swapcase()],
         "codes": [f for c, _ in pairs for f in forms_of_digits(c)]
-        + [f for c in (LOAN_CODE, LOAN_CODE2, OTP, WORKSHOP) for f in forms_of_digits(c)],
+        + [f for c in (LOAN_CODE, LOAN_CODE2, OTP, WORKSHOP) for f in forms_of_digits(c)]
+        + [f for c in verification_codes for f in forms_of_digits(c)],
         "tickets": [f for t in tickets for f in forms_of_digits(t)],
         "API keys": keys + [k.split("_", 2)[2] for k in keys],
         "callback secrets": [USSD_TOKEN, SMS_TOKEN],
