@@ -231,13 +231,28 @@ def canonical_msisdn(raw: str) -> str:
         raise ValueError("not a mobile number") from None
 
 
+class CallbackFieldsError(ValueError):
+    """A provider callback the gateway cannot use, with the fields at fault: answered as every
+    other callback's 400 (`{"code": "missing_fields", "fields": [...], "message": ...}`)."""
+
+    def __init__(self, code: str, fields: list[str]) -> None:
+        word = "missing" if code == "missing_fields" else "malformed"
+        super().__init__(f"{word} fields: {', '.join(fields)}")
+        self.code = code
+        self.fields = fields
+
+
 def require_fields(fields: Mapping[str, str], *names: str) -> dict[str, str]:
-    """The named fields, stripped; one ValueError naming every missing one."""
+    """The named fields, stripped; one error naming every missing one."""
     values = {n: (fields.get(n) or "").strip() for n in names}
     missing = [n for n, v in values.items() if not v]
     if missing:
-        raise ValueError(f"missing fields: {', '.join(missing)}")
+        raise CallbackFieldsError("missing_fields", missing)
     return values
+
+
+def malformed(*names: str) -> CallbackFieldsError:
+    return CallbackFieldsError("invalid_fields", list(names))
 
 
 def safe_preview(text: str) -> str:

@@ -19,6 +19,7 @@ from providers.base import (
     SendResult,
     Verdict,
     canonical_msisdn,
+    malformed,
     require_fields,
     safe_preview,
 )
@@ -88,7 +89,7 @@ class ConsoleProvider:
         try:
             state = DeliveryState(f["status"])
         except ValueError:
-            raise ValueError("malformed fields: status") from None
+            raise malformed("status") from None
         return [DeliveryReport(f["messageid"], state, f["status"])]
 
     def parse_inbound(self, fields: Mapping[str, str]) -> InboundSms:
@@ -96,7 +97,7 @@ class ConsoleProvider:
         try:
             sender = canonical_msisdn(f["from"])
         except ValueError:
-            raise ValueError("malformed fields: from") from None
+            raise malformed("from") from None
         return InboundSms(f["messageid"], sender, f["to"], fields["message"])
 
     async def account_ok(self) -> bool:

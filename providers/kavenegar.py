@@ -26,6 +26,7 @@ from providers.base import (
     Verdict,
     canonical_msisdn,
     make_error,
+    malformed,
     one_by_one,
     rejected,
     require_fields,
@@ -196,7 +197,7 @@ class KavenegarProvider:
         f = require_fields(fields, "messageid", "status")
         bad = [n for n in ("messageid", "status") if not f[n].isdecimal()]
         if bad:
-            raise ValueError(f"malformed fields: {', '.join(bad)}")
+            raise malformed(*bad)
         local = (fields.get("localid") or "").strip() or None
         code = int(f["status"])
         return [DeliveryReport(f["messageid"], message_state(code), str(code), local)]

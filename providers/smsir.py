@@ -29,6 +29,7 @@ from providers.base import (
     Verdict,
     canonical_msisdn,
     make_error,
+    malformed,
     one_by_one,
     rejected,
     require_fields,
@@ -260,7 +261,7 @@ class SmsIrProvider:
         f = require_fields(fields, "messageId", "deliveryState")
         bad = [n for n in ("messageId", "deliveryState") if not f[n].isdecimal()]
         if bad:
-            raise ValueError(f"malformed fields: {', '.join(bad)}")
+            raise malformed(*bad)
         code = int(f["deliveryState"])
         return [DeliveryReport(f["messageId"], delivery_state(code), str(code))]
 

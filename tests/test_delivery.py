@@ -64,19 +64,24 @@ async def test_report_for_an_unknown_message_changes_nothing(kave: Client) -> No
 
 
 @pytest.mark.parametrize(
-    ("form", "words"),
+    ("form", "code", "fields"),
     [
-        ({"messageid": "8792343"}, "missing fields: status"),
-        ({"status": "10"}, "missing fields: messageid"),
-        ({"messageid": "abc", "status": "10"}, "malformed fields: messageid"),
+        ({"messageid": "8792343"}, "missing_fields", ["status"]),
+        ({}, "missing_fields", ["messageid", "status"]),
+        ({"status": "10"}, "missing_fields", ["messageid"]),
+        ({"messageid": "abc", "status": "10"}, "invalid_fields", ["messageid"]),
     ],
 )
-async def test_malformed_callback_is_400(kave: Client, form: dict[str, str], words: str) -> None:
+async def test_malformed_callback_is_400_naming_the_fields(
+    kave: Client, form: dict[str, str], code: str, fields: list[str]
+) -> None:
+    """The same shape as a USSD callback's 400 (README: `missing_fields`)."""
     resp = await kave.post("/sms/kavenegar/status", data=form)
     assert resp.status == 400
     body = await resp.json()
-    assert body["code"] == "invalid_callback"
-    assert words in body["message"]
+    assert body["code"] == code
+    assert body["fields"] == fields
+    assert ", ".join(fields) in body["message"]
 
 
 async def test_unknown_provider_is_404(kave: Client) -> None:

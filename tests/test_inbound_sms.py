@@ -152,7 +152,8 @@ async def test_malformed_inbound_is_400_and_unknown_provider_404(gateway: Gatewa
     client = await gateway(**KAVENEGAR)
     resp = await client.post("/sms/kavenegar/inbound", data={"from": "0912", "message": "x"})
     assert resp.status == 400
-    assert (await resp.json())["code"] == "invalid_callback"
+    body = await resp.json()
+    assert (body["code"], body["fields"]) == ("missing_fields", ["to", "messageid"])
     resp = await client.get("/sms/nokia/inbound")
     assert resp.status == 404
     assert await replies(client) == []

@@ -16,7 +16,7 @@ from gateway.appkeys import CLOCK, DEPS, PROVIDERS, STORAGE
 from gateway.web import edge
 from gateway.web.access import guard_callback
 from gateway.web.errors import error_response
-from providers.base import Provider
+from providers.base import CallbackFieldsError, Provider
 from providers.outbox import status_updates
 from sessions.services.inbound import handle_inbound
 
@@ -61,7 +61,14 @@ async def _provider_fields(
     try:
         return name, provider, await _fields(request)
     except ValueError as exc:
-        return error_response(400, "invalid_callback", str(exc))
+        return error_response(400, "malformed_body", str(exc), fields=[])
+
+
+def _refused(exc: ValueError) -> web.Response:
+    """The shape of every callback's 400: a stable code and the fields at fault."""
+    if isinstance(exc, CallbackFieldsError):
+        return error_response(400, exc.code, str(exc), fields=exc.fields)
+    return error_response(400, "invalid_fields", str(exc), fields=[])
 
 
 async def status_callback(request: web.Request) -> web.Response:
@@ -72,7 +79,7 @@ async def status_callback(request: web.Request) -> web.Response:
     try:
         reports = provider.parse_status_callback(fields)
     except ValueError as exc:
-        return error_response(400, "invalid_callback", str(exc))
+        return _refused(exc)
     app = request.app
     updated = await app[STORAGE].apply_reports(name, status_updates(reports), app[CLOCK]())
     log.info("%s delivery report: %d report(s), %d updated", name, len(reports), updated)
@@ -87,7 +94,7 @@ async def inbound_callback(request: web.Request) -> web.Response:
     try:
         sms = provider.parse_inbound(fields)
     except ValueError as exc:
-        return error_response(400, "invalid_callback", str(exc))
+        return _refused(exc)
     fresh = await handle_inbound(
         request.app[DEPS], name, sms.provider_message_id, sms.sender, sms.text
     )
