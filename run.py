@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import difflib
 import gc
+import json
 import os
 import sys
 import time
@@ -20,11 +23,12 @@ from gateway.app import create_app
 from gateway.cli.seal import cmd_reseal, cmd_seal_key
 from gateway.settings import Settings
 from gateway.storage import open_storage
+from gateway.version import VERSION
 from gateway.web import logs
 from gateway.web.access import callback_secret, exposure_problem
 from gateway.web.auth import new_api_key
 from gateway.web.counters_share import DIR_ENV, share_counters
-from gateway.workers import exit_with_supervisor, supervise
+from gateway.workers import exit_with_supervisor, port_problem, supervise
 from providers.registry import build_provider
 from sessions.records import ApiKey
 
@@ -60,7 +64,11 @@ def serve_problem(settings: Settings) -> str | None:
     """Why `serve` must not start with these settings; checked before anything listens."""
     if settings.workers > 1 and settings.resolved_database_url().endswith(":memory:"):
         return "GATEWAY_WORKERS > 1 needs a database file or PostgreSQL, not :memory:"
-    return exposure_problem(settings) or asyncio.run(_provider_problem(settings))
+    return (
+        exposure_problem(settings)
+        or port_problem(settings.host, settings.port)
+        or asyncio.run(_provider_problem(settings))
+    )
 
 
 def new_event_loop(kind: str) -> asyncio.AbstractEventLoop:
@@ -101,6 +109,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
         if os.environ.get(DIR_ENV):
             app.cleanup_ctx.append(share_counters(worker, Path(os.environ[DIR_ENV])))
     app.on_startup.append(_settle_heap)
+    try:
+        _run(app, settings, worker)
+    except OSError as exc:  # taken between the probe and the bind, or refused to this user
+        return _refuse(f"cannot listen on {settings.host}:{settings.port}: {exc.strerror}")
+    return 0
+
+
+def _run(app: web.Application, settings: Settings, worker: int | None) -> None:
     web.run_app(
         app,
         loop=new_event_loop(settings.event_loop),
@@ -113,54 +129,87 @@ def cmd_serve(args: argparse.Namespace) -> int:
             flush=True,
         ),
     )
-    return 0
 
 
-async def _dial(
+def refusal(status: int, body: str) -> str:
+    """A refused hop as a sentence: the gateway's JSON error read, not printed raw."""
+    try:
+        error = json.loads(body)
+        message = str(error["message"])
+        fields = [str(f) for f in error.get("fields") or []]
+    except (ValueError, TypeError, KeyError):
+        return f"the gateway refused the call (HTTP {status})."
+    hint = ""
+    if "phoneNumber" in fields:
+        hint = " Check --msisdn: an Iranian mobile such as 09121234567."
+    return f"the gateway refused the call: {message}.{hint}"
+
+
+async def _hop(
+    http: ClientSession, url: str, form: dict[str, str], headers: dict[str, str] | None
+) -> tuple[int, str]:
+    async with http.post(f"{url.rstrip('/')}/ussd/africastalking", data=form, headers=headers) as r:
+        return r.status, await r.text()
+
+
+def _dial(
     url: str,
     msisdn: str,
     code: str,
     inputs: Sequence[str] | None,
     headers: dict[str, str] | None = None,
 ) -> int:
-    """A phone in the terminal: Africa's Talking hops, keeping the `*`-joined history."""
+    """A phone in the terminal: Africa's Talking hops, keeping the `*`-joined history. The
+    prompt is read outside the event loop, so Ctrl-C at it ends the call at once."""
     session_id = f"dial-{uuid.uuid4().hex[:12]}"
     history: list[str] = []
     scripted = list(inputs) if inputs is not None else None
-    async with ClientSession(timeout=ClientTimeout(total=10)) as http:
-        while True:
-            form = {
-                "sessionId": session_id,
-                "serviceCode": code,
-                "phoneNumber": msisdn,
-                "networkCode": "43211",
-                "text": "*".join(history),
-            }
-            async with http.post(
-                f"{url.rstrip('/')}/ussd/africastalking", data=form, headers=headers
-            ) as resp:
-                body = await resp.text()
-                if resp.status != 200:
-                    print(f"gateway answered {resp.status}: {body}", file=sys.stderr)
+    with asyncio.Runner() as runner:
+        http = runner.run(_client())
+        try:
+            while True:
+                form = {
+                    "sessionId": session_id,
+                    "serviceCode": code,
+                    "phoneNumber": msisdn,
+                    "networkCode": "43211",
+                    "text": "*".join(history),
+                }
+                status, body = runner.run(_hop(http, url, form, headers))
+                if status != 200:
+                    print(refusal(status, body), file=sys.stderr)
                     return 1
-            kind, _, screen = body.partition(" ")
-            print("┌" + "─" * 30)
-            for line in screen.splitlines():
-                print("│ " + line)
-            print("└" + "─" * 30)
-            if kind == "END":
-                return 0
-            if scripted is not None:
-                if not scripted:
+                kind, _, screen = body.partition(" ")
+                print("┌" + "─" * 30)
+                for line in screen.splitlines():
+                    print("│ " + line)
+                print("└" + "─" * 30)
+                if kind == "END":
                     return 0
-                answer = scripted.pop(0)
-                print(f"> {answer}")
-            else:
-                try:
-                    answer = await asyncio.to_thread(input, "> ")
-                except EOFError:
-                    return 0
-            history.append(answer)
+                if scripted is not None:
+                    if not scripted:
+                        return 0
+                    answer = scripted.pop(0)
+                    print(f"> {answer}")
+                else:
+                    try:
+                        answer = input("> ")
+                    except EOFError:
+                        return 0
+                history.append(answer)
+        finally:
+            runner.run(http.close())
+
+
+async def _client() -> ClientSession:
+    return ClientSession(timeout=ClientTimeout(total=10))
+
+
+def _line_editing() -> None:
+    """Arrow keys and history at the prompt, where the platform has readline."""
+    if sys.stdin.isatty():
+        with contextlib.suppress(ImportError):
+            import readline  # noqa: F401  (importing it is what turns line editing on)
 
 
 def cmd_dial(args: argparse.Namespace) -> int:
@@ -169,14 +218,16 @@ def cmd_dial(args: argparse.Namespace) -> int:
     # A gateway with a USSD secret wants it from this phone too, as an operator would send it.
     secret = callback_secret(settings, "ussd", "africastalking")
     headers = {settings.callback_token_header: secret.get_secret_value()} if secret else None
+    _line_editing()
     try:
-        return asyncio.run(_dial(url, args.msisdn, args.code, args.input, headers))
+        return _dial(url, args.msisdn, args.code, args.input, headers)
     except OSError as exc:
         print(
             f"cannot reach the gateway at {url}: {exc}. Start it with `make run`.", file=sys.stderr
         )
         return 1
     except KeyboardInterrupt:
+        print(file=sys.stderr)
         return 130
 
 
@@ -243,23 +294,30 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _refuse(settings_problem(exc))
 
 
-def _main(argv: Sequence[str] | None) -> int:
-    parser = argparse.ArgumentParser(prog="dargah", description="the SMS/USSD gateway")
-    sub = parser.add_subparsers(dest="command")
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="dargah", description="the SMS/USSD gateway; with no command, `serve`"
+    )
+    parser.add_argument("--version", action="version", version=f"dargah {VERSION}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     serve = sub.add_parser("serve", help="run the gateway (default)")
     serve.add_argument(
         "--demo", action="store_true", help="load sample records and print how to try them"
     )
-    serve.add_argument("--host")
-    serve.add_argument("--port", type=int)
+    serve.add_argument("--host", help="the address to listen on (default: GATEWAY_HOST)")
+    serve.add_argument("--port", type=int, help="the port to listen on (default: GATEWAY_PORT)")
     serve.add_argument("--worker", type=int, help=argparse.SUPPRESS)  # set by the supervisor
     dial = sub.add_parser("dial", help="a phone in the terminal, talking to a running gateway")
-    dial.add_argument("--msisdn", default="09121234567")
-    dial.add_argument("--code", default=Settings().ussd_code)
+    dial.add_argument(
+        "--msisdn", default="09121234567", help="the caller's number (default: %(default)s)"
+    )
+    dial.add_argument(
+        "--code", default=Settings().ussd_code, help="the USSD code dialled (default: %(default)s)"
+    )
     dial.add_argument("--url", help="the gateway's address (default: GATEWAY_HOST:GATEWAY_PORT)")
     dial.add_argument("--input", action="append", help="a scripted answer (repeatable)")
     check = sub.add_parser("check", help="prove every screen and SMS template fits its budget")
-    check.add_argument("-v", "--verbose", action="store_true")
+    check.add_argument("-v", "--verbose", action="store_true", help="list every screen checked")
     keys = sub.add_parser("create-api-key", help="make an API key; prints it once")
     keys.add_argument("name", help="who uses the key, e.g. the portal's name")
     keys.add_argument(
@@ -269,6 +327,11 @@ def _main(argv: Sequence[str] | None) -> int:
     revoke.add_argument("key", help="the key, or its id (the 12 characters after dgk_)")
     sub.add_parser("seal-key", help="print a new key for GATEWAY_SEAL_KEY")
     sub.add_parser("reseal", help="seal every waiting secret again under the newest seal key")
+    return parser
+
+
+def _main(argv: Sequence[str] | None) -> int:
+    parser = build_parser()
     handlers = {
         "serve": cmd_serve,
         "dial": cmd_dial,
@@ -279,7 +342,11 @@ def _main(argv: Sequence[str] | None) -> int:
         "reseal": cmd_reseal,
     }
     words = list(sys.argv[1:] if argv is None else argv)
-    if not words or (words[0] not in handlers and words[0] not in ("-h", "--help")):
+    if words and not words[0].startswith("-") and words[0] not in handlers:
+        close = difflib.get_close_matches(words[0], handlers, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        parser.error(f"unknown command {words[0]!r}{hint}; commands: {', '.join(handlers)}")
+    if not words or words[0] not in (*handlers, "-h", "--help", "--version"):
         words = ["serve", *words]  # serve is the default: `run.py --demo` means `serve --demo`
     args = parser.parse_args(words)
     return handlers[args.command](args)
