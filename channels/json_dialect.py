@@ -17,9 +17,9 @@ class JsonUssdRequest(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    session_id: str = Field(min_length=1, max_length=128)
-    msisdn: str = Field(min_length=1, max_length=32)
-    service_code: str = Field(default="", max_length=64)
+    session_id: str = Field(min_length=1, max_length=128, examples=["op-5f2c9a"])
+    msisdn: str = Field(min_length=1, max_length=32, examples=["+989121234567"])
+    service_code: str = Field(default="", max_length=64, examples=["*4455#"])
     text: str = Field(default="", max_length=512, description="the caller's newest input")
     event: Literal["new", "continue", "end"] = "continue"
     hop: int = Field(ge=0, le=10_000)

@@ -4,7 +4,10 @@ that breaks the spec."""
 
 from __future__ import annotations
 
+import inspect
+import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -12,12 +15,19 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from types import ModuleType
+from typing import Any
 
 import pytest
+from jsonschema import Draft202012Validator
+from openapi_spec_validator import validate
+from openapi_spec_validator.validation.validators import OpenAPIV31SpecValidator
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
 
 from channels.registry import DIALECTS
-from gateway.api.openapi import OPERATIONS, build_document
-from gateway.api.registry import SCOPES
+from gateway.api.openapi import OPERATIONS, build_document, errors_of
+from gateway.api.registry import RESOURCES, SCOPES
 from tests.conftest import GatewayFactory
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -121,3 +131,78 @@ def test_schemathesis_finds_no_500_and_no_answer_outside_the_spec(
     assert done.returncode == 0, summary
     assert " passed" in summary
     assert "failed" not in summary.split("Test cases:")[-1]
+
+
+def _media(document: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any], Any]]:
+    """Every (where, schema, example) of the document: request bodies, answers, error codes."""
+    for path, operations in document["paths"].items():
+        for method, op in operations.items():
+            where = f"{method.upper()} {path}"
+            for media in op.get("requestBody", {}).get("content", {}).values():
+                yield f"{where} request", media["schema"], media["example"]
+            for status, answer in op["responses"].items():
+                for media in answer.get("content", {}).values():
+                    if "example" in media:
+                        yield f"{where} {status}", media["schema"], media["example"]
+                    for code, named in media.get("examples", {}).items():
+                        yield f"{where} {status} {code}", media["schema"], named["value"]
+
+
+def test_the_document_passes_openapi_spec_validator() -> None:
+    document = build_document()
+    validate(document)  # raises on the first error
+    assert list(OpenAPIV31SpecValidator(document).iter_errors()) == []
+    assert document["servers"] == [{"url": "/", "description": "this gateway"}]
+
+
+def test_every_operation_has_examples_and_its_errors_by_code() -> None:
+    document = build_document()
+    for path, operations in document["paths"].items():
+        for method, op in operations.items():
+            if "requestBody" in op:
+                assert all("example" in m for m in op["requestBody"]["content"].values()), path
+            ok = next(r for s, r in op["responses"].items() if s.startswith("2"))
+            assert all("example" in m for m in ok["content"].values()), (method, path)
+            errors = [s for s in op["responses"] if s.startswith("4")]
+            if path.startswith(("/v1/", "/ussd/", "/sms/")):
+                assert errors, (method, path)
+            for status in errors:
+                examples = op["responses"][status]["content"]["application/json"]["examples"]
+                assert all(e["value"]["code"] == code for code, e in examples.items())
+
+
+def test_every_example_is_valid_against_its_schema() -> None:
+    document = build_document()
+    registry: Registry[Any] = Registry().with_resource(
+        "urn:dargah", Resource.from_contents(document, default_specification=DRAFT202012)
+    )
+    checked = 0
+    for where, schema, value in _media(document):
+        resolved = json.loads(
+            json.dumps(schema).replace('"#/components', '"urn:dargah#/components')
+        )
+        problems = [
+            e.message for e in Draft202012Validator(resolved, registry=registry).iter_errors(value)
+        ]
+        assert problems == [], where
+        checked += 1
+    assert checked > 100
+
+
+_RAISED = re.compile(r"ApiError\(\s*(4\d\d),\s*\"([a-z_]+)\"")
+
+
+@pytest.mark.parametrize("resource", RESOURCES, ids=lambda r: r.__name__.rsplit(".", 1)[-1])
+def test_every_error_code_a_resource_raises_is_documented(resource: ModuleType) -> None:
+    """Each `ApiError(4xx, "code")` written in a resource's module is declared on one of its
+    operations under that status, and so are the domain validators' codes of its fields."""
+    source = Path(inspect.getfile(resource)).read_text(encoding="utf-8")
+    raised = set(_RAISED.findall(source))
+    declared = {
+        (str(status), code)
+        for op in resource.OPERATIONS
+        for status, codes in errors_of(op).items()
+        for code in codes
+    }
+    assert raised, resource.__name__
+    assert raised <= declared

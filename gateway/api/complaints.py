@@ -225,12 +225,14 @@ async def patch_complaint(request: web.Request) -> web.StreamResponse:
 TICKET = {"ticket": ("ticket number", r"^[0-9]{8}$")}
 OPERATIONS = (
     Op("get", "/v1/complaints", "List complaints", "complaints",
-       response=ComplaintPage, query=ComplaintQuery, scope=SCOPE),
+       response=ComplaintPage, query=ComplaintQuery, scope=SCOPE,
+       errors={400: ("invalid_field", "unknown_field")}),
     Op("get", "/v1/complaints/{ticket}", "Read a complaint", "complaints",
-       response=ComplaintOut, scope=SCOPE, path_params=TICKET),
+       response=ComplaintOut, scope=SCOPE, path_params=TICKET, errors={404: ("not_found",)}),
     Op("patch", "/v1/complaints/{ticket}", "Change a complaint's status or answer", "complaints",
        response=ComplaintOut, body=ComplaintPatch, scope=SCOPE, path_params=TICKET,
-       description="A change of status notifies the complainant by SMS."),
+       description="A change of status notifies the complainant by SMS.",
+       errors={404: ("not_found",)}),
 )  # fmt: skip
 
 

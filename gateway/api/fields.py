@@ -75,6 +75,16 @@ class ErrorOut(BaseModel):
     field: str | None = Field(None, description="The field at fault.", examples=["status"])
 
 
+class CallbackErrorOut(BaseModel):
+    """Every refused operator or provider callback: a stable `code` and the `fields` at fault."""
+
+    code: str = Field(description="Stable error code.", examples=["missing_fields"])
+    message: str = Field(description="What is wrong, in English.")
+    fields: list[str] = Field(
+        default_factory=list, description="The fields at fault.", examples=[["phoneNumber"]]
+    )
+
+
 def at(ts: float) -> datetime:
     return datetime.fromtimestamp(ts, tz=UTC)
 

@@ -129,9 +129,11 @@ CODE = {"tracking_code": ("8-digit tracking code", r"^[0-9]{8}$")}
 OPERATIONS = (
     Op("put", "/v1/loans/{tracking_code}", "Create or update a loan application", "records",
        response=LoanOut, body=LoanIn, scope=SCOPE, path_params=CODE,
-       description="201 when created. A change of stage notifies the applicant by SMS."),
+       description="201 when created. A change of stage notifies the applicant by SMS.",
+       errors={400: ("invalid_tracking_code", "invalid_national_id", "invalid_mobile")}),
     Op("get", "/v1/loans/{tracking_code}", "Read a loan application", "records",
-       response=LoanOut, scope=SCOPE, path_params=CODE),
+       response=LoanOut, scope=SCOPE, path_params=CODE,
+       errors={400: ("invalid_tracking_code",), 404: ("not_found",)}),
 )  # fmt: skip
 
 

@@ -240,10 +240,13 @@ OPERATIONS = (
     Op("post", "/v1/notifications", "Send templated SMS", "notifications", ok=202,
        response=NotificationBatch, body=NotificationRequest, scope=SCOPE,
        description="Send `Idempotency-Key` to make a retry return the first answer. "
-       "429 `resend_too_soon` when the template's resend interval has not passed."),
+       "429 `resend_too_soon` when the template's resend interval has not passed.",
+       errors={400: ("invalid_header", "unknown_template", "missing_parameter", "unknown_parameter",
+                    "invalid_parameter"),
+               422: ("idempotency_key_reused",), 429: ("resend_too_soon",)}),
     Op("get", "/v1/notifications/{id}", "A notification's state", "notifications",
        response=NotificationView, scope=SCOPE,
-       path_params={"id": ("notification id", r"^[0-9]{18}$")}),
+       path_params={"id": ("notification id", r"^[0-9]{18}$")}, errors={404: ("not_found",)}),
 )  # fmt: skip
 
 

@@ -28,3 +28,6 @@ class Op:
     scope: str | None = None
     path_params: Mapping[str, tuple[str, str]] = field(default_factory=dict)  # name: (text, regex)
     description: str = ""
+    # The error codes this operation answers beyond those every operation of its kind shares
+    # (openapi.py adds the API's auth and body errors, and the callbacks' field errors).
+    errors: Mapping[int, tuple[str, ...]] = field(default_factory=dict)

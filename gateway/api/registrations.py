@@ -121,9 +121,11 @@ NID = {"national_id": ("10-digit national ID with its check digit", r"^[0-9]{10}
 OPERATIONS = (
     Op("put", "/v1/registrations/{national_id}", "Create or update a registration", "records",
        response=RegistrationOut, body=RegistrationIn, scope=SCOPE, path_params=NID,
-       description="201 when created. A change of status enqueues the matching SMS."),
+       description="201 when created. A change of status enqueues the matching SMS.",
+       errors={400: ("invalid_national_id", "invalid_mobile")}),
     Op("get", "/v1/registrations/{national_id}", "Read a registration", "records",
-       response=RegistrationOut, scope=SCOPE, path_params=NID),
+       response=RegistrationOut, scope=SCOPE, path_params=NID,
+       errors={400: ("invalid_national_id",), 404: ("not_found",)}),
 )  # fmt: skip
 
 

@@ -68,7 +68,8 @@ async def verify(request: web.Request) -> web.StreamResponse:
 
 OPERATIONS = (
     Op("post", "/v1/password-resets/verify", "Verify a temporary password", "resets",
-       response=VerifyOut, body=VerifyIn, scope=SCOPE),
+       response=VerifyOut, body=VerifyIn, scope=SCOPE,
+       errors={400: ("invalid_national_id",), 429: ("rate_limited",)}),
 )  # fmt: skip
 
 
