@@ -11,6 +11,7 @@ from pydantic import Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from providers.config import Account, DispatchConfig, ProviderConfig, RetryConfig
+from sessions.normalize import digits_only
 
 ProviderName = Literal["console", "kavenegar", "smsir"]
 Network = IPv4Network | IPv6Network
@@ -113,6 +114,9 @@ class Settings(BaseSettings):
     callback_allow: Annotated[list[Network], NoDecode] = Field(default_factory=list)
     # Proxies whose X-Forwarded-For is believed; empty: the header is ignored.
     trusted_proxies: Annotated[list[Network], NoDecode] = Field(default_factory=list)
+    # Comma-separated mobile prefixes (`0941,09981`) allocated after the `phonenumbers` release
+    # installed: API recipients under them are accepted although its metadata does not know them.
+    extra_mobile_prefixes: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
     @field_validator("sms_fallback", mode="before")
     @classmethod
@@ -167,6 +171,17 @@ class Settings(BaseSettings):
         if not isinstance(value, str):
             return value
         return [ip_network(item.strip(), strict=False) for item in value.split(",") if item.strip()]
+
+    @field_validator("extra_mobile_prefixes", mode="before")
+    @classmethod
+    def _prefixes(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        prefixes = [digits_only(item) for item in value.split(",") if item.strip()]
+        for prefix in prefixes:
+            if not (prefix.startswith("09") and 3 <= len(prefix) <= 11):
+                raise ValueError(f"{prefix!r} is not a mobile prefix such as 0941")
+        return prefixes
 
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite:///{self.db}"

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import re
+from collections.abc import Iterable
+
+import phonenumbers
 
 from sessions.normalize import digits_only
 
@@ -47,6 +51,30 @@ def mobile(raw: str) -> str:
     if m is None:
         raise InvalidInput("invalid_mobile", "mobile must be 11 digits starting with 09")
     return "0" + m.group(1)
+
+
+_MOBILE_TYPES = (
+    phonenumbers.PhoneNumberType.MOBILE,
+    phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
+)
+
+
+@functools.lru_cache(maxsize=4096)
+def _allocated(number: str) -> bool:
+    parsed = phonenumbers.parse("+98" + number[1:])
+    return phonenumbers.number_type(parsed) in _MOBILE_TYPES
+
+
+def allocated_mobile(number: str, extra_prefixes: Iterable[str] = ()) -> str:
+    """A canonical `09…` number whose prefix is allocated to a mobile network, by Google's
+    `phonenumbers` metadata or a prefix the operator added since. For numbers other systems send
+    (a typo there is a paid SMS that cannot arrive); the USSD path, whose caller the operator
+    vouches for, keeps its fast canonical form alone."""
+    if _allocated(number) or any(number.startswith(p) for p in extra_prefixes):
+        return number
+    raise InvalidInput(
+        "unallocated_mobile", f"{number[:4]} is not an allocated Iranian mobile prefix"
+    )
 
 
 def tracking_code(raw: str) -> str:

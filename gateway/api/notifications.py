@@ -23,6 +23,9 @@ from templates_sms import TemplateError, parse_send_at
 
 SCOPE = "notify"
 
+# A single recipient's number that cannot be sent to is the request's bad field (a list keeps
+# going without it, each refusal in its place).
+REFUSED_NUMBER = frozenset({"invalid_mobile", "unallocated_mobile"})
 PRIORITIES = {"high": PRIORITY_OTP, "normal": PRIORITY_TRANSACTIONAL, "low": PRIORITY_BULK}
 MAX_SCHEDULE_S = 30 * 24 * 3600
 IDEMPOTENCY_KEY_MAX = 128
@@ -138,7 +141,10 @@ async def get_notification(request: web.Request) -> web.Response:
 
 
 class RecipientError(BaseModel):
-    code: str = Field(description="invalid_mobile, duplicate_recipient or resend_too_soon")
+    code: str = Field(
+        description="invalid_mobile, unallocated_mobile (a prefix no network was given), "
+        "duplicate_recipient or resend_too_soon"
+    )
     message: str
     retry_after: int | None = Field(default=None, description="seconds, for resend_too_soon")
 
@@ -225,6 +231,8 @@ async def post_notifications(request: web.Request) -> web.Response:
         )
     batch = _batch(result)
     only = batch.notifications[0] if body.recipient is not None else None
+    if only is not None and only.error is not None and only.error.code in REFUSED_NUMBER:
+        raise ApiError(400, only.error.code, only.error.message, field="recipient")
     if only is not None and only.error is not None and only.error.code == "resend_too_soon":
         wait = only.error.retry_after or 1
         raise ApiError(
@@ -241,8 +249,8 @@ OPERATIONS = (
        response=NotificationBatch, body=NotificationRequest, scope=SCOPE,
        description="Send `Idempotency-Key` to make a retry return the first answer. "
        "429 `resend_too_soon` when the template's resend interval has not passed.",
-       errors={400: ("invalid_header", "unknown_template", "missing_parameter", "unknown_parameter",
-                    "invalid_parameter"),
+       errors={400: ("invalid_mobile", "unallocated_mobile", "invalid_header", "unknown_template",
+                     "missing_parameter", "unknown_parameter", "invalid_parameter"),
                422: ("idempotency_key_reused",), 429: ("resend_too_soon",)}),
     Op("get", "/v1/notifications/{id}", "A notification's state", "notifications",
        response=NotificationView, scope=SCOPE,

@@ -37,6 +37,8 @@ class Policy:
     verifications_per_national_id_per_hour: int = 10
     verifications_per_key_per_minute: int = 120
     max_open_complaints: int = 3
+    # API recipients: prefixes allocated after the installed `phonenumbers` metadata.
+    extra_mobile_prefixes: tuple[str, ...] = ()
     loans_listed: int = 9  # one keypad digit each
     # SMS answers to one number: bounds the cost of junk, and ends a loop with an auto-responder.
     sms_answers_per_number_per_hour: int = 10

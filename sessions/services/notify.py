@@ -11,7 +11,7 @@ from typing import Any
 
 from sessions.records import PRIORITY_OTP, OutboundSms, Outcome, Result
 from sessions.services.deps import Deps, make_sms
-from sessions.validators import InvalidInput, mobile
+from sessions.validators import InvalidInput, allocated_mobile, mobile
 
 MAX_RECIPIENTS = 1000
 
@@ -49,7 +49,7 @@ def build(deps: Deps, request: Request) -> list[tuple[str, OutboundSms | Outcome
     seen: set[str] = set()
     for raw in request.recipients:
         try:
-            number = mobile(raw)
+            number = allocated_mobile(mobile(raw), deps.policy.extra_mobile_prefixes)
         except InvalidInput as exc:
             entries.append((raw, Outcome(raw, code=exc.code, reason=str(exc))))
             continue
