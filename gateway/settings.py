@@ -77,6 +77,10 @@ class Settings(BaseSettings):
 
     # Outbox dispatcher.
     dispatcher_enabled: bool = True
+    # A message due this long, with a provider free to take it, means no dispatcher is claiming:
+    # `/readyz` and `/metrics` (dargah_dispatcher_stuck) report it. A few dispatch intervals and a
+    # full batch's sends.
+    dispatcher_stuck_after_s: float = Field(120.0, gt=0)
     dispatch_interval_s: float = Field(0.5, gt=0)
     # Messages claimed per pass; more than one provider call's worth go out concurrently. Small
     # claims keep a code that arrives mid-pass from waiting long behind a bulk batch.
@@ -118,7 +122,7 @@ class Settings(BaseSettings):
     # installed: API recipients under them are accepted although its metadata does not know them.
     extra_mobile_prefixes: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
-    @field_validator("sms_fallback", mode="before")
+    @field_validator("sms_fallback", "database_url", mode="before")
     @classmethod
     def _empty_is_none(cls, value: object) -> object:
         return None if value == "" else value

@@ -40,6 +40,7 @@ from providers.base import (
 )
 from providers.config import DispatchConfig
 from providers.retry import next_attempt_delay, retrying
+from providers.stats import DispatchStats, NoStats
 from sessions.ports import (
     ClaimedSms,
     DispatchStore,
@@ -59,6 +60,14 @@ _FINAL_REPORTS: dict[DeliveryState, ReportStatus] = {
 }
 
 
+def failure_kind(reason: str) -> str:
+    """A failure's reason as a metric label: a few kinds, never the provider's own words."""
+    for kind in ("expired", "unknown_outcome", "sealed"):
+        if kind in reason:
+            return kind
+    return "refused"
+
+
 class Dispatcher:
     def __init__(
         self,
@@ -71,8 +80,10 @@ class Dispatcher:
         rng: random.Random | None = None,
         sleep: Callable[[float], Awaitable[None]] | None = None,
         sealer: Sealer | None = None,
+        stats: DispatchStats | None = None,
     ) -> None:
         self._store = store
+        self.stats: DispatchStats = stats or NoStats()
         self._config = config
         self._clock = clock
         self._rng = rng
@@ -94,7 +105,9 @@ class Dispatcher:
         """One pass as above; returns how many messages were claimed."""
         c = self._config
         now = self._clock()
-        await self._store.expire_due(now, c.batch)
+        expired = await self._store.expire_due(now, c.batch)
+        if expired:
+            self.stats.count("failed", "expired", expired)
         states = await self._store.provider_states()
         await self._probe(states, now)
         claimed = 0
@@ -176,7 +189,11 @@ class Dispatcher:
         try:
             async for attempt in retrying(self._config.retry, rng=self._rng, sleep=self._sleep):
                 with attempt:
-                    return await provider.send(messages)
+                    started = time.perf_counter()
+                    try:
+                        return await provider.send(messages)
+                    finally:
+                        self.stats.send_time(provider.name, time.perf_counter() - started)
         except ProviderError as exc:
             error = exc
         except Exception as exc:
@@ -302,6 +319,37 @@ class Dispatcher:
             await self._store.record_outcomes(outcomes, self._clock())
         for o in outcomes:
             self._held.pop(o.id, None)
+            self._account(o)
+
+    def _account(self, o: SendOutcome) -> None:
+        """One log line and one count per outcome, with the notification's id as a field."""
+        fields = {
+            "notification_id": o.id,
+            "attempt": o.attempt,
+            "provider": o.provider,
+            "provider_message_id": o.provider_message_id,
+            "outcome": o.status,
+            "reason": o.error,
+        }
+        if o.status == "sent":
+            self.stats.count("sent", o.provider or "")
+            log.info("sms sent", extra=fields)
+        elif o.status == "failed":
+            self.stats.count("failed", failure_kind(o.error or ""))
+            log.warning("sms failed: %s", o.error, extra=fields)
+        elif o.status == "unknown":
+            if not o.check:  # a check that could not tell is not a new unknown outcome
+                self.stats.count("unknown", o.provider or "")
+            log.warning("sms outcome unknown: %s", o.error, extra=fields)
+        elif o.refund:  # its attempt did not count: a paused provider, or a stop
+            log.info("sms given back: %s", o.error, extra=fields)
+        elif o.provider is not None and o.due_at is not None and o.due_at <= self._clock():
+            # Refused by a provider now marked failing: queued at once for the next one up.
+            self.stats.count("failed_over", o.provider)
+            log.info("sms failed over: %s", o.error, extra=fields)
+        else:
+            self.stats.count("retried", o.provider or "")
+            log.info("sms to be retried: %s", o.error, extra=fields)
 
     # --- provider health -------------------------------------------------------------------
 
@@ -317,6 +365,7 @@ class Dispatcher:
             others = [p.name for p in self.routes if p.name != name]
             then = f"sending through {others[0]}" if others else "messages wait"
             # An account fault (credit, key, IP, line) needs a person: ERROR, for alerting.
+            self.stats.count("paused", name)
             log.error("ALERT provider %s paused: %s; %s", name, paused.reason, then)
 
     async def _failing(self, name: str, error: ProviderError | None, now: float) -> None:

@@ -56,8 +56,8 @@ async def test_an_unreadable_sms_callback_body_is_a_400(
     client = await gateway()
     async with client.post(path, data=body, headers={"Content-Type": content_type}) as resp:
         assert resp.status == 400, await resp.text()
-        body = await resp.json()
-        assert (body["code"], body["fields"]) == ("malformed_body", [])
+        answer = await resp.json()
+        assert (answer["code"], answer["fields"]) == ("malformed_body", [])
 
 
 async def test_an_oversize_body_in_an_unknown_charset_is_still_a_413(

@@ -9,6 +9,7 @@ import json
 import logging
 import re
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -250,7 +251,22 @@ async def test_no_personal_data_or_secret_in_any_log(
     ):
         assert expected in text, expected
     lines = [json.loads(line) for line in as_json.splitlines()]
-    assert all(isinstance(line["ts"], float) for line in lines)  # masking spares the clock
+    assert all(datetime.fromisoformat(line["ts"]).tzinfo == UTC for line in lines)
+    # The access log's fields: the route's pattern, the status, sub-millisecond times, an id.
+    access = [line for line in lines if line["logger"] == "aiohttp.access"]
+    assert access
+    for line in access:
+        assert {"method", "route", "status", "duration_ms", "request_id"} <= set(line), line
+        assert isinstance(line["status"], int)
+        assert isinstance(line["duration_ms"], float)
+        assert line["duration_ms"] == round(line["duration_ms"], 3)
+        assert line["request_id"]
+    assert len({line["request_id"] for line in access}) == len(access)
+    assert sum(1 for line in access if line["duration_ms"] % 1 > 0) > len(access) / 2
+    # Every line of the dispatcher about a message names it by its notification id.
+    sends = [line for line in lines if line["logger"] == "dargah.dispatcher"]
+    assert sends
+    assert all(len(line["notification_id"]) == 18 for line in sends if "sms" in line["msg"])
     leaks = [
         f"{kind}: {value!r}"
         for kind, values in secrets.items()

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from gateway.storage import Store, open_storage
 from gateway.storage.sqlite import file_locks
@@ -373,11 +374,16 @@ def _shared_folders(tmp_path: Path) -> list[Path]:
 
 
 def _hops_total(text: str) -> int:
-    return sum(
-        int(line.rsplit(" ", 1)[1])
-        for line in text.splitlines()
-        if line.startswith("dargah_ussd_hops_total{")
-    )
+    """Hops counted, and hops timed, by the exposition's own parser (a malformed line raises)."""
+    counted = timed = 0.0
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == "dargah_ussd_hops_total":
+                counted += sample.value
+            if sample.name == "dargah_ussd_hop_duration_seconds_count":
+                timed += sample.value
+    assert counted == timed
+    return int(counted)
 
 
 async def test_metrics_count_every_worker_whichever_answers(tmp_path: Path) -> None:

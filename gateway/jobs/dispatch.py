@@ -9,6 +9,7 @@ import aiohttp
 from aiohttp import web
 
 from gateway.appkeys import BACKGROUND, CLOCK, DEPS, DISPATCHER, HTTP, PROVIDERS, SETTINGS, STORAGE
+from gateway.web.counters import METRICS
 from providers.dispatcher import Dispatcher
 from providers.registry import build_provider
 
@@ -32,6 +33,7 @@ async def dispatch_ctx(app: web.Application) -> AsyncIterator[None]:
             fallback=providers.get(config.fallback or ""),
             clock=app[CLOCK],
             sealer=app[DEPS].sealer,
+            stats=app[METRICS],
         )
         if settings.dispatcher_enabled and app[BACKGROUND]:
             app[DISPATCHER].start()

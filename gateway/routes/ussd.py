@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Awaitable, Callable
+from time import perf_counter
 
 from aiohttp import web
 
@@ -27,6 +28,7 @@ async def ussd_callback(request: web.Request) -> web.StreamResponse:
 
 
 async def handle_hop(request: web.Request, name: str) -> web.StreamResponse:
+    started = perf_counter()
     dialect = DIALECTS.get(name)
     if dialect is None:
         return error_response(404, "unknown_dialect", f"no USSD dialect named {name!r}")
@@ -48,7 +50,7 @@ async def handle_hop(request: web.Request, name: str) -> web.StreamResponse:
         log.exception("USSD hop failed (dialect %s)", name)
         reply = UssdReply(UNAVAILABLE.fa, end=True)
         outcome = "error"
-    request.app[METRICS].hop(name, outcome)
+    request.app[METRICS].hop(name, outcome, perf_counter() - started)
     return dialect.render(reply, hop)
 
 

@@ -53,6 +53,12 @@ class Store(
         found["sessions_active"] = int(active or 0)
         return found
 
+    async def oldest_due(self) -> float | None:
+        async with self.db.reading() as tx:
+            # The queued part of the (status, priority, due_at) index: the queue, not the outbox.
+            found = await tx.fetchval("SELECT MIN(due_at) FROM outbox WHERE status = 'queued'")
+        return float(found) if found is not None else None
+
     async def close(self) -> None:
         await self.db.close()
 

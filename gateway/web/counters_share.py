@@ -35,6 +35,8 @@ def write_counters(metrics: Metrics, path: Path) -> None:
     data = {
         "requests": [[*labels, n] for labels, n in metrics.requests.items()],
         "hops": [[*labels, n] for labels, n in metrics.hops.items()],
+        "sms": [[*labels, n] for labels, n in metrics.sms.items()],
+        "histograms": {name: dict(h.series.items()) for name, h in metrics.histograms().items()},
     }
     temporary = path.with_suffix(".tmp")
     temporary.write_text(json.dumps(data), encoding="utf-8")
@@ -50,10 +52,21 @@ def add_counters(total: Metrics, path: Path) -> None:
             found.requests[(str(method), str(route), int(status))] += int(n)
         for dialect, outcome, n in data.get("hops", []):
             found.hops[(str(dialect), str(outcome))] += int(n)
-    except (OSError, ValueError, TypeError, AttributeError):
+        for event, label, n in data.get("sms", []):
+            found.sms[(str(event), str(label))] += int(n)
+        histograms = found.histograms()
+        for name, series in data.get("histograms", {}).items():
+            for label, row in series.items():
+                histograms[name].add(str(label), row)
+    except (OSError, ValueError, TypeError, AttributeError, KeyError):
         return
     total.requests.update(found.requests)
     total.hops.update(found.hops)
+    total.sms.update(found.sms)
+    mine = total.histograms()
+    for name, histogram in found.histograms().items():
+        for label, row in histogram.series.items():
+            mine[name].add(label, row)
 
 
 def all_workers(own: Metrics, folder: Path, own_file: Path) -> Metrics:

@@ -13,12 +13,14 @@ other path with the same JSON 404 or 405 that aiohttp would have raised, through
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from time import perf_counter
 
 from aiohttp import hdrs, web
 
 from gateway.web.access import body_limit, limit_body, secure
 from gateway.web.counters import METRICS, UNMATCHED
 from gateway.web.errors import error_for
+from gateway.web.logs import REQUEST_ID, REQUEST_ID_HEADER, request_id
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -49,13 +51,24 @@ def add_fallback(app: web.Application) -> None:
 
 
 def _at_edge(app: web.Application, handler: Handler, label: str, limit: int, api: bool) -> Handler:
+    metrics = app[METRICS]
+    timed = metrics.api_seconds if api else None  # a hop is timed by its route, per dialect
+
     async def at_edge(request: web.Request) -> web.StreamResponse:
+        started = perf_counter()
+        rid = request_id(request.headers.get(REQUEST_ID_HEADER))
+        token = REQUEST_ID.set(rid)  # every line logged for this request carries its id
         try:
             response = await handler(limit_body(request, limit))
         except Exception as exc:  # every failure answers in JSON; nothing escapes as a bare 500
             response = error_for(request, exc)
+        finally:
+            REQUEST_ID.reset(token)
         secure(response, api)
-        app[METRICS].requests[(request.method, label, response.status)] += 1
+        response.headers[REQUEST_ID_HEADER] = rid
+        metrics.requests[(request.method, label, response.status)] += 1
+        if timed is not None:
+            timed.observe(perf_counter() - started, label)
         return response
 
     return at_edge
