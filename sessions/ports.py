@@ -370,6 +370,15 @@ class DispatchStore(Protocol):
 
     async def get_notification(self, message_id: str) -> Notification | None: ...
 
+    async def cancel_notification(
+        self, message_id: str, source: str, now: float
+    ) -> Notification | None:
+        """Cancels a message of `source` that no dispatcher has claimed yet, in one conditional
+        write: against a claim of the same message exactly one of the two wins. The message as
+        it stands after (`cancelled`, or the state that refused it); None: no such message of
+        `source`."""
+        ...
+
 
 class NotificationStore(Protocol):
     async def enqueue_notifications(

@@ -92,7 +92,9 @@ class NotificationRequest(BaseModel):
         return self
 
 
-PublicStatus = Literal["queued", "sent", "delivered", "undelivered", "failed"]
+PublicStatus = Literal[
+    "queued", "unknown", "sent", "delivered", "undelivered", "failed", "cancelled"
+]
 
 
 class NotificationView(BaseModel):
@@ -101,7 +103,11 @@ class NotificationView(BaseModel):
     id: str = Field(description="the 18-digit local id, also passed to the provider")
     recipient: str = Field(description="masked, like 0912***4567")
     template_id: str
-    status: PublicStatus = Field(description="a message being handed over shows as queued")
+    status: PublicStatus = Field(
+        description="a message being handed over shows as queued; `unknown`: handed over and "
+        "no answer came yet (checked with the provider, never sent twice); `cancelled` by "
+        "DELETE before it was handed over"
+    )
     reason: str | None = Field(description="why it failed or is being retried")
     attempts: int
     provider: str | None
@@ -137,6 +143,29 @@ async def get_notification(request: web.Request) -> web.Response:
         found = await request.app[STORAGE].get_notification(message_id)
     if found is None:
         raise ApiError(404, "not_found", "no notification with this id")
+    return web.json_response(view(found).model_dump(mode="json"))
+
+
+@require_scope(SCOPE)
+async def cancel_notification(request: web.Request) -> web.Response:
+    """A message not yet claimed by a dispatcher is cancelled; one claimed or handed over is not
+    (409): it may already be with the provider, and a cancelled one must never go out."""
+    message_id = request.match_info["id"]
+    found = None
+    if message_id.isdecimal() and message_id.isascii():
+        found = await request.app[STORAGE].cancel_notification(
+            message_id, request[API_KEY_NAME], request.app[DEPS].clock()
+        )
+    if found is None:
+        raise ApiError(404, "not_found", "no notification with this id")
+    if found.status != "cancelled":
+        shown = view(found).status
+        raise ApiError(
+            409,
+            "already_handed",
+            f"the message is {shown}: it has been handed to a provider and cannot be cancelled",
+            state=shown,
+        )
     return web.json_response(view(found).model_dump(mode="json"))
 
 
@@ -255,9 +284,17 @@ OPERATIONS = (
     Op("get", "/v1/notifications/{id}", "A notification's state", "notifications",
        response=NotificationView, scope=SCOPE,
        path_params={"id": ("notification id", r"^[0-9]{18}$")}, errors={404: ("not_found",)}),
+    Op("delete", "/v1/notifications/{id}", "Cancel a notification not yet sent", "notifications",
+       response=NotificationView, scope=SCOPE,
+       path_params={"id": ("notification id", r"^[0-9]{18}$")},
+       description="Cancels a message no dispatcher has taken yet (a scheduled one, say): 200 "
+       "with status `cancelled`, again on a repeat. 409 `already_handed` once it is being "
+       "handed to a provider or has been.",
+       errors={404: ("not_found",), 409: ("already_handed",)}),
 )  # fmt: skip
 
 
 def setup(app: web.Application) -> None:
     edge.add(app, "POST", "/v1/notifications", post_notifications)
     edge.add(app, "GET", "/v1/notifications/{id}", get_notification)
+    edge.add(app, "DELETE", "/v1/notifications/{id}", cancel_notification)

@@ -64,6 +64,8 @@ ERROR_MESSAGES = {
     "invalid_field": "at most 40 characters (52 given)",
     "body_too_large": "the body is larger than this route accepts",
     "not_found": "no record with this key",
+    "already_handed": "the message is sent: it has been handed to a provider and cannot be "
+    "cancelled",
     "invalid_national_id": "national ID must be 10 digits with a valid check",
     "invalid_mobile": "mobile must be 11 digits starting with 09",
     "invalid_tracking_code": "tracking code must be 8 digits",

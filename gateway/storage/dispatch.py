@@ -336,6 +336,27 @@ class Dispatch:
                 == 1
             )
 
+    async def cancel_notification(
+        self, message_id: str, source: str, now: float
+    ) -> Notification | None:
+        async with self.db.transaction() as tx:
+            # Only a queued message: a claimed one (`sending`) may be on its way to the provider.
+            await tx.execute(
+                "UPDATE outbox SET status = 'cancelled', error = 'cancelled by its sender', "
+                "final_at = ?, updated_at = ?, lease_until = NULL, sealed = NULL "
+                "WHERE id = ? AND source = ? AND status = 'queued'",
+                now,
+                now,
+                message_id,
+                source,
+            )
+            row = await tx.fetchrow(
+                f"SELECT {NOTIFICATION_COLUMNS} FROM outbox WHERE id = ? AND source = ?",
+                message_id,
+                source,
+            )
+        return Notification(*row) if row is not None else None
+
     async def get_notification(self, message_id: str) -> Notification | None:
         async with self.db.reading() as tx:
             row = await tx.fetchrow(
