@@ -12,7 +12,7 @@ A worker that dies is started again (after a pause that grows while it keeps dyi
 with an error during its first seconds has a configuration problem (say, a database it cannot
 open), which stops them all.
 SIGINT or SIGTERM to the supervisor stops every worker gracefully. `/metrics` counts for all of
-them, whichever answers (gateway/metrics_share.py).
+them, whichever answers (gateway/web/counters_share.py).
 """
 
 from __future__ import annotations

@@ -62,7 +62,7 @@ _FINAL_REPORTS: dict[DeliveryState, ReportStatus] = {
 
 def failure_kind(reason: str) -> str:
     """A failure's reason as a metric label: a few kinds, never the provider's own words."""
-    for kind in ("expired", "unknown_outcome", "sealed"):
+    for kind in ("expired", "sealed"):
         if kind in reason:
             return kind
     return "refused"

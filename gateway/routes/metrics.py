@@ -55,7 +55,8 @@ SMS_COUNTERS = {
     ),
     "failed": (
         "dargah_sms_failed",
-        "SMS failed for good, by reason: refused, expired, unknown_outcome, sealed.",
+        "SMS failed for good, by reason: refused (by the provider), expired (its validity "
+        "ended, sent or not), sealed (its text could not be opened).",
         "reason",
     ),
     "paused": (
