@@ -5,9 +5,11 @@ one worker and two), and `/readyz` with the SMS side's state that never fails it
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.samples import Sample
@@ -20,6 +22,7 @@ from gateway.web.logs import MaskingFormatter
 from tests.api_helpers import bearer, call
 from tests.conftest import FakeClock, GatewayFactory
 from tests.dispatch_kit import Client, Fakes, enqueue
+from tests.live_gateway import LiveGateway, free_port, gateway_env
 from tests.phone import Phone
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -178,3 +181,32 @@ async def test_a_request_id_is_taken_returned_and_on_every_line_of_its_request(
             assert len(made) == 24
     async with client.get("/healthz") as first, client.get("/healthz") as second:
         assert first.headers["X-Request-ID"] != second.headers["X-Request-ID"]
+
+
+async def test_a_served_gateway_logs_json_lines_with_sub_millisecond_times(tmp_path: Path) -> None:
+    """`run.py serve` as deployed (uvloop, whose clock counts whole milliseconds): every access
+    line parses, with its fields, and the times are not rounded to the millisecond."""
+    env = gateway_env(tmp_path / "gateway.db", free_port(), log_json="true", log_level="INFO")
+    live = LiveGateway(env, tmp_path / "gateway.log")
+    await live.start()
+    try:
+        async with aiohttp.ClientSession() as http:
+            for n in range(20):
+                form = {"sessionId": f"s{n}", "serviceCode": "*4455#",
+                        "phoneNumber": "09121234567", "text": ""}  # fmt: skip
+                async with http.post(f"{live.base}/ussd/africastalking", data=form) as resp:
+                    assert resp.status == 200
+            async with http.get(f"{live.base}/healthz", headers={"X-Request-ID": "lb-1"}) as r:
+                assert r.headers["X-Request-ID"] == "lb-1"
+    finally:
+        await live.stop()
+    lines = [json.loads(line) for line in live.log.read_text().splitlines() if line.startswith("{")]
+    access = [line for line in lines if line["logger"] == "aiohttp.access"]
+    assert len(access) >= 21
+    for line in access:
+        assert datetime.fromisoformat(line["ts"]).tzinfo == UTC
+        assert {"method", "route", "status", "duration_ms", "request_id"} <= set(line)
+    hops = [line for line in access if line["route"] == "/ussd/africastalking"]
+    assert sum(1 for line in hops if line["duration_ms"] % 1) > len(hops) / 2
+    assert "09121234567" not in live.log.read_text()
+    assert [line["request_id"] for line in access if line["route"] == "/healthz"][-1] == "lb-1"

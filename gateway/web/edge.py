@@ -20,7 +20,7 @@ from aiohttp import hdrs, web
 from gateway.web.access import body_limit, limit_body, secure
 from gateway.web.counters import METRICS, UNMATCHED
 from gateway.web.errors import error_for
-from gateway.web.logs import REQUEST_ID, REQUEST_ID_HEADER, request_id
+from gateway.web.logs import REQUEST_ID, REQUEST_ID_HEADER, STARTED, request_id
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -55,7 +55,7 @@ def _at_edge(app: web.Application, handler: Handler, label: str, limit: int, api
     timed = metrics.api_seconds if api else None  # a hop is timed by its route, per dialect
 
     async def at_edge(request: web.Request) -> web.StreamResponse:
-        started = perf_counter()
+        started = request[STARTED] = perf_counter()
         rid = request_id(request.headers.get(REQUEST_ID_HEADER))
         token = REQUEST_ID.set(rid)  # every line logged for this request carries its id
         try:
