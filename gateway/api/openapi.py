@@ -48,9 +48,13 @@ OPERATIONS: tuple[Op, ...] = (
     Op("post", "/sms/{provider}/inbound", "Inbound SMS callback", "providers",
        path_params=PROVIDER, description=CALLBACK),
     Op("get", "/healthz", "Liveness", "health"),
-    Op("get", "/readyz", "Readiness: the database answers", "health"),
+    Op("get", "/readyz", "Readiness: this node can answer hops and API calls", "health",
+       description="503 only when the database does not answer. The body also reports the SMS "
+       "side (the dispatcher: running, idle or stuck; each provider: active, failing or "
+       "paused), which never fails readiness."),
     Op("get", "/metrics", "Prometheus metrics", "health",
-       response="the Prometheus text format: requests, USSD hops, outbox, sessions"),
+       response="the Prometheus text format 0.0.4: requests, hop, API and provider-send "
+       "histograms, SMS and provider counters, outbox, sessions, build and process"),
     *registry.OPERATIONS,
 )  # fmt: skip
 # What a `/v1` body can be refused for before any handler looks at it (gateway/api/common.py).
@@ -101,6 +105,19 @@ ERROR_FIELDS = {
 OK_EXAMPLES: dict[str, Any] = {
     "providers": {"updated": 1},
     "health": {"status": "ok"},
+}
+READY_EXAMPLE = {
+    "status": "ready",
+    "database": True,
+    "sms": {
+        "dispatcher": {
+            "state": "running",
+            "running_here": True,
+            "last_pass_age_s": 0.2,
+            "oldest_due_age_s": 0.0,
+        },
+        "providers": {"kavenegar": {"state": "active", "reason": None, "manual": False}},
+    },
 }
 # Every operator and provider callback again, with its shared secret as the last path segment.
 OPERATIONS += tuple(
@@ -194,7 +211,12 @@ def _responses(op: Op, schemas: Mapping[str, Any]) -> dict[str, Any]:
     else:
         ok = {
             "description": op.summary,
-            "content": {JSON: {"schema": {"type": "object"}, "example": OK_EXAMPLES.get(op.tag)}},
+            "content": {
+                JSON: {
+                    "schema": {"type": "object"},
+                    "example": READY_EXAMPLE if op.path == "/readyz" else OK_EXAMPLES.get(op.tag),
+                }
+            },
         }
     responses: dict[str, Any] = {str(op.ok): ok}
     if op.ok == 200 and op.method == "put":

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import binascii
 import contextvars
 import logging
+import random
 import re
-import secrets
 import sys
 import time
 from typing import Any
@@ -38,14 +39,15 @@ REQUEST_ID: contextvars.ContextVar[str | None] = contextvars.ContextVar("request
 
 _CALLER_ID = re.compile(r"[A-Za-z0-9._:\-]{1,128}")
 # Hex digits as letters: an id of letters alone is never taken for a number by the masking.
-_AS_LETTERS = str.maketrans("0123456789", "ghijklmnop")
+_AS_LETTERS = bytes.maketrans(b"0123456789", b"ghijklmnop")
 
 
 def request_id(given: str | None) -> str:
     """The caller's `X-Request-ID` when it is a sane token, else a new one (96 random bits)."""
     if given is not None and _CALLER_ID.fullmatch(given):
         return given
-    return secrets.token_hex(12).translate(_AS_LETTERS)
+    # A label to follow a request by, not a secret: the fast generator serves (0.5 µs a request).
+    return binascii.hexlify(random.randbytes(12)).translate(_AS_LETTERS).decode()
 
 
 def tag_requests() -> None:
