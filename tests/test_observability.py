@@ -210,3 +210,30 @@ async def test_a_served_gateway_logs_json_lines_with_sub_millisecond_times(tmp_p
     assert sum(1 for line in hops if line["duration_ms"] % 1) > len(hops) / 2
     assert "09121234567" not in live.log.read_text()
     assert [line["request_id"] for line in access if line["route"] == "/healthz"][-1] == "lb-1"
+
+
+async def test_a_refusal_for_now_counts_as_retried(gateway: GatewayFactory, fakes: Fakes) -> None:
+    client = await gateway(**fakes.settings("kavenegar"))
+    fakes.kave.fail(409, times=100)  # "cannot answer now"
+    await enqueue(client)
+    await client.app[DISPATCHER].run_once()
+    families = await scrape(client)
+    retried = families["dargah_sms_retried"]
+    assert value(retried, "dargah_sms_retried_total", provider="kavenegar") == 1
+    assert families["dargah_sms_failed_over"] == []
+    assert families["dargah_sms_sent"] == []
+
+
+async def test_with_a_fallback_a_refusal_counts_as_failed_over(
+    gateway: GatewayFactory, fakes: Fakes
+) -> None:
+    client = await gateway(**fakes.settings("kavenegar", sms_fallback="smsir"))
+    fakes.kave.fail(409, times=100)
+    await enqueue(client)
+    await client.app[DISPATCHER].run_once()  # refused by Kavenegar, marked failing
+    await client.app[DISPATCHER].run_once()  # sent through sms.ir
+    families = await scrape(client)
+    over = families["dargah_sms_failed_over"]
+    assert value(over, "dargah_sms_failed_over_total", provider="kavenegar") == 1
+    assert value(families["dargah_sms_sent"], "dargah_sms_sent_total", provider="smsir") == 1
+    assert families["dargah_sms_retried"] == []
