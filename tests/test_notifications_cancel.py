@@ -8,7 +8,7 @@ import asyncio
 from typing import Any
 
 from gateway.appkeys import DISPATCHER
-from tests.api_helpers import bearer, call
+from tests.api_helpers import bearer, call, storage
 from tests.conftest import FakeClock, GatewayFactory
 from tests.dispatch_kit import Client, Fakes
 
@@ -103,3 +103,17 @@ async def test_cancel_against_a_claim_exactly_one_wins(
             assert view["status"] in ("sent", "delivered")
             assert sent[message_id] == 1
     assert set(answers.values()) <= {200, 409}
+
+
+async def test_a_send_whose_answer_never_came_shows_unknown(gateway: GatewayFactory) -> None:
+    """Not `queued` (it may have gone) nor `sent` (nobody said so): the view says `unknown`."""
+    client = await gateway()
+    auth = await bearer(client, "notify")
+    [message_id] = await notify(client, auth, "09121234567")
+    store: Any = storage(client)
+    async with store.db.transaction() as tx:
+        await tx.execute("UPDATE outbox SET status = 'unknown' WHERE id = ?", message_id)
+    status, view = await call(client, "GET", f"/v1/notifications/{message_id}", auth)
+    assert (status, view["status"]) == (200, "unknown")
+    status, body = await call(client, "DELETE", f"/v1/notifications/{message_id}", auth)
+    assert (status, body["code"], body["state"]) == (409, "already_handed", "unknown")
