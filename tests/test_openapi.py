@@ -121,10 +121,13 @@ def test_schemathesis_finds_no_500_and_no_answer_outside_the_spec(
     live_gateway: tuple[str, str],
 ) -> None:
     base, key = live_gateway
+    # One worker thread: Hypothesis parses lambdas' source with `ast` while it runs, and two
+    # threads doing that on Python 3.11 now and then raise "AST constructor recursion depth
+    # mismatch" (CPython gh-106905), a runtime error that fails the run for nothing.
     done = subprocess.run(
         [str(Path(sys.executable).parent / "st"), "run", f"{base}/openapi.json",
          "-H", f"Authorization: Bearer {key}", "-c", CHECKS, "--max-examples", "20",
-         "--phases", "examples,coverage,fuzzing", "-w", "2", "--seed", "4455", "--no-color"],
+         "--phases", "examples,coverage,fuzzing", "-w", "1", "--seed", "4455", "--no-color"],
         cwd=ROOT, capture_output=True, text=True, timeout=600, check=False,
     )  # fmt: skip
     summary = done.stdout[-3000:]
