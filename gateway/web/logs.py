@@ -28,10 +28,14 @@ STARTED = web.RequestKey("started", float)
 _DIGIT = "[0-9\u06f0-\u06f9\u0660-\u0669]"
 _SEPARATED_DIGITS = re.compile(rf"{_DIGIT}(?:[\s\-_.()/,+]*{_DIGIT}){{5,}}")
 
-# Fields whose values the gateway itself makes and that hold nothing personal, written as they
-# are: masking would take the 18-digit notification id or a time for a long number. Every other
-# value (the message, a caller's request id, any extra) is masked.
-_KEPT = frozenset({"ts", "level", "logger", "status", "duration_ms", "notification_id", "attempt"})
+# Fields whose values the gateway or a provider makes and that hold nothing personal, written as
+# they are: masking would take the 18-digit notification id, the provider's message id (what its
+# panel is searched by) or a time for a long number. Every other value (the message, a caller's
+# request id, any extra) is masked.
+_KEPT = frozenset(
+    {"ts", "level", "logger", "status", "duration_ms", "notification_id", "attempt",
+     "provider_message_id"}
+)  # fmt: skip
 
 # The request a line was written for: set by the edge (gateway/web/edge.py) around each handler.
 REQUEST_ID: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
