@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
+import pty
 import signal
 import socket
 import subprocess
@@ -12,8 +14,10 @@ import sys
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from aiohttp import web
 
 from gateway.version import VERSION
 from run import build_parser
@@ -109,3 +113,37 @@ async def test_dial_prints_a_refused_number_as_a_sentence(live: LiveGateway) -> 
         "Check --msisdn: an Iranian mobile such as 09121234567."
     )
     assert b"{" not in err
+
+
+async def test_dial_edits_the_line_with_readline(aiohttp_server: Any) -> None:
+    """At a terminal, an arrow key moves in the line (readline) instead of sending `^[[D`."""
+    texts: list[str] = []
+
+    async def hop(request: web.Request) -> web.Response:
+        texts.append(str((await request.post())["text"]))
+        return web.Response(text="CON a screen\n1. one")
+
+    app = web.Application()
+    app.router.add_post("/ussd/africastalking", hop)
+    server = await aiohttp_server(app)
+    main, child = pty.openpty()
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "run.py", "dial", "--url", str(server.make_url("")), cwd=ROOT,
+        stdin=child, stdout=child, stderr=child, start_new_session=True,
+    )  # fmt: skip
+    os.close(child)
+    try:
+        seen = b""
+        while seen.count(b"> ") < 1:
+            seen += await asyncio.to_thread(os.read, main, 1024)
+        os.write(main, b"1\x1b[D2\r")  # 1, left arrow, 2: the line reads "21"
+        while seen.count(b"> ") < 2:
+            seen += await asyncio.to_thread(os.read, main, 1024)
+        os.write(main, b"\x04")  # Ctrl-D: the call ends
+        assert await asyncio.wait_for(proc.wait(), timeout=10) == 0
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+        os.close(main)
+    assert texts == ["", "21"]
+    assert b"^[[D" not in seen

@@ -181,6 +181,8 @@ def errors_of(op: Op) -> dict[int, tuple[str, ...]]:
         add(401, "unauthorized")
         add(403, "forbidden")
         add(404, "unknown_provider" if op.tag == "providers" else "unknown_dialect")
+        if op.method == "post":
+            add(413, "body_too_large")
     for status, codes in op.errors.items():
         add(status, *codes)
     return {status: tuple(codes) for status, codes in sorted(found.items())}
