@@ -44,6 +44,7 @@ def test_the_unit_runs_as_its_own_user_with_the_usual_hardening() -> None:
     }.items():  # fmt: skip
         assert unit[key] == [value], key
     assert "ExecReload" not in unit  # the gateway does not reload in place: restart it
+    assert "ProcSubset" not in unit  # it would hide /proc/stat, and the process metrics with it
 
 
 def test_systemd_verifies_the_unit(tmp_path: Path) -> None:
