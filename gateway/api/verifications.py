@@ -212,12 +212,15 @@ OPERATIONS = (
        "hash and sends it with the purpose's own text, ahead of every notice; undelivered when "
        "it expires, it is never sent late. 429 `resend_too_soon` within the purpose's resend "
        "interval (120 s), 429 `rate_limited` past 5 codes an hour or 10 a day per mobile, both "
-       "with `retry_after`; 400 `channel_unavailable` for a voice code without a voice route."),
+       "with `retry_after`; 400 `channel_unavailable` for a voice code without a voice route.",
+       errors={400: ("invalid_mobile", "invalid_national_id", "channel_unavailable"),
+               429: ("resend_too_soon", "rate_limited")}),
     Op("post", "/v1/verifications/{id}/check", "Check a verification code", "verifications",
        response=CheckOut, body=CheckIn, scope=SCOPE,
        path_params={"id": ("verification id", ID_PATTERN)},
        description="Always 200 with a `status`; an unknown id, or another client's, is a "
-       "`wrong_code`. Checks are limited per API key (429 `rate_limited`)."),
+       "`wrong_code`. Checks are limited per API key (429 `rate_limited`).",
+       errors={400: ("invalid_national_id",), 429: ("rate_limited",)}),
 )  # fmt: skip
 
 

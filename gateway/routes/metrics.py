@@ -6,7 +6,8 @@ a dictionary increment on the hot path and which several workers add up through 
 increment and its multi-process mode wants a directory of memory-mapped files per process. So a
 custom collector turns the summed counters into metric families at scrape time, beside the
 gauges read from the shared database (so every node reports the shared queue alike), the SMS
-side's state, the verification codes' outcomes, `dargah_build_info` and the library's process and platform collectors.
+side's state, the verification codes' outcomes, `dargah_build_info` and the library's process
+and platform collectors.
 
 Names: `dargah_<area>_<name>_<unit>`; counters end `_total`, durations are `_seconds` histograms.
 """
