@@ -59,6 +59,11 @@ class FakeKavenegar:
     cut_next: int = 0  # cut the connection after the next N requests took effect, unanswered
     drop_next: int = 0  # cut the connection of the next N requests before taking them
     no_credit: bool = False  # sends answer 418; status queries and account/info still work
+    credit_sms: int | None = None  # the credit covers this many SMS; then sends answer 418
+    garble_next: int = 0  # the next N answers are garbled AFTER the request took effect
+    garble: str = "html"  # how: see GARBLED
+    gate: asyncio.Event | None = None  # requests to `gated` methods wait for it before anything
+    gated: set[str] = field(default_factory=set)  # method names, e.g. {"statuslocalmessageid"}
     clock: Callable[[], float] = time.time
     # state
     accepted: list[AcceptedSms] = field(default_factory=list)
@@ -102,6 +107,8 @@ class FakeKavenegar:
             for k in source:
                 form.setdefault(k, []).extend(str(v) for v in source.getall(k))
         self.requests.append(RecordedRequest(scope, method, request.method, form))
+        if self.gate is not None and method in self.gated:
+            await self.gate.wait()
         if self.http_error is not None:
             return web.Response(status=self.http_error, text="Service Unavailable")
         if self.fail_next:
@@ -126,6 +133,12 @@ class FakeKavenegar:
             return _envelope(500, None)
         if self.no_credit and (scope, method) in SENDS:
             return _envelope(418, None)
+        if (
+            self.credit_sms is not None
+            and (scope, method) in SENDS
+            and len(self.accepted) >= self.credit_sms
+        ):
+            return _envelope(418, None)
         status, entries = handler({k: v[0] for k, v in form.items()}, form)
         if self.cut_next:
             self.cut_next -= 1
@@ -133,6 +146,9 @@ class FakeKavenegar:
             request.transport.abort()  # taken, and the answer never leaves
         if self.delay:
             await asyncio.sleep(self.delay)
+        if self.garble_next:
+            self.garble_next -= 1
+            return garbled(self.garble, "kavenegar")
         return _envelope(status, entries)
 
     def _accept(
@@ -259,6 +275,34 @@ def _array(form: dict[str, list[str]], name: str) -> list[str]:
             raise ValueError(name)
         return [str(v) for v in decoded]
     return values
+
+
+# Answers that are no provider's envelope, as a proxy, a captive portal or a broken deploy gives.
+GARBLED: dict[str, tuple[int, str, str]] = {
+    "html": (200, "<html><body>Welcome</body></html>", "text/html"),
+    "empty": (200, "", "application/json"),
+    "no-envelope": (200, '{"ok": true}', "application/json"),
+    "bad-status": (200, "", "application/json"),  # the provider's own shape, status a word
+    "bad-entries": (200, "", "application/json"),  # success, its data of the wrong shape
+    "502": (502, "<html>Bad Gateway</html>", "text/html"),
+}
+
+
+def garbled(kind: str, provider: str) -> web.Response:
+    status, body, content_type = GARBLED[kind]
+    if kind == "bad-status":
+        body = (
+            '{"return": {"status": "OK", "message": "ok"}, "entries": []}'
+            if provider == "kavenegar"
+            else '{"status": "OK", "message": "ok", "data": null}'
+        )
+    elif kind == "bad-entries":
+        body = (
+            '{"return": {"status": 200, "message": "ok"}, "entries": "done"}'
+            if provider == "kavenegar"
+            else '{"status": 1, "message": "ok", "data": {"packId": "x"}}'
+        )
+    return web.Response(status=status, text=body, content_type=content_type)
 
 
 def _envelope(status: int, entries: Any) -> web.Response:

@@ -15,11 +15,14 @@ import itertools
 import json
 import time
 import uuid
+from email.utils import formatdate
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from aiohttp import web
+
+from tests.fakes.kavenegar import garbled
 
 
 @dataclass
@@ -54,6 +57,13 @@ class FakeSmsIr:
     cut_next: int = 0  # cut the connection after the next N requests took effect, unanswered
     drop_next: int = 0  # cut the connection of the next N requests before taking them
     no_credit: bool = False  # sends answer 102 (not enough credit); reports still work
+    credit_sms: int | None = None  # the credit covers this many SMS; then sends answer 102
+    garble_next: int = 0  # the next N answers are garbled AFTER the request took effect
+    garble: str = "html"  # how: see tests.fakes.kavenegar.GARBLED
+    gate: asyncio.Event | None = None  # requests to `gated` paths wait for it before anything
+    gated: set[str] = field(default_factory=set)  # paths, e.g. {"/v1/send/live"}
+    refused_texts: set[str] = field(default_factory=set)  # a call holding one is refused (117)
+    skew_s: float = 0.0  # its clock runs this far ahead of the gateway's (the Date header)
     clock: Callable[[], float] = time.time
     # state
     accepted: list[AcceptedSms] = field(default_factory=list)
@@ -82,13 +92,20 @@ class FakeSmsIr:
         app.router.add_get("/v1/send/{message_id}", self._wrap(self._report))
         app.router.add_get("/v1/receive/latest", self._wrap(self._receive_latest))
         app.router.add_get("/v1/credit", self._wrap(self._credit))
+        app.on_response_prepare.append(self._date)
         return app
+
+    async def _date(self, _request: web.Request, response: web.StreamResponse) -> None:
+        # Its own clock, as the real service's Date header gives it.
+        response.headers["Date"] = formatdate(self.clock() + self.skew_s, usegmt=True)
 
     def _wrap(self, handler: Any) -> Any:
         async def handle(request: web.Request) -> web.Response:
             body = await request.json() if request.can_read_body else None
             headers = {k: v for k, v in request.headers.items()}
             self.requests.append(RecordedRequest(request.method, request.path_qs, headers, body))
+            if self.gate is not None and request.path in self.gated:
+                await self.gate.wait()
             if self.http_error is not None:
                 return web.Response(status=self.http_error, text="Internal Server Error")
             if self.fail_next:
@@ -103,6 +120,16 @@ class FakeSmsIr:
                 return _answer(0, None, 500)
             if self.no_credit and request.method == "POST":
                 return _answer(102, None, 400)
+            if (
+                self.credit_sms is not None
+                and request.method == "POST"
+                and len(self.accepted) >= self.credit_sms
+            ):
+                return _answer(102, None, 400)
+            texts = [body.get("messageText")] if body else []
+            texts += (body.get("messageTexts") or []) if body else []
+            if any(t in self.refused_texts for t in texts):
+                return _answer(117, None, 400)
             status, data = handler(request, body)
             if self.cut_next:
                 self.cut_next -= 1
@@ -110,6 +137,9 @@ class FakeSmsIr:
                 request.transport.abort()  # taken, and the answer never leaves
             if self.delay:
                 await asyncio.sleep(self.delay)
+            if self.garble_next:
+                self.garble_next -= 1
+                return garbled(self.garble, "smsir")
             return _answer(status, data, 200 if status == 1 else 400)
 
         return handle
