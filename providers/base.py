@@ -73,6 +73,14 @@ class AmbiguousError(ProviderError):
         super().__init__("unknown", code, reason, provider)
 
 
+class ClockSkew(AmbiguousError):
+    """The provider's clock is too far from ours for matching by time: nothing was proved."""
+
+    def __init__(self, skew_s: float, provider: str = "") -> None:
+        self.skew_s = skew_s
+        super().__init__("clock_skew", f"its clock is {skew_s:+.0f} s from ours", provider)
+
+
 _ERROR_CLASSES: dict[
     ErrorKind, type[RetryableError | AccountError | PermanentError | AmbiguousError]
 ] = {
@@ -189,6 +197,10 @@ class Reconciled:
 class Provider(Protocol):
     name: str
     max_batch: int  # the dispatcher never passes more messages than this to `send`
+    # False where a lost send is found again by its text alone (no local id): identical texts to
+    # one number are then never in flight together, or the provider's records could not tell
+    # which of them it took.
+    tells_twins_apart: bool
 
     async def send(self, messages: Sequence[OutgoingSms]) -> list[SendResult]:
         """One result per message, in order. Raises ProviderError when nothing was accepted:
@@ -273,11 +285,18 @@ async def one_by_one(send: SendCall, msgs: Sequence[OutgoingSms]) -> dict[str, S
     array): each message alone, so only the bad ones fail. Safe because a refused call sent
     nothing (and Kavenegar deduplicates on the local id besides)."""
     out: dict[str, SendResult] = {}
-    for m in msgs:
+    for i, m in enumerate(msgs):
         try:
             out.update(await send([m]))
         except ProviderError as one:
-            if one.kind != "permanent":
-                raise
-            out[m.local_id] = rejected(m, one)
+            if one.kind == "permanent":
+                out[m.local_id] = rejected(m, one)
+                continue
+            if not out:
+                raise  # nothing taken yet: the whole call failed as one
+            # Some were taken: they keep their results; this one and the rest carry the error
+            # (refused, or unknown where the request left), and are not tried now.
+            for rest in msgs[i:]:
+                out[rest.local_id] = rejected(rest, one)
+            break
     return out

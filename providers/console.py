@@ -31,6 +31,7 @@ log = logging.getLogger("dargah.providers.console")
 class ConsoleProvider:
     name = "console"
     max_batch = 200
+    tells_twins_apart = True  # by the local id
 
     def __init__(self) -> None:
         self.sent: list[OutgoingSms] = []

@@ -15,13 +15,13 @@ from typing import Any
 import aiohttp
 
 from providers.base import (
+    AmbiguousError,
     DeliveryReport,
     Handed,
     InboundSms,
     OutgoingSms,
     ProviderError,
     Reconciled,
-    RetryableError,
     SendResult,
     Verdict,
     canonical_msisdn,
@@ -31,7 +31,7 @@ from providers.base import (
     rejected,
     require_fields,
 )
-from providers.http import client_timeout, transport_error
+from providers.http import client_timeout, no_envelope, strict_int, transport_error
 from providers.kavenegar_codes import UNKNOWN_ID, error_kind, message_state
 from providers.ratelimit import TokenBucket
 from sessions.normalize import digits_only
@@ -48,6 +48,7 @@ STATUS_KEPT_S = 47 * 3600
 class KavenegarProvider:
     name = "kavenegar"
     max_batch = MAX_SEND
+    tells_twins_apart = True  # by the local id
 
     def __init__(
         self,
@@ -81,11 +82,16 @@ class KavenegarProvider:
         try:
             answer = json.loads(body)
             ret = answer["return"]
-            status, message = int(ret["status"]), str(ret.get("message", ""))
+            status, message = strict_int(ret["status"]), str(ret.get("message", ""))
         except (ValueError, TypeError, KeyError):
-            status, message = http_status, "answer is not a Kavenegar envelope"
+            kind = error_kind(http_status)
+            raise no_envelope(http_status, where, self.name, kind, str(http_status)) from None
         if status == 200 and http_status == 200:
             return answer.get("entries")
+        if status == 200:  # success in the envelope, not in HTTP: nothing is proved either way
+            raise AmbiguousError(
+                str(http_status), f"{where}: success with http {http_status}", self.name
+            )
         log.warning("kavenegar %s failed: status %s", where, status)
         raise make_error(error_kind(status), str(status), f"{where}: {message}", self.name)
 
@@ -166,7 +172,7 @@ class KavenegarProvider:
         for i in range(0, len(ids), MAX_QUERY):
             chunk = ids[i : i + MAX_QUERY]
             entries = await self._call("sms", "status", {"messageid": ",".join(chunk)})
-            reports.extend(_report(e) for e in _entry_list(entries))
+            reports.extend(r for e in _entry_list(entries) if (r := _report(e)) is not None)
         return reports
 
     async def reconcile(
@@ -182,12 +188,15 @@ class KavenegarProvider:
             entries = await self._call("sms", "statuslocalmessageid", {"localid": ",".join(chunk)})
             for e in _entry_list(entries):
                 local = str(e.get("localid") or "")
-                code = int(e.get("status", UNKNOWN_ID))
+                try:
+                    code = strict_int(e.get("status"))
+                except ValueError:
+                    continue  # unreadable: proves nothing, the message stays unknown
                 if local not in verdicts:
                     continue
-                if code == UNKNOWN_ID or not e.get("messageid"):
+                if code == UNKNOWN_ID:
                     verdicts[local] = Reconciled(local, Verdict.ABSENT, provider_status=str(code))
-                else:
+                elif e.get("messageid") and str(e["messageid"]).isdecimal():
                     verdicts[local] = Reconciled(
                         local, Verdict.ACCEPTED, str(e["messageid"]), message_state(code), str(code)
                     )
@@ -240,11 +249,17 @@ class KavenegarProvider:
 def _entry_list(entries: Any) -> list[dict[str, Any]]:
     if isinstance(entries, dict):
         return [entries]
-    return [e for e in (entries or []) if isinstance(e, dict)]
+    if isinstance(entries, list):
+        return [e for e in entries if isinstance(e, dict)]
+    # A success whose entries are of another shape: what it took cannot be read from it.
+    raise AmbiguousError("entries", "success with unreadable entries", "kavenegar")
 
 
-def _report(e: Mapping[str, Any]) -> DeliveryReport:
-    code = int(e.get("status", 100))
+def _report(e: Mapping[str, Any]) -> DeliveryReport | None:
+    try:
+        code = strict_int(e.get("status", 100))
+    except ValueError:
+        return None  # an entry that cannot be read says nothing
     local = e.get("localid")
     return DeliveryReport(
         str(e.get("messageid", "")), message_state(code), str(code), str(local) if local else None
@@ -252,24 +267,26 @@ def _report(e: Mapping[str, Any]) -> DeliveryReport:
 
 
 def _match_entries(msgs: Sequence[OutgoingSms], entries: Any) -> dict[str, SendResult]:
-    """Kavenegar answers one entry per receptor, in request order."""
+    """Kavenegar answers one entry per receptor, in request order. A success that does not list
+    a message (or lists it unreadably) leaves that message's outcome unknown, never refused."""
     listed = _entry_list(entries)
     out: dict[str, SendResult] = {}
     for i, m in enumerate(msgs):
-        if i >= len(listed):
-            err = RetryableError("no_entry", "answer lists fewer messages than sent", "kavenegar")
+        try:
+            e = listed[i]
+            code = strict_int(e.get("status"))
+            mid = strict_int(e.get("messageid"))
+            cost = e.get("cost")
+            out[m.local_id] = SendResult(
+                m.local_id,
+                str(mid) if mid else None,
+                message_state(code),
+                int(cost) if isinstance(cost, int | float) and not isinstance(cost, bool) else None,
+                str(code),
+            )
+        except (IndexError, ValueError):
+            err = AmbiguousError("no_entry", "success without a readable entry for it", "kavenegar")
             out[m.local_id] = rejected(m, err)
-            continue
-        e = listed[i]
-        code = int(e.get("status", 0))
-        cost = e.get("cost")
-        out[m.local_id] = SendResult(
-            m.local_id,
-            str(e["messageid"]) if e.get("messageid") else None,
-            message_state(code),
-            int(cost) if cost is not None else None,
-            str(code),
-        )
     return out
 
 

@@ -12,11 +12,14 @@ import json
 import logging
 from collections import Counter
 from collections.abc import Mapping, Sequence
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 import aiohttp
 
 from providers.base import (
+    AmbiguousError,
+    ClockSkew,
     DeliveryReport,
     DeliveryState,
     Handed,
@@ -34,7 +37,7 @@ from providers.base import (
     rejected,
     require_fields,
 )
-from providers.http import client_timeout, transport_error
+from providers.http import client_timeout, no_envelope, strict_int, transport_error
 from providers.ratelimit import TokenBucket
 from providers.smsir_codes import OK, delivery_state, error_kind, http_kind
 from sessions.normalize import digits_only
@@ -48,11 +51,16 @@ REPORT_PAGES = 50  # pages read at most per report: past that it cannot prove an
 MATCH_WINDOW_S = 300.0
 # A send this recent may not be in the reports yet: its absence proves nothing.
 SETTLE_S = 20.0
+# sms.ir's clock (its Date header) this far from ours makes matching by time unsafe.
+MAX_SKEW_S = 150.0
 
 
 class SmsIrProvider:
     name = "smsir"
     max_batch = MAX_SEND
+    # No local id: two identical texts to one number in flight at once could not be told apart
+    # in its reports, so the dispatcher sends such twins one at a time.
+    tells_twins_apart = False
 
     def __init__(
         self,
@@ -71,6 +79,8 @@ class SmsIrProvider:
         self._timeout = client_timeout(timeout)
         self._limiter = limiter
         self._verify_templates = dict(verify_templates or {})
+        self.last_date: float | None = None  # sms.ir's clock, from its last answer's Date header
+        self.clock_skew_s: float | None = None
 
     async def _call(self, http_method: str, path: str, body: Any = None) -> Any:
         """The `data` of a successful answer; a classified ProviderError otherwise."""
@@ -83,18 +93,21 @@ class SmsIrProvider:
                 timeout=self._timeout,
             ) as resp:
                 http_status, text = resp.status, await resp.text()
+                date = resp.headers.get("Date")
         except (TimeoutError, aiohttp.ClientError) as exc:
             raise transport_error(exc, path, self.name) from None
+        self.last_date = _header_time(date)
         try:
             answer = json.loads(text)
-            status, message = int(answer["status"]), str(answer.get("message", ""))
+            status, message = strict_int(answer["status"]), str(answer.get("message", ""))
         except (ValueError, TypeError, KeyError):
             kind = http_kind(http_status)
-            raise make_error(
-                kind, f"http_{http_status}", f"{path}: no envelope", self.name
-            ) from None
-        if status == OK:
+            code = f"http_{http_status}"
+            raise no_envelope(http_status, path, self.name, kind, code) from None
+        if status == OK and 200 <= http_status < 300:
             return answer.get("data")
+        if status == OK:  # success in the envelope, not in HTTP: nothing is proved either way
+            raise AmbiguousError(f"http_{http_status}", f"{path}: success with an error", self.name)
         log.warning("smsir %s failed: status %s (http %s)", path, status, http_status)
         raise make_error(error_kind(status), str(status), f"{path}: {message}", self.name)
 
@@ -134,18 +147,23 @@ class SmsIrProvider:
             if exc.kind != "permanent" or len(msgs) == 1:
                 raise
             return await one_by_one(self._send_plain, msgs)
-        ids = list((data or {}).get("messageIds") or [])
-        cost = (data or {}).get("cost")
+        ids = data.get("messageIds") if isinstance(data, dict) else None
+        if not isinstance(ids, list) or len(ids) != len(msgs):
+            # A success that does not say which messages it took: each one's outcome is unknown.
+            raise AmbiguousError("data", f"{path}: success without its message ids", self.name)
+        cost = data.get("cost") if isinstance(data, dict) else None
         out = {}
-        for i, m in enumerate(msgs):
-            mid = ids[i] if i < len(ids) else None
-            if mid == 0:  # sms.ir's mark for a blacklisted receptor
+        for m, mid in zip(msgs, ids, strict=True):
+            if mid == 0 and not isinstance(mid, bool):  # sms.ir's mark for a blacklisted receptor
                 out[m.local_id] = rejected(m, PermanentError("115", "blacklisted", self.name))
             elif mid is None:  # an invalid number or text
                 out[m.local_id] = rejected(m, PermanentError("104", "not accepted", self.name))
-            else:
-                each = round(cost) if cost is not None and len(msgs) == 1 else None
+            elif isinstance(mid, int | str) and str(mid).isdecimal():
+                each = _cost(cost) if len(msgs) == 1 else None
                 out[m.local_id] = SendResult(m.local_id, str(mid), DeliveryState.QUEUED, each, "1")
+            else:
+                unread = AmbiguousError("data", f"{path}: unreadable message id", self.name)
+                out[m.local_id] = rejected(m, unread)
         return out
 
     def _template_for(self, msg: OutgoingSms) -> str | None:
@@ -168,15 +186,12 @@ class SmsIrProvider:
             if exc.kind != "permanent":
                 raise
             return {msg.local_id: rejected(msg, exc)}
-        mid, cost = (data or {}).get("messageId"), (data or {}).get("cost")
+        mid = data.get("messageId") if isinstance(data, dict) else None
+        if not isinstance(mid, int | str) or isinstance(mid, bool) or not str(mid).isdecimal():
+            raise AmbiguousError("data", "send/verify: success without its message id", self.name)
+        cost = data.get("cost") if isinstance(data, dict) else None
         return {
-            msg.local_id: SendResult(
-                msg.local_id,
-                str(mid) if mid else None,
-                DeliveryState.QUEUED,
-                round(cost) if cost is not None else None,
-                "1",
-            )
+            msg.local_id: SendResult(msg.local_id, str(mid), DeliveryState.QUEUED, _cost(cost), "1")
         }
 
     # --- reports ---------------------------------------------------------------------------
@@ -191,8 +206,11 @@ class SmsIrProvider:
                     raise
                 reports.append(DeliveryReport(mid, DeliveryState.UNKNOWN, "111"))
                 continue
-            code = (data or {}).get("deliveryState")
-            state = delivery_state(int(code) if code is not None else None)
+            code = data.get("deliveryState") if isinstance(data, dict) else None
+            try:
+                state = delivery_state(strict_int(code) if code is not None else None)
+            except ValueError:
+                continue  # unreadable: says nothing about it
             reports.append(DeliveryReport(mid, state, str(code)))
         return reports
 
@@ -211,7 +229,7 @@ class SmsIrProvider:
             return [found[i.local_id] for i in items]
         since = min(i.handed_at for i in asked) - MATCH_WINDOW_S
         until = max(i.handed_at for i in asked) + MATCH_WINDOW_S
-        entries, complete = await self._sent_between(since, until)
+        entries, complete = await self._sent_between(since, until, now)
         twins = Counter((i.receptor, i.text) for i in asked)
         for item in asked:
             matches = [
@@ -234,7 +252,7 @@ class SmsIrProvider:
         return [found[i.local_id] for i in items]
 
     async def _sent_between(
-        self, since: float, until: float
+        self, since: float, until: float, now: float
     ) -> tuple[list[tuple[str, str, str, float, int | None]], bool]:
         """(message id, mobile, text, send time, delivery state) of what the account sent in the
         window, from today's report and the archive together (where a day ends is sms.ir's), and
@@ -245,16 +263,30 @@ class SmsIrProvider:
         for path in ("send/live?", archive):
             for page in range(1, REPORT_PAGES + 1):
                 data = await self._call("GET", f"{path}pageNumber={page}&pageSize={REPORT_PAGE}")
-                listed = [r for r in (data or []) if isinstance(r, dict)]
-                for r in listed:
-                    row = _report_row(r)
-                    if row is not None and since <= row[3] <= until:
+                self._check_clock(now)
+                if not isinstance(data, list):
+                    raise AmbiguousError("data", f"{path}: a report of another shape", self.name)
+                for r in data:
+                    row = _report_row(r) if isinstance(r, dict) else None
+                    if row is None:
+                        complete = False  # an entry that cannot be read may be the one sought
+                    elif since <= row[3] <= until:
                         rows[row[0]] = row
-                if len(listed) < REPORT_PAGE:
+                if len(data) < REPORT_PAGE:
                     break
             else:
                 complete = False
         return list(rows.values()), complete
+
+    def _check_clock(self, now: float) -> None:
+        """Matching compares our send times with sms.ir's: past MAX_SKEW_S apart, the window
+        could miss a message (and prove it absent) or catch another one."""
+        if self.last_date is None:
+            return  # no Date header: nothing to compare; the window's margin stands
+        skew = self.last_date - now
+        self.clock_skew_s = skew
+        if abs(skew) > MAX_SKEW_S:
+            raise ClockSkew(skew, self.name)
 
     def parse_status_callback(self, fields: Mapping[str, str]) -> list[DeliveryReport]:
         # Field names follow the report (GET /v1/send/{id}); sms.ir's push format is unconfirmed.
@@ -320,6 +352,21 @@ def _report_row(r: Mapping[str, Any]) -> tuple[str, str, str, float, int | None]
         )
     except (KeyError, TypeError, ValueError):
         return None  # an entry that cannot be matched proves nothing either way
+
+
+def _header_time(value: str | None) -> float | None:
+    if not value:
+        return None
+    try:
+        return parsedate_to_datetime(value).timestamp()
+    except (TypeError, ValueError, IndexError):
+        return None
+
+
+def _cost(value: Any) -> int | None:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return round(value)
+    return None
 
 
 def _sender(raw: str) -> str:

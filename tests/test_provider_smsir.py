@@ -149,8 +149,8 @@ async def test_each_status_is_classified(
 
 
 @pytest.mark.parametrize(
-    ("http_status", "kind"), [(500, "retryable"), (503, "retryable"), (429, "retryable"),
-                              (401, "account")]
+    ("http_status", "kind"), [(500, "unknown"), (502, "unknown"), (200, "unknown"),
+                              (503, "retryable"), (429, "retryable"), (401, "account")]
 )  # fmt: skip
 async def test_http_errors_without_envelope(
     smsir: SmsIrProvider, fake: FakeSmsIr, http_status: int, kind: str

@@ -15,9 +15,9 @@ import itertools
 import json
 import time
 import uuid
-from email.utils import formatdate
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from email.utils import formatdate
 from typing import Any, Literal
 
 from aiohttp import web
