@@ -52,3 +52,6 @@ class DispatchConfig:
     probe_cap_s: float = 600.0
     # On stop, in-flight sends are awaited this long before what is left is released.
     drain_s: float = 10.0
+    # A text waiting for its twin (the same text to the same number on a provider without local
+    # ids) is tried again after this.
+    twin_wait_s: float = 10.0

@@ -1,17 +1,21 @@
 """The dispatcher: sends due outbox messages, checks the ones whose outcome is unknown, keeps each
 provider's health, and records what became of every message.
 
-One pass (`run_once`):
-1. fails messages whose validity ended while they waited (`expired`) or while their outcome was
-   unknown (`unknown_outcome`);
-2. probes paused providers (an account error: credit, key, IP, line) and resumes the ones that
-   accept again; messages keep their attempts meanwhile;
-3. checks sends whose answer never came (a timeout, a cut connection, a dispatcher that died
-   mid-send) with the provider they went to: found there, they are sent; provably never taken, they
-   go out again (through any provider); otherwise they wait, and are never sent twice;
-4. sends due messages through the first provider that is up (the primary, else the fallback), in
-   chunks of the provider's batch size, concurrently.
-`poll_once` asks providers about sent messages whose delivery report did not come.
+Three loops, so a slow call in one never holds up the others (`run`):
+- sends (`send_once`): fails messages whose validity ended while they waited (`expired`) or while
+  their outcome was unknown (`unknown_outcome`), then sends due messages through the first
+  provider that is up (the primary, else the fallback), in chunks of the provider's batch size,
+  concurrently; on a provider that tells messages apart only by their text (sms.ir), identical
+  texts to one number go one at a time;
+- checks (`check_once`): asks the provider a send went to what became of sends whose answer never
+  came (a timeout, a cut connection, a garbled answer, a dispatcher that died mid-send): found
+  there, they are sent; provably never taken, they go out again (through any provider);
+  otherwise they wait, and are never sent twice. A check holds a lease: it is given up when the
+  lease runs out, and only its holder records what it found;
+- health (`probe_once`, `poll_once`): probes paused providers (an account error: credit, key, IP,
+  line) and resumes the ones that accept again, messages keeping their attempts meanwhile; asks
+  providers about sent messages whose delivery report did not come.
+`run_once` is one of each, in turn (a one-shot run, the tests).
 
 On stop it claims nothing more, lets in-flight sends finish for a bound, and gives back what it
 still holds: unsent claims to the queue, sends still in flight to be checked at once.
@@ -30,6 +34,7 @@ from dataclasses import replace
 
 from providers import outbox
 from providers.base import (
+    ClockSkew,
     DeliveryState,
     Handed,
     OutgoingSms,
@@ -54,6 +59,8 @@ from sessions.sealing import SealBroken, Sealer, read_otp_payload
 log = logging.getLogger("dargah.dispatcher")
 
 POLL_LIMIT = 500  # message ids asked about per poll pass
+# A check gives up this far into its lease, leaving time to record that it did.
+CHECK_SHARE_OF_LEASE = 0.8
 _FINAL_REPORTS: dict[DeliveryState, ReportStatus] = {
     DeliveryState.DELIVERED: "delivered",
     DeliveryState.UNDELIVERED: "undelivered",
@@ -98,38 +105,82 @@ class Dispatcher:
             self.routes.append(fallback)
         self.providers: dict[str, Provider] = {p.name: p for p in self.routes}
         self.last_pass_at: float | None = None
+        # Providers whose clock this dispatcher found too far from ours, and by how much.
+        self.clock_alerts: dict[str, float] = {}
 
     # --- one pass --------------------------------------------------------------------------
 
     async def run_once(self) -> int:
-        """One pass as above; returns how many messages were claimed."""
-        c = self._config
-        now = self._clock()
-        expired = await self._store.expire_due(now, c.batch)
-        if expired:
-            self.stats.count("failed", "expired", expired)
-        states = await self._store.provider_states()
-        await self._probe(states, now)
-        claimed = 0
-        if not self._stopping.is_set():
-            checks = await self._store.claim_unknown(now, c.batch, c.lease_s)
-            claimed += len(checks)
-            await self._check_all(checks)
-        route = self._route(states, self._clock())
-        if route is not None and not self._stopping.is_set():
-            claims = await self._store.claim_due(self._clock(), c.batch, c.lease_s, route.name)
-            claimed += len(claims)
-            size = route.max_batch
-            # A claim larger than one provider call keeps its calls in flight together: against a
-            # provider that answers in 50 ms, that is what lifts throughput past one call a time.
-            await asyncio.gather(
-                *(
-                    self._send_chunk(route, claims[i : i + size])
-                    for i in range(0, len(claims), size)
-                )
-            )
+        """A probe, a check and a send pass in turn; returns how many messages were claimed."""
+        await self.probe_once()
+        claimed = await self.check_once()
+        claimed += await self.send_once()
         self.last_pass_at = self._clock()
         return claimed
+
+    async def probe_once(self) -> None:
+        await self._probe(await self._store.provider_states(), self._clock())
+
+    async def check_once(self) -> int:
+        """Checks unknown outcomes that are due; returns how many were claimed."""
+        if self._stopping.is_set():
+            return 0
+        c = self._config
+        # A send still in flight here is never checked: its lease may have run out while the
+        # request is on its way, and the provider, not having it yet, would prove it absent.
+        checks = await self._store.claim_unknown(
+            self._clock(), c.batch, c.lease_s, exclude=frozenset(self._held)
+        )
+        await self._check_all(checks)
+        return len(checks)
+
+    async def send_once(self) -> int:
+        """Ends what expired, then sends what is due; returns how many were claimed."""
+        c = self._config
+        expired = await self._store.expire_due(self._clock(), c.batch)
+        if expired:
+            self.stats.count("failed", "expired", expired)
+        if self._stopping.is_set():
+            return 0
+        states = await self._store.provider_states()
+        route = self._route(states, self._clock())
+        if route is None or self._stopping.is_set():
+            return 0
+        claims = await self._store.claim_due(self._clock(), c.batch, c.lease_s, route.name)
+        going = claims
+        if claims and not route.tells_twins_apart:
+            going = await self._one_twin_at_a_time(route, claims)
+        size = route.max_batch
+        # A claim larger than one provider call keeps its calls in flight together: against a
+        # provider that answers in 50 ms, that is what lifts throughput past one call a time.
+        await asyncio.gather(
+            *(self._send_chunk(route, going[i : i + size]) for i in range(0, len(going), size))
+        )
+        return len(claims)
+
+    async def _one_twin_at_a_time(
+        self, route: Provider, claims: Sequence[ClaimedSms]
+    ) -> list[ClaimedSms]:
+        """Where only the text tells a lost send apart, a message waits while an identical text
+        to the same number is on its way or unknown (here or in another dispatcher), so a report
+        that lists one of them is never ambiguous. Waiting costs no attempt."""
+        busy = await self._store.twins_in_flight(
+            route.name, [c.id for c in claims], [c.recipient for c in claims]
+        )
+        going: list[ClaimedSms] = []
+        waiting: list[SendOutcome] = []
+        taken: set[tuple[str, str]] = set()
+        now = self._clock()
+        for claim in claims:
+            twin = (claim.recipient, claim.body)
+            if twin in busy or twin in taken:
+                why = f"waits for an identical text to the same number at {route.name}"
+                waiting.append(outbox.wait(claim, why, now + self._config.twin_wait_s))
+            else:
+                taken.add(twin)
+                going.append(claim)
+        await self._record(waiting)
+        return going
 
     def _route(self, states: dict[str, ProviderState], now: float) -> Provider | None:
         """The first provider that may send now: up, or failing with its wait over (a trial)."""
@@ -279,15 +330,38 @@ class Dispatcher:
                 min(c.handed_at for c in claims) - 3600,
                 max(c.handed_at for c in claims) + 3600,
             )
-            verdicts = await provider.reconcile(items, frozenset(known), now)
+            # Bounded by the check's lease: past it the claim is no longer this dispatcher's.
+            verdicts = await asyncio.wait_for(
+                provider.reconcile(items, frozenset(known), now),
+                self._config.lease_s * CHECK_SHARE_OF_LEASE,
+            )
+        except TimeoutError:
+            log.warning("checking %d unknown send(s) at %s outran its lease", len(claims), name)
+            why = f"checking at {name} took longer than its lease"
+            await self._record([outbox.unknown(c, why, self._next_check(c, now)) for c in claims])
+            return
         except (ProviderError, SealBroken) as exc:
             # Asking failed: the messages wait, and never move to another provider meanwhile.
-            log.warning("checking %d unknown send(s) at %s failed: %s", len(claims), name, exc)
+            if isinstance(exc, ClockSkew):
+                await self._clock_alert(name, exc.skew_s, now)
+            else:
+                log.warning("checking %d unknown send(s) at %s failed: %s", len(claims), name, exc)
             if isinstance(exc, ProviderError) and exc.kind == "account":
                 await self._pause(name, exc, now)
             why = f"checking at {name} failed: {exc}"
             await self._record([outbox.unknown(c, why, self._next_check(c, now)) for c in claims])
             return
+        if self._clock() >= now + self._config.lease_s:
+            # The answer came after the lease ran out: another dispatcher may hold the check now,
+            # and only the holder records what became of a message.
+            log.warning(
+                "checking %d send(s) at %s answered past its lease: dropped", len(claims), name
+            )
+            for claim in claims:
+                self._held.pop(claim.id, None)
+            return
+        if name in self.clock_alerts:
+            await self._clock_alert(name, None, now)
         outcomes: list[SendOutcome] = []
         reports: list[StatusUpdate] = []
         for claim, verdict in zip(claims, verdicts, strict=True):
@@ -352,6 +426,24 @@ class Dispatcher:
             log.info("sms to be retried: %s", o.error, extra=fields)
 
     # --- provider health -------------------------------------------------------------------
+
+    async def _clock_alert(self, name: str, skew_s: float | None, now: float) -> None:
+        """A provider's clock too far from ours for matching by time (`skew_s`), or back within
+        the bound (None): the messages it concerns wait meanwhile. Shared through the store, so
+        `/metrics` shows it whichever process answers; logged once per episode here."""
+        if skew_s is None:
+            self.clock_alerts.pop(name, None)
+            await self._store.set_clock_skew(name, None, now)
+            log.warning("provider %s clock within bound again: matching resumes", name)
+            return
+        first = name not in self.clock_alerts
+        self.clock_alerts[name] = skew_s
+        await self._store.set_clock_skew(name, skew_s, now)
+        if first:
+            # Matching a lost send by its time is unsafe: a person must look at the clocks.
+            log.error(
+                "ALERT provider %s clock is %+.0f s from ours: its unknown sends wait", name, skew_s
+            )
 
     async def _pause(self, name: str, error: ProviderError, now: float) -> None:
         states = await self._store.provider_states()
@@ -441,21 +533,39 @@ class Dispatcher:
             changed += await self._store.apply_reports(name, updates, self._clock())
         return changed
 
-    # --- the background loop ---------------------------------------------------------------
+    # --- the background loops --------------------------------------------------------------
 
-    async def run(self) -> None:
-        """Passes until stopped; a failed pass is logged and the next one goes on."""
+    async def _loop(self, name: str, one: Callable[[], Awaitable[int]]) -> None:
+        """`one` until stopped; a failed pass is logged and the next one goes on. A full batch
+        means more is waiting: the next pass comes at once."""
         while not self._stopping.is_set():
             busy = False
             try:
-                busy = await self.run_once() >= self._config.batch
-                if not self._stopping.is_set():
-                    await self.poll_once()
+                busy = await one() >= self._config.batch
             except Exception:
-                log.exception("dispatcher pass failed")
-            if not busy:  # a full batch means more is waiting: go on at once
+                log.exception("dispatcher %s pass failed", name)
+            if not busy:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._stopping.wait(), self._config.interval_s)
+
+    async def _health(self) -> int:
+        await self.probe_once()
+        if not self._stopping.is_set():
+            await self.poll_once()
+        return 0
+
+    async def _sends(self) -> int:
+        claimed = await self.send_once()
+        self.last_pass_at = self._clock()
+        return claimed
+
+    async def run(self) -> None:
+        """The three loops, until stopped."""
+        await asyncio.gather(
+            self._loop("send", self._sends),
+            self._loop("check", self.check_once),
+            self._loop("health", self._health),
+        )
 
     def start(self) -> None:
         if self._task is None or self._task.done():

@@ -152,6 +152,11 @@ def refund(claim: ClaimedSms, why: str, now: float) -> SendOutcome:
     return _outcome(claim, "queued", error=why, due_at=now, refund=True)
 
 
+def wait(claim: ClaimedSms, why: str, due_at: float) -> SendOutcome:
+    """Given back unsent, its attempt not counted, to go at `due_at`."""
+    return _outcome(claim, "queued", error=why, due_at=due_at, refund=True)
+
+
 def absent(claim: ClaimedSms, provider: str, now: float) -> SendOutcome:
     """A check proved the provider never took it: it may go out now, through any provider."""
     return _outcome(claim, "queued", error=f"{provider} did not take it; sending again", due_at=now)

@@ -8,7 +8,7 @@ writes what it returns to the outbox in that same transaction.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal, Protocol, TypeVar
@@ -325,10 +325,28 @@ class DispatchStore(Protocol):
         due, then queue order, counting the attempt; one statement."""
         ...
 
-    async def claim_unknown(self, now: float, limit: int, lease_s: float) -> list[ClaimedSms]:
+    async def claim_unknown(
+        self, now: float, limit: int, lease_s: float, exclude: Collection[str] = ()
+    ) -> list[ClaimedSms]:
         """Leases messages whose outcome must be checked: `unknown` ones due for a check, and
         `sending` ones whose lease ran out (their dispatcher died mid-send: the request may have
-        left). Counts the check."""
+        left), never the `exclude`d ids. Counts the check; its outcome is recorded only while its
+        lease holds, and the message does not expire under it."""
+        ...
+
+    async def twins_in_flight(
+        self, provider: str, ids: Sequence[str], recipients: Sequence[str]
+    ) -> set[tuple[str, str]]:
+        """(recipient, body) of messages to these numbers, other than `ids`, on their way to
+        `provider` or with their outcome there unknown."""
+        ...
+
+    async def set_clock_skew(self, provider: str, skew_s: float | None, now: float) -> None:
+        """Records a provider's clock found too far from ours, or (None) back within bound."""
+        ...
+
+    async def clock_skews(self) -> dict[str, float]:
+        """Providers whose clock is too far from ours, and by how many seconds."""
         ...
 
     async def record_outcomes(self, outcomes: Sequence[SendOutcome], now: float) -> int:

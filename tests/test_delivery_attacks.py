@@ -181,9 +181,8 @@ async def test_a_slow_probe_does_not_stall_sending(
 
 async def _unknown_kavenegar(client: Client, fakes: Fakes, clock: FakeClock) -> str:
     sms = await enqueue(client)
-    fakes.kave.delay = 0.2
+    fakes.kave.cut_next = 1  # taken, and the answer never leaves
     await dispatcher(client).run_once()
-    fakes.kave.delay = 0.0
     assert (await row(client, sms.id))["status"] == "unknown"
     return sms.id
 
@@ -193,13 +192,15 @@ async def test_a_message_under_a_check_does_not_expire_under_its_holder(
 ) -> None:
     """Its validity ends while a dispatcher holds its check: another dispatcher does not fail
     it meanwhile, and the holder records what the provider said (it was sent)."""
-    client = await gateway(**fakes.settings("kavenegar", message_validity_s=60, **TIMEOUT))
+    client = await gateway(
+        **fakes.settings("kavenegar", message_validity_s=60, provider_timeout_s=5)
+    )
     sms_id = await _unknown_kavenegar(client, fakes, clock)
     clock.advance(31)
     fakes.kave.gate, fakes.kave.gated = asyncio.Event(), {"statuslocalmessageid"}
     holder = asyncio.create_task(dispatcher(client).run_once())
     await until(lambda: any(r.method == "statuslocalmessageid" for r in fakes.kave.requests))
-    clock.advance(30)  # past its validity, inside the check's lease
+    clock.advance(29.5)  # past its validity, inside the check's lease
     await restarted(client, clock).run_once()
     fakes.kave.gate.set()
     await holder
@@ -212,7 +213,7 @@ async def test_a_message_under_a_check_does_not_expire_under_its_holder(
 async def test_a_check_that_outlived_its_lease_records_nothing(
     gateway: GatewayFactory, fakes: Fakes, clock: FakeClock
 ) -> None:
-    client = await gateway(**fakes.settings("kavenegar", **TIMEOUT, provider_timeout_s=5))
+    client = await gateway(**fakes.settings("kavenegar", provider_timeout_s=5))
     sms_id = await _unknown_kavenegar(client, fakes, clock)
     clock.advance(31)
     fakes.kave.gate, fakes.kave.gated = asyncio.Event(), {"statuslocalmessageid"}

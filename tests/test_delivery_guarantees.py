@@ -212,26 +212,6 @@ async def test_an_account_error_longer_than_any_retry_budget_then_recovery(
     assert (await client.app[STORAGE].provider_states())[provider].state == "active"
 
 
-async def test_smsir_cannot_tell_identical_texts_apart_so_they_stay_unknown(
-    gateway: GatewayFactory, fakes: Fakes, clock: FakeClock
-) -> None:
-    client = await gateway(**fakes.settings("smsir", message_validity_s=3600, **TIMEOUT))
-    twins = [await enqueue(client, recipient=NUMBERS[0]) for _ in range(2)]  # the same text
-    fakes.smsir.delay = LATE_S
-    await dispatcher(client).run_once()
-    fakes.smsir.delay = 0
-    await passes(client, clock, n=20)
-    assert len(fakes.smsir.accepted) == 2  # never sent a third time
-    assert {(await row(client, t.id))["status"] for t in twins} == {"unknown"}
-    clock.advance(3600)
-    await dispatcher(client).run_once()
-    for twin in twins:
-        r = await row(client, twin.id)
-        assert r["status"] == "failed"
-        assert r["error"].startswith("unknown_outcome")
-    assert len(fakes.smsir.accepted) == 2
-
-
 async def test_smsir_a_known_twin_does_not_hide_a_lost_one(
     gateway: GatewayFactory, fakes: Fakes, clock: FakeClock
 ) -> None:

@@ -63,13 +63,17 @@ async def test_the_claims_read_their_index_ranges_in_order(gateway: GatewayFacto
     now = time.time()
     claim = await _plan(store, _claim_sql(skip), now + 60, "kavenegar", now, now, 0, now, 200)
     assert "outbox_due" in claim
-    checks = await _plan(store, _check_sql(skip, False), now + 60, now, now, 200)
+    checks = await _plan(store, _check_sql(skip, False, 0), now + 60, now + 60, now, now, 200)
     assert "outbox_due" in checks
-    lapsed = await _plan(store, _check_sql(skip, True), now + 60, now, now, 200)
+    lapsed = await _plan(store, _check_sql(skip, True, 0), now + 60, now + 60, now, now, 200)
     assert "outbox_lease" in lapsed
-    expire = await _plan(store, _expire_sql(skip), now, now, now, 200, now, 200)
+    # A dispatcher's own sends in flight left out: the same ranges.
+    held = _check_sql(skip, True, 2)
+    lapsed_held = await _plan(store, held, now + 60, now + 60, now, now, "a", "b", 200)
+    assert "outbox_lease" in lapsed_held
+    expire = await _plan(store, _expire_sql(skip), now, now, now, 200, now, now, 200)
     assert "outbox_expiry" in expire
-    for plan in (claim, checks, lapsed, expire):
+    for plan in (claim, checks, lapsed, lapsed_held, expire):
         assert "TEMP B-TREE" not in plan.upper(), plan  # SQLite: no sort of the rows read
         assert "Seq Scan on outbox" not in plan, plan  # PostgreSQL: no scan of the backlog
         assert "Sort" not in plan.split("->")[-1], plan

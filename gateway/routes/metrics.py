@@ -89,11 +89,13 @@ class GatewayCollector(Collector):
         counts: dict[str, int],
         sms: SmsState,
         verified: Mapping[tuple[str, str], int],
+        skews: Mapping[str, float] | None = None,
     ) -> None:
         self.m = m
         self.counts = counts
         self.sms = sms
         self.verified = verified
+        self.skews = dict(skews or {})
 
     def collect(self) -> Iterator[Metric]:
         yield from self._counters()
@@ -174,6 +176,25 @@ class GatewayCollector(Collector):
             for state in PROVIDER_STATES:
                 states.add_metric([name, state], 1.0 if provider.state == state else 0.0)
         yield states
+        # A provider matched by time (sms.ir) whose clock is too far from ours: its lost sends
+        # wait, unmatched, until the clocks agree again.
+        skewed = GaugeMetricFamily(
+            "dargah_provider_clock_skew_alert",
+            "1 while an SMS provider's clock (its Date header) is too far from ours to match "
+            "lost sends by time: they wait. Alert on it.",
+            labels=["provider"],
+        )
+        skew = GaugeMetricFamily(
+            "dargah_provider_clock_skew_seconds",
+            "How far an SMS provider's clock is ahead of ours, while too far.",
+            labels=["provider"],
+        )
+        for name in sorted(set(self.sms.providers) | set(self.skews)):
+            skewed.add_metric([name], 1.0 if name in self.skews else 0.0)
+            if name in self.skews:
+                skew.add_metric([name], self.skews[name])
+        yield skewed
+        yield skew
         yield GaugeMetricFamily(
             "dargah_dispatcher_oldest_due_age_seconds",
             "How long the longest-waiting queued SMS has been due.",
@@ -199,7 +220,9 @@ async def metrics(request: web.Request) -> web.Response:
     counts = await storage.counts()
     verified = await storage.verification_counts(request.app[CLOCK]())
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(GatewayCollector(summed, counts, await sms_state(request.app), verified))
+    skews = await storage.clock_skews()
+    sms = await sms_state(request.app)
+    registry.register(GatewayCollector(summed, counts, sms, verified, skews))
     # The answering worker's own process: memory, CPU, open files (process_*), Python's version.
     ProcessCollector(registry=registry)
     PlatformCollector(registry=registry)

@@ -11,7 +11,8 @@ A sealed text is dropped as soon as the message has been handed over or has ende
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+from collections.abc import Collection, Sequence
 
 from gateway.storage.database import Database, Row, Tx
 from gateway.storage.rows import NOTIFICATION_COLUMNS
@@ -45,30 +46,37 @@ def _claim_sql(skip_locked: str) -> str:
     )
 
 
-def _check_sql(skip_locked: str, lapsed: bool) -> str:
+def _check_sql(skip_locked: str, lapsed: bool, excluded: int) -> str:
     """Unknown outcomes due for a check (by due time), or sends whose lease ran out (by its end:
-    their dispatcher died while the request may have been out). Leased by moving `due_at` past
-    the lease."""
+    their dispatcher died while the request may have been out), but not the `excluded` ids (the
+    claimer's own sends still in flight). Leased: `lease_until` is the check's, and `due_at` moves
+    past it, so nobody else checks it before the lease ends."""
+    skip = f"AND id NOT IN ({', '.join('?' * excluded)}) " if excluded else ""
     if lapsed:
-        due = f"status = 'sending' AND lease_until <= ? ORDER BY lease_until LIMIT ?{skip_locked}"
+        due = (
+            f"status = 'sending' AND lease_until <= ? {skip}ORDER BY lease_until "
+            f"LIMIT ?{skip_locked}"
+        )
     else:
         # Codes first, as in the claim: the priority index's order, its `unknown` rows few.
         due = (
-            "status = 'unknown' AND due_at <= ? ORDER BY priority, due_at, seq "
+            f"status = 'unknown' AND due_at <= ? {skip}ORDER BY priority, due_at, seq "
             f"LIMIT ?{skip_locked}"
         )
     return (
         "UPDATE outbox SET status = 'unknown', checks = checks + 1, due_at = ?, "
-        "lease_until = NULL, handed_at = COALESCE(handed_at, updated_at), updated_at = ? "
+        "lease_until = ?, handed_at = COALESCE(handed_at, updated_at), updated_at = ? "
         f"WHERE id IN (SELECT id FROM outbox WHERE {due}) "
         f"RETURNING {_CLAIMED}, checks, provider, handed_at, expires_at, due_at, seq, otp"
     )
 
 
 def _expire_sql(skip_locked: str) -> str:
+    # A message under a check's lease is its holder's to record: it ends after the check.
+    held = {"queued": "", "unknown": "AND (lease_until IS NULL OR lease_until <= ?) "}
     ranges = " UNION ALL ".join(
         f"SELECT * FROM (SELECT id FROM outbox WHERE status = '{status}' AND expires_at <= ? "
-        f"ORDER BY expires_at LIMIT ?{skip_locked}) AS {status}"
+        f"{held[status]}ORDER BY expires_at LIMIT ?{skip_locked}) AS {status}"
         for status in ("queued", "unknown")
     )
     return (
@@ -81,8 +89,11 @@ def _expire_sql(skip_locked: str) -> str:
 
 
 def _token(check: bool) -> str:
-    """The claim an outcome belongs to: still in its state, with its count unchanged."""
-    return "status = 'unknown' AND checks = ?" if check else "status = 'sending' AND attempts = ?"
+    """The claim an outcome belongs to: still in its state, with its count unchanged; a check's
+    lease not yet run out (past it, another dispatcher may be checking it)."""
+    if check:
+        return "status = 'unknown' AND checks = ? AND lease_until >= ?"
+    return "status = 'sending' AND attempts = ?"
 
 
 def _outcome_sql(status: str, check: bool) -> str:
@@ -124,6 +135,8 @@ _PENDING = (
     "SET status = excluded.status, provider_status = excluded.provider_status, "
     "received_at = excluded.received_at"
 )
+# The row beside a provider's health that holds its clock alert.
+_CLOCK = "#clock"
 # A report kept for a send not recorded yet is dropped after this: no send is recorded so late.
 PENDING_KEPT_S = 48 * 3600
 
@@ -144,7 +157,8 @@ async def _write_outcome(tx: Tx, o: SendOutcome, now: float) -> int:
         args = (
             o.error, o.provider, o.provider_message_id, o.cost, o.provider_status, now, now,
         )  # fmt: skip
-    written = await tx.execute(sql, *args, o.id, o.attempt)
+    token: tuple[object, ...] = (o.id, o.attempt, now) if o.check else (o.id, o.attempt)
+    written = await tx.execute(sql, *args, *token)
     if written and o.status == "sent" and o.provider and o.provider_message_id:
         await _apply_pending(tx, o.provider, o.provider_message_id, now)
     return written
@@ -227,15 +241,19 @@ class Dispatch:
                 claimed.extend(sorted(rows, key=lambda r: (r[10], r[11])))  # due_at, seq
         return [_claimed(row, check=False) for row in claimed]
 
-    async def claim_unknown(self, now: float, limit: int, lease_s: float) -> list[ClaimedSms]:
+    async def claim_unknown(
+        self, now: float, limit: int, lease_s: float, exclude: Collection[str] = ()
+    ) -> list[ClaimedSms]:
+        skip = sorted(exclude)
         claimed: list[Row] = []
         async with self.db.transaction() as tx:
             for lapsed in (False, True):
                 left = limit - len(claimed)
                 if left <= 0:
                     break
-                sql = _check_sql(self.db.skip_locked, lapsed)
-                claimed.extend(await tx.fetch(sql, now + lease_s, now, now, left))
+                sql = _check_sql(self.db.skip_locked, lapsed, len(skip))
+                lease = now + lease_s
+                claimed.extend(await tx.fetch(sql, lease, lease, now, now, *skip, left))
         claimed.sort(key=lambda r: (r[8] or 0.0, r[11]))  # handed_at, seq
         return [_claimed(row, check=True) for row in claimed]
 
@@ -249,7 +267,7 @@ class Dispatch:
     async def expire_due(self, now: float, limit: int) -> int:
         async with self.db.transaction() as tx:
             ended = await tx.execute(
-                _expire_sql(self.db.skip_locked), now, now, now, limit, now, limit
+                _expire_sql(self.db.skip_locked), now, now, now, limit, now, now, limit
             )
             await tx.execute(
                 "DELETE FROM pending_reports WHERE received_at < ?", now - PENDING_KEPT_S
@@ -312,7 +330,53 @@ class Dispatch:
         return {
             row[0]: ProviderState(row[0], row[1], row[2], bool(row[3]), row[4], row[5], row[6])
             for row in rows
+            if not row[0].endswith(_CLOCK)
         }
+
+    async def twins_in_flight(
+        self, provider: str, ids: Sequence[str], recipients: Sequence[str]
+    ) -> set[tuple[str, str]]:
+        if not recipients:
+            return set()
+        numbers = sorted(set(recipients))
+        async with self.db.reading() as tx:
+            rows = await tx.fetch(
+                "SELECT id, recipient, body FROM outbox WHERE provider = ? "
+                f"AND recipient IN ({', '.join('?' * len(numbers))}) "
+                "AND status IN ('sending', 'unknown')",
+                provider,
+                *numbers,
+            )
+        mine = set(ids)
+        return {(row[1], row[2]) for row in rows if row[0] not in mine}
+
+    async def set_clock_skew(self, provider: str, skew_s: float | None, now: float) -> None:
+        # Kept beside the provider's health, as a row of its own: `failing` while the clock is
+        # off (the skew in `reason`), `active` once it is back.
+        state = "active" if skew_s is None else "failing"
+        reason = "" if skew_s is None else f"{skew_s:.3f}"
+        async with self.db.transaction() as tx:
+            await tx.execute(
+                "INSERT INTO provider_states (name, state, reason, manual, since, probe_at, "
+                "failures) VALUES (?, ?, ?, 0, ?, NULL, 0) ON CONFLICT (name) DO UPDATE SET "
+                "state = excluded.state, reason = excluded.reason, since = excluded.since",
+                provider + _CLOCK,
+                state,
+                reason,
+                now,
+            )
+
+    async def clock_skews(self) -> dict[str, float]:
+        async with self.db.reading() as tx:
+            rows = await tx.fetch(
+                "SELECT name, reason FROM provider_states WHERE state = 'failing'"
+            )
+        skews: dict[str, float] = {}
+        for name, reason in rows:
+            if name.endswith(_CLOCK):
+                with contextlib.suppress(ValueError):
+                    skews[name[: -len(_CLOCK)]] = float(reason)
+        return skews
 
     async def set_provider_state(self, state: ProviderState, by_hand: bool = False) -> bool:
         async with self.db.transaction() as tx:
