@@ -392,7 +392,10 @@ class Dispatcher:
         if outcomes:
             await self._store.record_outcomes(outcomes, self._clock())
         for o in outcomes:
-            self._held.pop(o.id, None)
+            held = self._held.get(o.id)
+            # Only this claim's own entry: the other loop may hold the message by a newer one.
+            if held is not None and (held[0].attempt, held[0].check) == (o.attempt, o.check):
+                del self._held[o.id]
             self._account(o)
 
     def _account(self, o: SendOutcome) -> None:

@@ -314,12 +314,22 @@ async def test_three_processes_one_killed_every_session_right_every_sms_once(
     assert len(accepted) == NOTIFICATIONS  # a retried POST replayed its answer, no new ids
 
     # Everything reaches the provider, including what the killed process had claimed (after its
-    # lease ran out); then a while longer, to see that nothing comes twice.
-    for _ in range(250):
-        if accepted <= set(fake.sms_count_by_localid):
-            break
-        await asyncio.sleep(0.1)
-    await asyncio.sleep(LEASE_S + 0.5)
+    # lease ran out and a check found it there). Waited for until every message is recorded
+    # `sent`: from then on no dispatcher may offer it again, so the counts below are final (a
+    # fixed sleep would be too short on a loaded machine, or waste time on an idle one).
+    storage = await open_storage(db_url)
+    try:
+        rows: dict[str, dict[str, Any]] = {}
+        for _ in range(600):
+            rows = {r["id"]: r for r in await storage.outbox_messages()}
+            if accepted <= set(rows) and {rows[i]["status"] for i in accepted} == {"sent"}:
+                break
+            await asyncio.sleep(0.1)
+    finally:
+        await storage.close()
+    assert {rows[i]["status"] for i in accepted} == {"sent"}, Counter(
+        rows[i]["status"] for i in accepted if i in rows
+    )
     counts = fake.sms_count_by_localid
     assert set(counts) == accepted, (
         f"missing {accepted - set(counts)}, extra {set(counts) - accepted}"
@@ -329,12 +339,6 @@ async def test_three_processes_one_killed_every_session_right_every_sms_once(
     # A message is offered to the provider again only after a lease ran out: the killed
     # process's claims, never two live dispatchers at once.
     offered = Counter(lid for r in fake.requests for lid in _localids(r))
-    storage = await open_storage(db_url)
-    try:
-        rows = {r["id"]: r for r in await storage.outbox_messages()}
-    finally:
-        await storage.close()
-    assert {rows[i]["status"] for i in accepted} == {"sent"}
     again = {lid for lid, n in offered.items() if n > 1}
     assert all(rows[lid]["attempts"] > 1 for lid in again), again
     assert len(again) <= 10  # at most one claim (GATEWAY_DISPATCH_BATCH) was cut short
