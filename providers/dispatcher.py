@@ -59,8 +59,9 @@ from sessions.sealing import SealBroken, Sealer, read_otp_payload
 log = logging.getLogger("dargah.dispatcher")
 
 POLL_LIMIT = 500  # message ids asked about per poll pass
-# A check gives up this far into its lease, leaving time to record that it did.
-CHECK_SHARE_OF_LEASE = 0.8
+# A send or a check gives up this far into its lease, leaving time to record that it did: past
+# the lease, another dispatcher may take the message over.
+LEASE_SHARE = 0.8
 _FINAL_REPORTS: dict[DeliveryState, ReportStatus] = {
     DeliveryState.DELIVERED: "delivered",
     DeliveryState.UNDELIVERED: "undelivered",
@@ -212,7 +213,20 @@ class Dispatcher:
         if ready:
             for claim, _ in ready:
                 self._held[claim.id] = (claim, True)
-            results = await self._send(provider, [m for _, m in ready])
+            msgs = [m for _, m in ready]
+            try:
+                results = await asyncio.wait_for(
+                    self._send(provider, msgs), self._config.lease_s * LEASE_SHARE
+                )
+            except TimeoutError:
+                # Its lease is running out with the answer still awaited: the request may have
+                # left, so it is unknown (checked before anything is sent again), recorded while
+                # the claim is still this dispatcher's.
+                late = outbox.ambiguous(provider.name, "no answer within its lease")
+                results = [
+                    SendResult(m.local_id, None, DeliveryState.FAILED, None, late.code, late)
+                    for m in msgs
+                ]
             outcomes.extend(await self._judge(provider, [c for c, _ in ready], results))
         await self._record(outcomes)
 
@@ -250,7 +264,7 @@ class Dispatcher:
         except Exception as exc:
             # An adapter bug: the request may or may not have left. Checked, never resent blind.
             log.exception("%s send raised unexpectedly", provider.name)
-            error = outbox.ambiguous(provider.name, type(exc).__name__)
+            error = outbox.ambiguous(provider.name, f"raised {type(exc).__name__}")
         return [
             SendResult(m.local_id, None, DeliveryState.FAILED, None, error.code, error)
             for m in messages
@@ -333,7 +347,7 @@ class Dispatcher:
             # Bounded by the check's lease: past it the claim is no longer this dispatcher's.
             verdicts = await asyncio.wait_for(
                 provider.reconcile(items, frozenset(known), now),
-                self._config.lease_s * CHECK_SHARE_OF_LEASE,
+                self._config.lease_s * LEASE_SHARE,
             )
         except TimeoutError:
             log.warning("checking %d unknown send(s) at %s outran its lease", len(claims), name)

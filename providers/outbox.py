@@ -169,7 +169,7 @@ def unknown(claim: ClaimedSms, why: str, due_at: float) -> SendOutcome:
 
 
 def ambiguous(provider: str, what: str) -> ProviderError:
-    return AmbiguousError("internal", f"the send raised {what}", provider)
+    return AmbiguousError("internal", f"the send: {what}", provider)
 
 
 def reason(error: ProviderError) -> str:

@@ -399,3 +399,29 @@ async def test_smsir_clock_skew_holds_matching_and_alerts(
     assert len(fakes.smsir.accepted) == 2
     metrics = await (await client.get("/metrics")).text()
     assert 'dargah_provider_alert{provider="smsir",alert="clock_skew"} 0' in metrics
+
+
+# --- found by attacking it: a send that outlives its lease -----------------------------------
+
+
+@pytest.mark.parametrize("provider", ["kavenegar", "smsir"])
+async def test_a_send_is_bounded_by_its_lease_then_reconciled(
+    gateway: GatewayFactory, fakes: Fakes, clock: FakeClock, provider: str
+) -> None:
+    """The provider holds the request past the claim's lease (retries and a slow answer can add
+    up to more than the lease). Past it, another dispatcher would check the message and, finding
+    nothing yet at sms.ir, send it again; so the holder gives the send up in time as unknown."""
+    client = await gateway(**fakes.settings(provider, provider_timeout_s=5, dispatch_lease_s=0.5))
+    sms = await enqueue(client)
+    fake = fake_of(fakes, provider)
+    fake.gate, fake.gated = asyncio.Event(), {"sendarray", "send", "/v1/send/bulk"}
+    try:
+        await asyncio.wait_for(dispatcher(client).run_once(), 2.0)
+        r = await row(client, sms.id)
+        assert (r["status"], r["attempts"]) == ("unknown", 1)
+    finally:
+        fake.gate.set()
+    fake.gated = set()
+    await passes(client, clock, n=4)
+    assert accepted_per_recipient(fakes, provider) == {sms.recipient: 1}
+    assert (await row(client, sms.id))["status"] == "sent"
