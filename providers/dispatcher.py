@@ -374,7 +374,11 @@ class Dispatcher:
             for claim in claims:
                 self._held.pop(claim.id, None)
             return
-        if name in self.clock_alerts:
+        # A provider matched by text and time answered with its clock in bound: an alert raised
+        # here or by another dispatcher is over.
+        if not provider.tells_twins_apart and (
+            name in self.clock_alerts or name in await self._store.clock_skews()
+        ):
             await self._clock_alert(name, None, now)
         outcomes: list[SendOutcome] = []
         reports: list[StatusUpdate] = []
