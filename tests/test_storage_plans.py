@@ -7,7 +7,7 @@ from __future__ import annotations
 import time
 
 from gateway.storage import Store
-from gateway.storage.dispatch import _check_sql, _claim_sql, _expire_sql
+from gateway.storage.dispatch import _check_sql, _claim_sql, _expire_sql, _twins_sql
 from gateway.storage.sessions import _LATEST_OPEN, _SESSION_OR_LATEST
 from gateway.storage.sqlite.database import SqliteDatabase
 from sessions.records import OutboundSms
@@ -73,7 +73,10 @@ async def test_the_claims_read_their_index_ranges_in_order(gateway: GatewayFacto
     assert "outbox_lease" in lapsed_held
     expire = await _plan(store, _expire_sql(skip), now, now, now, 200, now, now, 200)
     assert "outbox_expiry" in expire
-    for plan in (claim, checks, lapsed, lapsed_held, expire):
+    twins = await _plan(store, _twins_sql(2), "09350000007", "09350000008")
+    assert "outbox_provider_id" not in twins, twins  # never every message a provider sent
+    assert "SCAN outbox" not in twins.replace("SCAN outbox USING", ""), twins
+    for plan in (claim, checks, lapsed, lapsed_held, expire, twins):
         assert "TEMP B-TREE" not in plan.upper(), plan  # SQLite: no sort of the rows read
         assert "Seq Scan on outbox" not in plan, plan  # PostgreSQL: no scan of the backlog
         assert "Sort" not in plan.split("->")[-1], plan

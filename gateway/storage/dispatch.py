@@ -71,6 +71,16 @@ def _check_sql(skip_locked: str, lapsed: bool, excluded: int) -> str:
     )
 
 
+def _twins_sql(numbers: int) -> str:
+    """Messages to these numbers on their way to a provider or unknown there: by the recipient
+    index (a number's own few rows) or the status one (the few in flight), never by the
+    provider (every message it ever sent); the provider is compared on the rows found."""
+    return (
+        "SELECT id, recipient, body, provider FROM outbox "
+        f"WHERE recipient IN ({', '.join('?' * numbers)}) AND status IN ('sending', 'unknown')"
+    )
+
+
 def _expire_sql(skip_locked: str) -> str:
     # A message under a check's lease is its holder's to record: it ends after the check.
     held = {"queued": "", "unknown": "AND (lease_until IS NULL OR lease_until <= ?) "}
@@ -340,15 +350,9 @@ class Dispatch:
             return set()
         numbers = sorted(set(recipients))
         async with self.db.reading() as tx:
-            rows = await tx.fetch(
-                "SELECT id, recipient, body FROM outbox WHERE provider = ? "
-                f"AND recipient IN ({', '.join('?' * len(numbers))}) "
-                "AND status IN ('sending', 'unknown')",
-                provider,
-                *numbers,
-            )
+            rows = await tx.fetch(_twins_sql(len(numbers)), *numbers)
         mine = set(ids)
-        return {(row[1], row[2]) for row in rows if row[0] not in mine}
+        return {(row[1], row[2]) for row in rows if row[3] == provider and row[0] not in mine}
 
     async def set_clock_skew(self, provider: str, skew_s: float | None, now: float) -> None:
         # Kept beside the provider's health, as a row of its own: `failing` while the clock is
