@@ -425,3 +425,44 @@ async def test_a_send_is_bounded_by_its_lease_then_reconciled(
     await passes(client, clock, n=4)
     assert accepted_per_recipient(fakes, provider) == {sms.recipient: 1}
     assert (await row(client, sms.id))["status"] == "sent"
+
+
+@pytest.mark.parametrize("provider", ["kavenegar", "smsir"])
+async def test_a_crash_between_a_checks_outcome_and_its_report_loses_nothing(
+    gateway: GatewayFactory,
+    fakes: Fakes,
+    clock: FakeClock,
+    monkeypatch: pytest.MonkeyPatch,
+    provider: str,
+) -> None:
+    """A check finds each lost send delivered: it records `sent` (one write), and the process
+    dies before the delivery report is applied (the next). Nothing is sent again, and the report
+    comes back by the status poll."""
+    client = await gateway(**fakes.settings(provider, **TIMEOUT))
+    sent = await notices(client)
+    fake = fake_of(fakes, provider)
+    fake.delay = 0.2
+    await dispatcher(client).run_once()
+    fake.delay = 0.0
+    for taken in fake.accepted:
+        if provider == "kavenegar":
+            taken.status = 10
+        else:
+            taken.delivery_state = 1
+    storage = client.app[STORAGE]
+    monkeypatch.setattr(storage, "apply_reports", _dies)
+    clock.advance(31)
+    with pytest.raises(RuntimeError):
+        await dispatcher(client).run_once()
+    monkeypatch.undo()
+    assert await statuses(client, sent) == {"sent"}
+    d = restarted(client, clock)
+    await passes(client, clock, d, n=2)
+    clock.advance(601)
+    await d.poll_once()
+    assert await statuses(client, sent) == {"delivered"}
+    assert accepted_per_recipient(fakes, provider) == dict.fromkeys(NUMBERS, 1)
+
+
+async def _dies(*_args: Any) -> int:
+    raise RuntimeError("killed")
