@@ -218,9 +218,10 @@ class SmsIrProvider:
         self, items: Sequence[Handed], known_ids: frozenset[str], now: float
     ) -> list[Reconciled]:
         """Each lost send is looked for in the send reports around its time, by mobile and exact
-        text. One entry not already known to the gateway: accepted. None, in reports read to
-        their end: never taken. Anything else stays unknown: two identical texts to one number
-        cannot be told apart, and a verify send's text is the template's, not ours."""
+        text. One entry not already known to the gateway: accepted. None, and no other entry to
+        that number that the gateway cannot account for, in reports read to their end: never
+        taken. Anything else stays unknown: two identical texts to one number cannot be told
+        apart, and a verify send's text is the template's, not ours."""
         found: dict[str, Reconciled] = {
             i.local_id: Reconciled(i.local_id, Verdict.UNKNOWN) for i in items
         }
@@ -247,7 +248,17 @@ class SmsIrProvider:
                 found[item.local_id] = Reconciled(
                     item.local_id, Verdict.ACCEPTED, mid, state, str(matches[0][4])
                 )
-            elif complete:
+                continue
+            # Absent only if nothing unexplained went to that number around then: a report may
+            # list a text not quite as sent (a suffix, characters replaced), and that entry may
+            # be this very message.
+            unexplained = any(
+                e[1] == item.receptor
+                and abs(e[3] - item.handed_at) <= MATCH_WINDOW_S
+                and e[0] not in known_ids
+                for e in entries
+            )
+            if complete and not unexplained:
                 found[item.local_id] = Reconciled(item.local_id, Verdict.ABSENT)
         return [found[i.local_id] for i in items]
 

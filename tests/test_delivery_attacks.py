@@ -466,3 +466,20 @@ async def test_a_crash_between_a_checks_outcome_and_its_report_loses_nothing(
 
 async def _dies(*_args: Any) -> int:
     raise RuntimeError("killed")
+
+
+async def test_smsir_a_report_text_not_quite_as_sent_never_proves_absence(
+    gateway: GatewayFactory, fakes: Fakes, clock: FakeClock
+) -> None:
+    """sms.ir's report lists the text with an opt-out line appended: the exact text is not
+    found, but an entry to that number the gateway cannot account for is; so the message is not
+    proved absent, and is never sent a second time."""
+    client = await gateway(**fakes.settings("smsir", message_validity_s=3600, **TIMEOUT))
+    sms = await enqueue(client, recipient=NUMBERS[0])
+    fakes.smsir.report_suffix = "\nلغو۱۱"
+    fakes.smsir.delay = 0.2
+    await dispatcher(client).run_once()
+    fakes.smsir.delay = 0.0
+    await passes(client, clock, n=10)
+    assert len(fakes.smsir.accepted) == 1
+    assert (await row(client, sms.id))["status"] == "unknown"

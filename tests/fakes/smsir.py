@@ -64,6 +64,7 @@ class FakeSmsIr:
     gated: set[str] = field(default_factory=set)  # paths, e.g. {"/v1/send/live"}
     refused_texts: set[str] = field(default_factory=set)  # a call holding one is refused (117)
     skew_s: float = 0.0  # its clock runs this far ahead of the gateway's (the Date header)
+    report_suffix: str = ""  # its reports list each text with this appended (an opt-out line)
     clock: Callable[[], float] = time.time
     # state
     accepted: list[AcceptedSms] = field(default_factory=list)
@@ -203,7 +204,8 @@ class FakeSmsIr:
     def _entry(self, s: AcceptedSms) -> dict[str, Any]:
         # The reports give the mobile as a number, without its leading zero.
         return {
-            "messageId": s.message_id, "mobile": int(s.mobile), "messageText": s.text,
+            "messageId": s.message_id, "mobile": int(s.mobile),
+            "messageText": s.text + self.report_suffix,
             "sendDateTime": int(s.sent_at), "lineNumber": s.line, "cost": 1.0,
             "deliveryState": s.delivery_state, "deliveryDateTime": None,
         }  # fmt: skip
