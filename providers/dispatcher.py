@@ -1,7 +1,7 @@
 """The dispatcher: sends due outbox messages, checks the ones whose outcome is unknown, keeps each
 provider's health, and records what became of every message.
 
-Three loops, so a slow call in one never holds up the others (`run`):
+Loops of their own, so a slow call in one never holds up the others (`run`):
 - sends (`send_once`): fails messages whose validity ended while they waited (`expired`) or while
   their outcome was unknown (`unknown_outcome`), then sends due messages through the first
   provider that is up (the primary, else the fallback), in chunks of the provider's batch size,
@@ -12,9 +12,9 @@ Three loops, so a slow call in one never holds up the others (`run`):
   there, they are sent; provably never taken, they go out again (through any provider);
   otherwise they wait, and are never sent twice. A check holds a lease: it is given up when the
   lease runs out, and only its holder records what it found;
-- health (`probe_once`, `poll_once`): probes paused providers (an account error: credit, key, IP,
-  line) and resumes the ones that accept again, messages keeping their attempts meanwhile; asks
-  providers about sent messages whose delivery report did not come.
+- probes (`probe_once`): probes paused providers (an account error: credit, key, IP, line) and
+  resumes the ones that accept again, messages keeping their attempts meanwhile;
+- polls (`poll_once`): asks providers about sent messages whose delivery report did not come.
 `run_once` is one of each, in turn (a one-shot run, the tests).
 
 On stop it claims nothing more, lets in-flight sends finish for a bound, and gives back what it
@@ -569,10 +569,8 @@ class Dispatcher:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._stopping.wait(), self._config.interval_s)
 
-    async def _health(self) -> int:
+    async def _probes(self) -> int:
         await self.probe_once()
-        if not self._stopping.is_set():
-            await self.poll_once()
         return 0
 
     async def _sends(self) -> int:
@@ -581,11 +579,12 @@ class Dispatcher:
         return claimed
 
     async def run(self) -> None:
-        """The three loops, until stopped."""
+        """The loops, until stopped."""
         await asyncio.gather(
             self._loop("send", self._sends),
             self._loop("check", self.check_once),
-            self._loop("health", self._health),
+            self._loop("probe", self._probes),
+            self._loop("poll", self.poll_once),
         )
 
     def start(self) -> None:

@@ -483,3 +483,24 @@ async def test_smsir_a_report_text_not_quite_as_sent_never_proves_absence(
     await passes(client, clock, n=10)
     assert len(fakes.smsir.accepted) == 1
     assert (await row(client, sms.id))["status"] == "unknown"
+
+
+async def test_a_slow_status_poll_stalls_neither_sends_nor_probes(
+    gateway: GatewayFactory, fakes: Fakes, clock: FakeClock
+) -> None:
+    client = await gateway(**fakes.settings("kavenegar", provider_timeout_s=5))
+    first = await enqueue(client, recipient=NUMBERS[0])
+    await dispatcher(client).run_once()
+    assert (await row(client, first.id))["status"] == "sent"
+    clock.advance(601)  # its status is due for a poll, which hangs
+    fakes.kave.gate, fakes.kave.gated = asyncio.Event(), {"status"}
+    second = await enqueue(client, recipient=NUMBERS[1])
+    d = dispatcher(client)
+    d.start()
+    try:
+        await until(lambda: any(r.method == "status" for r in fakes.kave.requests), 3.0)
+        await until(lambda: len(fakes.kave.accepted) == 2, 3.0)
+    finally:
+        fakes.kave.gate.set()
+        await d.stop()
+    assert (await row(client, second.id))["status"] == "sent"
