@@ -494,11 +494,11 @@ async def test_a_slow_status_poll_stalls_neither_sends_nor_probes(
     assert (await row(client, first.id))["status"] == "sent"
     clock.advance(601)  # its status is due for a poll, which hangs
     fakes.kave.gate, fakes.kave.gated = asyncio.Event(), {"status"}
-    second = await enqueue(client, recipient=NUMBERS[1])
     d = dispatcher(client)
     d.start()
     try:
         await until(lambda: any(r.method == "status" for r in fakes.kave.requests), 3.0)
+        second = await enqueue(client, recipient=NUMBERS[1])  # while the poll hangs
         await until(lambda: len(fakes.kave.accepted) == 2, 3.0)
     finally:
         fakes.kave.gate.set()
