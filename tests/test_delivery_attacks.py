@@ -112,9 +112,8 @@ async def test_a_garbled_check_answer_proves_nothing(
     client = await gateway(**fakes.settings(provider, **TIMEOUT))
     sent = await notices(client)
     fake = fake_of(fakes, provider)
-    fake.delay = 0.2  # taken, answered too late
+    fake.cut_next = 1  # taken, and its answer never leaves
     await dispatcher(client).run_once()
-    fake.delay = 0.0
     fake.garble, fake.garble_next = garble, 1  # the check's answer is garbled
     clock.advance(31)
     await dispatcher(client).run_once()
@@ -314,9 +313,8 @@ async def test_smsir_twins_go_one_at_a_time_so_each_is_reconciled(
 ) -> None:
     client = await gateway(**fakes.settings("smsir", **TIMEOUT))
     twins = [await enqueue(client, recipient=NUMBERS[0]) for _ in range(2)]  # the same text
-    fakes.smsir.delay = 0.2
+    fakes.smsir.cut_next = 1  # taken, and its answer never leaves
     await dispatcher(client).run_once()
-    fakes.smsir.delay = 0.0
     assert len(fakes.smsir.accepted) == 1  # the second waits for the first's outcome
     await passes(client, clock)
     assert len(fakes.smsir.accepted) == 2
@@ -355,9 +353,8 @@ async def test_smsir_a_match_that_cannot_tell_twins_apart_stays_unknown(
     ends, and is never sent again."""
     client = await gateway(**fakes.settings("smsir", message_validity_s=3600, **TIMEOUT))
     sms = await enqueue(client, recipient=NUMBERS[0])
-    fakes.smsir.delay = 0.2
+    fakes.smsir.cut_next = 1  # taken, and its answer never leaves
     await dispatcher(client).run_once()
-    fakes.smsir.delay = 0.0
     fakes.smsir._accept(NUMBERS[0], sms.body, 30004505)  # the same text, sent by someone else
     await passes(client, clock, n=20)
     assert len(fakes.smsir.accepted) == 2
@@ -380,9 +377,8 @@ async def test_smsir_clock_skew_holds_matching_and_alerts(
 ) -> None:
     client = await gateway(**fakes.settings("smsir", **TIMEOUT))
     sent = await notices(client, NUMBERS[:2])
-    fakes.smsir.delay = 0.2
+    fakes.smsir.cut_next = 1  # taken, and its answer never leaves
     await dispatcher(client).run_once()
-    fakes.smsir.delay = 0.0
     fakes.smsir.skew_s = 151.0
     with caplog.at_level(logging.ERROR, logger="dargah.dispatcher"):
         await passes(client, clock, n=6)
@@ -441,9 +437,8 @@ async def test_a_crash_between_a_checks_outcome_and_its_report_loses_nothing(
     client = await gateway(**fakes.settings(provider, **TIMEOUT))
     sent = await notices(client)
     fake = fake_of(fakes, provider)
-    fake.delay = 0.2
+    fake.cut_next = 1  # taken, and its answer never leaves
     await dispatcher(client).run_once()
-    fake.delay = 0.0
     for taken in fake.accepted:
         if provider == "kavenegar":
             taken.status = 10
@@ -477,9 +472,8 @@ async def test_smsir_a_report_text_not_quite_as_sent_never_proves_absence(
     client = await gateway(**fakes.settings("smsir", message_validity_s=3600, **TIMEOUT))
     sms = await enqueue(client, recipient=NUMBERS[0])
     fakes.smsir.report_suffix = "\nلغو۱۱"
-    fakes.smsir.delay = 0.2
+    fakes.smsir.cut_next = 1  # taken, and its answer never leaves
     await dispatcher(client).run_once()
-    fakes.smsir.delay = 0.0
     await passes(client, clock, n=10)
     assert len(fakes.smsir.accepted) == 1
     assert (await row(client, sms.id))["status"] == "unknown"
