@@ -337,8 +337,8 @@ class DispatchStore(Protocol):
     async def twins_in_flight(
         self, provider: str, ids: Sequence[str], recipients: Sequence[str]
     ) -> set[tuple[str, str]]:
-        """(recipient, body) of messages to these numbers, other than `ids`, on their way to
-        `provider` or with their outcome there unknown."""
+        """(recipient, body) of messages to these numbers, other than `ids` and other than
+        verification codes, on their way to `provider` or with their outcome there unknown."""
         ...
 
     async def set_clock_skew(self, provider: str, skew_s: float | None, now: float) -> None:

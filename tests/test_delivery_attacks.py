@@ -13,8 +13,9 @@ from typing import Any
 import pytest
 
 from gateway.appkeys import STORAGE
+from tests.api_helpers import storage
 from tests.conftest import FakeClock, GatewayFactory
-from tests.dispatch_kit import Client, Fakes, dispatcher, enqueue, row
+from tests.dispatch_kit import ME, Client, Fakes, dispatcher, enqueue, row
 from tests.test_delivery_guarantees import (
     NUMBERS,
     TIMEOUT,
@@ -24,6 +25,7 @@ from tests.test_delivery_guarantees import (
     provider_ids,
     restarted,
 )
+from tests.test_verifications_delivery import start as start_verification
 
 GARBLES = ["html", "empty", "no-envelope", "bad-status", "bad-entries", "502"]
 
@@ -498,3 +500,20 @@ async def test_a_slow_status_poll_stalls_neither_sends_nor_probes(
         fakes.kave.gate.set()
         await d.stop()
     assert (await row(client, second.id))["status"] == "sent"
+
+
+async def test_smsir_a_new_code_never_waits_for_a_lost_one(
+    gateway: GatewayFactory, fakes: Fakes, clock: FakeClock
+) -> None:
+    """Codes are never looked for by their text (their answer lost, they wait out their
+    expiry), so a second code to the same number is no twin of the first: it goes at once."""
+    client = await gateway(**fakes.settings("smsir", **TIMEOUT))
+    await start_verification(client, purpose="activation")
+    fakes.smsir.cut_next = 1  # taken, and its answer never leaves
+    await dispatcher(client).run_once()
+    clock.advance(121)  # past the resend interval
+    await start_verification(client, purpose="activation")
+    await dispatcher(client).run_once()
+    assert len(fakes.smsir.accepted) == 2
+    codes = list(await storage(client).outbox_messages(ME))
+    assert sorted(m["status"] for m in codes) == ["sent", "unknown"]

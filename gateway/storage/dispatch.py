@@ -72,12 +72,14 @@ def _check_sql(skip_locked: str, lapsed: bool, excluded: int) -> str:
 
 
 def _twins_sql(numbers: int) -> str:
-    """Messages to these numbers on their way to a provider or unknown there: by the recipient
-    index (a number's own few rows) or the status one (the few in flight), never by the
-    provider (every message it ever sent); the provider is compared on the rows found."""
+    """Messages to these numbers on their way to a provider or unknown there, codes aside (never
+    looked for by their text): by the recipient index (a number's own few rows) or the status
+    one (the few in flight), never by the provider (every message it ever sent); the provider is
+    compared on the rows found."""
     return (
         "SELECT id, recipient, body, provider FROM outbox "
-        f"WHERE recipient IN ({', '.join('?' * numbers)}) AND status IN ('sending', 'unknown')"
+        f"WHERE recipient IN ({', '.join('?' * numbers)}) AND status IN ('sending', 'unknown') "
+        "AND otp IS NULL"
     )
 
 
