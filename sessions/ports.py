@@ -183,15 +183,21 @@ class VerificationStore(Protocol):
 
     async def get_verification(self, verification_id: str) -> Verification | None: ...
 
-    async def approve_verification(
-        self, verification_id: str, max_attempts: int, now: float
-    ) -> bool:
-        """Spends a pending, unexpired verification with tries left as approved; False when it
-        was no longer pending (two checks of the right code at once: one wins)."""
+    async def count_try(
+        self, verification_id: str, client: str, max_attempts: int, now: float
+    ) -> tuple[int, str] | None:
+        """Counts one try at this client's pending, unexpired verification with tries left, in
+        one statement, and answers (the try's number, the code's hash); None when no try may be
+        counted (not found, another client's, decided, out of tries or expired)."""
         ...
 
-    async def count_wrong_code(self, verification_id: str, max_attempts: int) -> None:
-        """Counts a wrong code; after `max_attempts` of them the verification is spent."""
+    async def approve_verification(self, verification_id: str, now: float) -> bool:
+        """Approves a verification whose counted try gave the right code; False when it was
+        approved already or voided by a resend (two right codes at once: one wins)."""
+        ...
+
+    async def spend_verification(self, verification_id: str, now: float) -> None:
+        """Spends a pending verification whose last try was wrong."""
         ...
 
     async def verification_counts(self, now: float) -> dict[tuple[str, str], int]:

@@ -19,7 +19,7 @@ from gateway.web import edge
 from gateway.web.auth import API_KEY_ID, API_KEY_NAME, require_scope
 from gateway.web.errors import ApiError
 from sessions.masking import mask_msisdn
-from sessions.normalize import normalize
+from sessions.normalize import digits_only
 from sessions.services import verify
 
 SCOPE = "verify"
@@ -97,7 +97,12 @@ class VerificationOut(BaseModel):
 
 
 def _code(value: str) -> str:
-    return normalize(value)  # Persian or Arabic-Indic digits as typed on a phone
+    """Digits as typed on a phone: Persian or Arabic-Indic, with spaces, dashes or invisible
+    marks (ZWNJ, RLM, …) between them; a code with no digit left is no code at all."""
+    code = digits_only(value)
+    if not code:
+        raise ValueError("the code has no digits")
+    return code
 
 
 class CheckIn(BaseModel):

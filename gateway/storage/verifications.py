@@ -1,6 +1,7 @@
 """Verification codes: the resend interval and the per-number caps, decided under one lock per
 number so that two requests at once (in any process) cannot both send; the code's SMS is written
-in the same transaction; a check spends a verification at most once."""
+in the same transaction; a check's try is counted before its code is compared, and a
+verification is approved at most once."""
 
 from __future__ import annotations
 
@@ -89,27 +90,40 @@ class Verifications:
             )
         return Verification(*row) if row is not None else None
 
-    async def approve_verification(
-        self, verification_id: str, max_attempts: int, now: float
-    ) -> bool:
+    async def count_try(
+        self, verification_id: str, client: str, max_attempts: int, now: float
+    ) -> tuple[int, str] | None:
+        # One statement: of any number of checks at once, only `max_attempts` are ever counted,
+        # and only a counted try has the hash to compare with.
         async with self.db.transaction() as tx:
-            changed = await tx.execute(
-                "UPDATE verifications SET status = 'approved', decided_at = ? "
-                "WHERE id = ? AND status = 'pending' AND attempts < ? AND expires_at > ?",
-                now,
+            row = await tx.fetchrow(
+                "UPDATE verifications SET attempts = attempts + 1 "
+                "WHERE id = ? AND client = ? AND status = 'pending' AND attempts < ? "
+                "AND expires_at > ? RETURNING attempts, code_hash",
                 verification_id,
+                client,
                 max_attempts,
                 now,
             )
+        return (int(row[0]), str(row[1])) if row is not None else None
+
+    async def approve_verification(self, verification_id: str, now: float) -> bool:
+        async with self.db.transaction() as tx:
+            # `spent` too: the last wrong try may have spent it while this counted try compared.
+            changed = await tx.execute(
+                "UPDATE verifications SET status = 'approved', decided_at = ? "
+                "WHERE id = ? AND status IN ('pending', 'spent')",
+                now,
+                verification_id,
+            )
         return changed == 1
 
-    async def count_wrong_code(self, verification_id: str, max_attempts: int) -> None:
+    async def spend_verification(self, verification_id: str, now: float) -> None:
         async with self.db.transaction() as tx:
             await tx.execute(
-                "UPDATE verifications SET attempts = attempts + 1, "
-                "status = CASE WHEN attempts + 1 >= ? THEN 'spent' ELSE status END "
+                "UPDATE verifications SET status = 'spent', decided_at = ? "
                 "WHERE id = ? AND status = 'pending'",
-                max_attempts,
+                now,
                 verification_id,
             )
 

@@ -30,7 +30,7 @@ PURPOSES: dict[str, Purpose] = {
     "password_recovery": Purpose("verify_password_recovery", 6),
 }
 CHANNELS = ("sms", "voice")
-CODE_MAX = 16  # the longest code a check reads; longer is wrong without more work
+CODE_MAX = 64  # the longest code a check reads as typed (digits, spaces, invisible marks)
 
 
 class CheckStatus(StrEnum):
@@ -133,25 +133,31 @@ def check_limit(deps: Deps, caller: str) -> Limit:
 async def check(
     deps: Deps, client: str, verification_id: str, code: str, national_id: str | None = None
 ) -> CheckStatus:
-    """Only the client that asked for a verification may check it; anything else answers as a
-    wrong code, after the same hash comparison (against a dummy), so the answer tells nothing."""
+    """A try is counted before its code is compared, atomically: of any number of checks at
+    once only `verify_max_checks` are compared, and a right code on a counted try wins. Only the
+    client that asked for a verification may check it; anything else answers as a wrong code,
+    after the same hash comparison (against a dummy), and counts nothing."""
     sealer = _sealer(deps)
     now = deps.clock()
-    found = await deps.store.get_verification(verification_id[:64])
-    if found is None or found.client != client:
-        sealer.digest_matches(_bound(verification_id, national_id, code), _DUMMY_HASH)
-        return CheckStatus.WRONG_CODE
-    matches = sealer.digest_matches(_bound(found.id, national_id, code), found.code_hash)
-    if found.status != "pending":
-        return CheckStatus.SPENT
-    if found.expires_at <= now:
-        return CheckStatus.EXPIRED
     max_checks = deps.policy.verify_max_checks
-    if matches:
-        if await deps.store.approve_verification(found.id, max_checks, now):
+    verification_id = verification_id[:64]
+    bound = _bound(verification_id, national_id, code)
+    counted = await deps.store.count_try(verification_id, client, max_checks, now)
+    if counted is None:
+        sealer.digest_matches(bound, _DUMMY_HASH)
+        found = await deps.store.get_verification(verification_id)
+        if found is None or found.client != client:
+            return CheckStatus.WRONG_CODE
+        if found.status != "pending" or found.attempts >= max_checks:
+            return CheckStatus.SPENT
+        return CheckStatus.EXPIRED
+    attempt, code_hash = counted
+    if sealer.digest_matches(bound, code_hash):
+        if await deps.store.approve_verification(verification_id, now):
             return CheckStatus.APPROVED
-        return CheckStatus.SPENT  # another check of the right code won, or it just ran out
-    await deps.store.count_wrong_code(found.id, max_checks)
+        return CheckStatus.SPENT  # another check of the right code won, or a resend voided it
+    if attempt >= max_checks:
+        await deps.store.spend_verification(verification_id, now)
     return CheckStatus.WRONG_CODE
 
 

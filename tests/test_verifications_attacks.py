@@ -1,0 +1,253 @@
+"""`/v1/verifications` attacked as an outsider would: many checks at once, codes typed every way a
+phone can type them, the boundary of expiry, another client's key and number, a flood of sends
+from one key."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from sessions.records import Verification
+from tests.api_helpers import Client, bearer, call, sms, storage
+from tests.conftest import FakeClock, GatewayFactory
+
+ME = "09121234567"
+NID = "0012345679"
+SEND = "/v1/verifications"
+PERSIAN = str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")
+ARABIC_INDIC = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
+ZWNJ, RLM, LRM, NBSP = "\u200c", "\u200f", "\u200e", "\u00a0"
+
+
+async def start(
+    client: Client, auth: dict[str, str], mobile: str = ME, **body: Any
+) -> tuple[str, str]:
+    """A new verification's id and the code its SMS carries."""
+    status, answer = await call(
+        client, "POST", SEND, auth, {"mobile": mobile, "purpose": "activation", **body}
+    )
+    assert status == 201, answer
+    found = await storage(client).get_verification(answer["id"])
+    assert found is not None
+    [message] = [m for m in await sms(client, mobile) if m["id"] == found.message_id]
+    return answer["id"], message["code"]
+
+
+async def check(
+    client: Client, auth: dict[str, str], verification_id: str, code: str, **extra: Any
+) -> dict[str, Any]:
+    status, answer = await call(
+        client, "POST", f"{SEND}/{verification_id}/check", auth, {"code": code, **extra}
+    )
+    assert status == 200, answer
+    result: dict[str, Any] = answer
+    return result
+
+
+def slow_reads(client: Client, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A verification's read takes a while, as on a loaded machine: every check at once reads
+    it before any of them writes."""
+    store = storage(client)
+    real = store.get_verification
+
+    async def read(verification_id: str) -> Verification | None:
+        found = await real(verification_id)
+        await asyncio.sleep(0.05)
+        return found
+
+    monkeypatch.setattr(store, "get_verification", read)
+
+
+def wrong(code: str, n: int = 1) -> str:
+    """A code that is not `code` (the n-th such)."""
+    return f"{(int(code) + n) % 10 ** len(code):0{len(code)}d}"
+
+
+# --- tries ------------------------------------------------------------------------------------
+
+
+async def test_wrong_codes_at_once_are_compared_at_most_five_times(
+    gateway: GatewayFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each try is counted before its code is compared: of twenty wrong codes sent together,
+    five are compared (and answered `wrong_code`), the others find the verification spent."""
+    client = await gateway()
+    auth = await bearer(client, "verify")
+    verification_id, code = await start(client, auth)
+    slow_reads(client, monkeypatch)
+    answers = await asyncio.gather(
+        *(check(client, auth, verification_id, wrong(code, n)) for n in range(1, 21))
+    )
+    assert Counter(a["status"] for a in answers) == {"wrong_code": 5, "spent": 15}
+    found = await storage(client).get_verification(verification_id)
+    assert found is not None
+    assert (found.status, found.attempts) == ("spent", 5)
+    assert (await check(client, auth, verification_id, code))["status"] == "spent"
+
+
+async def test_the_right_code_among_many_at_once_wins_only_on_a_counted_try(
+    gateway: GatewayFactory,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Nineteen wrong codes and the right one, together: at most five tries are compared, and
+    the right code is approved only when its try was one of them."""
+    client = await gateway()
+    auth = await bearer(client, "verify")
+    verification_id, code = await start(client, auth)
+    slow_reads(client, monkeypatch)
+    guesses = [wrong(code, n) for n in range(1, 20)] + [code]
+    answers = await asyncio.gather(*(check(client, auth, verification_id, g) for g in guesses))
+    counted = Counter(a["status"] for a in answers)
+    assert counted["wrong_code"] + counted["approved"] == 5, counted
+    found = await storage(client).get_verification(verification_id)
+    assert found is not None
+    assert found.attempts == 5
+    assert found.status == ("approved" if counted["approved"] else "spent")
+
+
+async def test_a_right_code_on_the_last_counted_try_is_approved(gateway: GatewayFactory) -> None:
+    client = await gateway()
+    auth = await bearer(client, "verify")
+    verification_id, code = await start(client, auth)
+    for n in range(1, 5):
+        assert (await check(client, auth, verification_id, wrong(code, n)))[
+            "status"
+        ] == "wrong_code"
+    assert (await check(client, auth, verification_id, code))["status"] == "approved"
+    assert (await check(client, auth, verification_id, code))["status"] == "spent"
+
+
+async def test_a_check_after_spent_counts_nothing_and_says_spent(gateway: GatewayFactory) -> None:
+    client = await gateway()
+    auth = await bearer(client, "verify")
+    verification_id, code = await start(client, auth)
+    assert (await check(client, auth, verification_id, code))["status"] == "approved"
+    for guess in (code, wrong(code)):
+        assert (await check(client, auth, verification_id, guess))["status"] == "spent"
+    found = await storage(client).get_verification(verification_id)
+    assert found is not None
+    assert (found.status, found.attempts) == ("approved", 1)
+
+
+# --- expiry -----------------------------------------------------------------------------------
+
+
+async def test_expiry_at_the_boundary(gateway: GatewayFactory, clock: FakeClock) -> None:
+    """A code is good up to its last instant before `expires_at`, and expired from it on: the
+    check, the answer's `expires_at` and the outbox's validity agree."""
+    client = await gateway()
+    auth = await bearer(client, "verify")
+    status, answer = await call(client, "POST", SEND, auth, {"mobile": ME, "purpose": "activation"})
+    assert status == 201
+    found = await storage(client).get_verification(answer["id"])
+    assert found is not None
+    [message] = await sms(client, ME)
+    assert found.expires_at == message["expires_at"] == clock.now + 600
+    clock.advance(600 - 0.001)
+    other_id, other_code = await start(client, await bearer(client, "verify", name="b"))
+    assert (await check(client, auth, answer["id"], message["code"]))["status"] == "approved"
+    clock.advance(600)
+    expired = await check(client, await bearer(client, "verify", name="b"), other_id, other_code)
+    assert expired["status"] == "expired"
+    found = await storage(client).get_verification(other_id)
+    assert found is not None
+    assert found.attempts == 0  # a try on an expired code is not counted
+
+
+async def test_a_wrong_code_after_expiry_says_expired(
+    gateway: GatewayFactory, clock: FakeClock
+) -> None:
+    client = await gateway()
+    auth = await bearer(client, "verify")
+    verification_id, code = await start(client, auth)
+    clock.advance(600)
+    assert (await check(client, auth, verification_id, wrong(code)))["status"] == "expired"
+
+
+# --- codes as phones type them ----------------------------------------------------------------
+
+
+async def test_codes_typed_every_way_a_phone_types_them(gateway: GatewayFactory) -> None:
+    client = await gateway()
+    auth = await bearer(client, "verify")
+    typed: list[Callable[[str], str]] = [
+        lambda c: c.translate(PERSIAN),
+        lambda c: c.translate(ARABIC_INDIC),
+        lambda c: f"{c[:3]} {c[3:]}",
+        lambda c: f" {c[:3]}{NBSP}{c[3:]}\n",
+        lambda c: f"{c[:3].translate(PERSIAN)}{ZWNJ}{c[3:].translate(PERSIAN)}",
+        lambda c: RLM + c.translate(PERSIAN) + LRM,
+        lambda c: " ".join(RLM + d for d in c.translate(ARABIC_INDIC)),  # 24 characters
+        lambda c: f"{c[:3]}-{c[3:]}",
+    ]
+    for i, form in enumerate(typed):
+        verification_id, code = await start(client, auth, mobile=f"0912123{i:04d}")
+        assert (await check(client, auth, verification_id, form(code)))["status"] == "approved", i
+
+
+async def test_a_code_with_no_digit_is_a_400_and_counts_nothing(gateway: GatewayFactory) -> None:
+    client = await gateway()
+    auth = await bearer(client, "verify")
+    verification_id, code = await start(client, auth)
+    for blank in (" ", ZWNJ + RLM, "\u2067\u2069"):
+        status, answer = await call(
+            client, "POST", f"{SEND}/{verification_id}/check", auth, {"code": blank}
+        )
+        assert (status, answer["code"], answer["field"]) == (400, "invalid_field", "code")
+    found = await storage(client).get_verification(verification_id)
+    assert found is not None
+    assert found.attempts == 0
+    assert (await check(client, auth, verification_id, code))["status"] == "approved"
+
+
+async def test_a_national_id_binding_in_every_digit_script(gateway: GatewayFactory) -> None:
+    """The ID bound at the send and the one given at the check compare as digits, whatever
+    script or marks each was typed in; another ID, in any script, is a wrong code."""
+    client = await gateway()
+    auth = await bearer(client, "verify")
+    other = "0013542419"
+    verification_id, code = await start(
+        client, auth, purpose="password_recovery", national_id=RLM + NID.translate(ARABIC_INDIC)
+    )
+    for given in (
+        other.translate(PERSIAN),
+        other.translate(ARABIC_INDIC),
+        f"{other[:3]}-{other[3:]}",
+    ):
+        assert (await check(client, auth, verification_id, code, national_id=given))[
+            "status"
+        ] == "wrong_code"
+    spaced = f"{NID[:3]} {NID[3:]}".translate(PERSIAN)
+    approved = await check(client, auth, verification_id, code, national_id=spaced)
+    assert approved["status"] == "approved"
+
+
+# --- another client ---------------------------------------------------------------------------
+
+
+async def test_another_clients_key_answers_as_a_wrong_code_and_counts_nothing(
+    gateway: GatewayFactory,
+) -> None:
+    client = await gateway()
+    owner = await bearer(client, "verify")
+    stranger = await bearer(client, "verify", name="another-portal")
+    verification_id, code = await start(client, owner)
+    bodies = []
+    for guess in (code, wrong(code), code.translate(PERSIAN)):
+        async with client.post(
+            f"{SEND}/{verification_id}/check", json={"code": guess}, headers=stranger
+        ) as resp:
+            bodies.append((resp.status, resp.content_type, await resp.read()))
+    async with client.post(
+        f"{SEND}/{verification_id}/check", json={"code": wrong(code, 2)}, headers=owner
+    ) as resp:
+        owners_wrong = (resp.status, resp.content_type, await resp.read())
+    assert bodies == [owners_wrong] * 3  # byte for byte
+    found = await storage(client).get_verification(verification_id)
+    assert found is not None
+    assert found.attempts == 1  # the owner's one wrong try, none of the stranger's
+    assert (await check(client, owner, verification_id, code))["status"] == "approved"
