@@ -60,6 +60,7 @@ async def _storage_ctx(app: web.Application) -> AsyncIterator[None]:
             verify_resend_default_s=settings.verify_resend_s.get(ANY, 120),
             verify_per_hour=settings.verify_per_hour,
             verify_per_day=settings.verify_per_day,
+            verify_sends_per_key_per_minute=settings.verify_sends_per_key_per_minute,
             extra_mobile_prefixes=tuple(settings.extra_mobile_prefixes),
         ),
         sealer=load_sealer(settings),

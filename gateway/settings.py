@@ -63,13 +63,14 @@ class Settings(BaseSettings):
     smsir_verify_templates: Annotated[dict[str, str], NoDecode] = Field(default_factory=dict)
 
     # Verification codes (`/v1/verifications`): life, wrong tries, the resend interval per purpose
-    # (`activation=120,…`; a purpose not named takes `verify_resend_s`'s `*`, else 120), and
-    # codes per number a rolling hour and day.
+    # (`activation=120,…`; a purpose not named takes `verify_resend_s`'s `*`, else 120), codes
+    # per number and client a rolling hour and day, and send requests per API key a minute.
     verify_ttl_s: int = Field(600, ge=60, le=24 * 3600)
     verify_max_checks: int = Field(5, ge=1, le=100)
     verify_resend_s: Annotated[dict[str, int], NoDecode] = Field(default_factory=dict)
     verify_per_hour: int = Field(5, ge=1)
     verify_per_day: int = Field(10, ge=1)
+    verify_sends_per_key_per_minute: int = Field(120, ge=1)
 
     # Inbound SMS: a poller of unread messages on this line, as a fallback for lost callbacks.
     inbound_poll_s: float = Field(0.0, ge=0)  # 0: callbacks only

@@ -175,8 +175,9 @@ class VerificationStore(Protocol):
         self, verification: Verification, sms: OutboundSms, rules: VerifyRules
     ) -> tuple[str, int] | None:
         """In one transaction, serialised per number: refuses with (code, seconds to wait) when
-        the number's last code for this purpose is younger than `rules.resend_after_s`
-        (`resend_too_soon`) or the number had its hour's or day's codes (`rate_limited`); else
+        this client's last code to the number for this purpose is younger than
+        `rules.resend_after_s` (`resend_too_soon`) or the client had its hour's or day's codes to
+        the number (`rate_limited`); else
         voids this client's pending codes for the number and purpose (cancelling their SMS still
         waiting), stores the verification and enqueues its SMS."""
         ...

@@ -251,3 +251,48 @@ async def test_another_clients_key_answers_as_a_wrong_code_and_counts_nothing(
     assert found is not None
     assert found.attempts == 1  # the owner's one wrong try, none of the stranger's
     assert (await check(client, owner, verification_id, code))["status"] == "approved"
+
+
+# --- one client's codes, another client's number --------------------------------------------
+
+
+async def test_another_clients_code_does_not_hold_mine(
+    gateway: GatewayFactory, clock: FakeClock
+) -> None:
+    """Two portals may each confirm the same mobile: one's resend interval and caps do not
+    block the other's codes, and one's new code does not void the other's."""
+    client = await gateway(verify_ttl_s=3600)
+    asnaf = await bearer(client, "verify", name="asnaf")
+    other = await bearer(client, "verify", name="another-portal")
+    mine, my_code = await start(client, asnaf)
+    theirs, their_code = await start(client, other)  # inside my 120 s: theirs goes all the same
+    for _ in range(4):
+        clock.advance(121)
+        await start(client, other)
+    clock.advance(121)
+    status, refused = await call(
+        client, "POST", SEND, other, {"mobile": ME, "purpose": "activation"}
+    )
+    assert (status, refused["code"]) == (429, "rate_limited")  # their five an hour are spent
+    status, _ = await call(client, "POST", SEND, asnaf, {"mobile": ME, "purpose": "delete_unit"})
+    assert status == 201  # mine are not
+    assert (await check(client, other, theirs, their_code))["status"] == "spent"  # voided: theirs
+    assert (await check(client, asnaf, mine, my_code))["status"] == "approved"
+
+
+async def test_one_key_cannot_flood(gateway: GatewayFactory, clock: FakeClock) -> None:
+    client = await gateway(verify_sends_per_key_per_minute=3)
+    auth = await bearer(client, "verify")
+    clock.advance(-(clock.now % 60))  # at the start of a minute
+    for i in range(3):
+        await start(client, auth, mobile=f"0912123{i:04d}")
+    clock.advance(20)
+    status, refused = await call(
+        client, "POST", SEND, auth, {"mobile": "09121239999", "purpose": "activation"}
+    )
+    assert (status, refused["code"], refused["retry_after"]) == (429, "rate_limited", 40)
+    assert len(await sms(client, "09121239999")) == 0
+    other_key = await bearer(client, "verify")  # the same client's other key has its own
+    await start(client, other_key, mobile="09121239999")
+    clock.advance(40)
+    await start(client, auth, mobile="09121238888")

@@ -4,6 +4,7 @@ but in the SMS (or call) itself: only its keyed hash is kept, and it waits seale
 
 from __future__ import annotations
 
+import math
 from datetime import datetime
 from typing import Annotated, Literal
 
@@ -33,8 +34,9 @@ def _purpose(value: str) -> str:
 
 
 class VerificationIn(BaseModel):
-    """Send a new code. The same mobile and purpose again within the resend interval (120 s) is
-    a 429 with the seconds left; a later one sends a new code and voids the old one."""
+    """Send a new code. The same mobile and purpose again from the same client within the
+    resend interval (120 s) is a 429 with the seconds left; a later one sends a new code and
+    voids the old one."""
 
     model_config = ConfigDict(
         strict=True,
@@ -148,6 +150,10 @@ def voice_available(settings: Settings, purpose: str) -> bool:
     )
 
 
+def _window_left(window_s: int, now: float) -> int:
+    return max(1, math.ceil(window_s - now % window_s))
+
+
 @require_scope(SCOPE)
 async def post_verification(request: web.Request) -> web.Response:
     body = await read_model(request, VerificationIn)
@@ -158,8 +164,17 @@ async def post_verification(request: web.Request) -> web.Response:
             "the configured SMS provider has no voice route for this purpose",
             field="channel",
         )
+    deps = request.app[DEPS]
+    full = await deps.store.hit_limits([verify.send_limit(deps, request[API_KEY_ID])], deps.clock())
+    if full is not None:
+        raise ApiError(
+            429,
+            "rate_limited",
+            "this key has asked for many codes this minute; try again later",
+            retry_after=_window_left(full.window_s, deps.clock()),
+        )
     started = await verify.start(
-        request.app[DEPS],
+        deps,
         client=request[API_KEY_NAME],
         mobile=body.mobile,
         purpose=body.purpose,
@@ -179,7 +194,7 @@ async def post_verification(request: web.Request) -> web.Response:
         raise ApiError(
             429,
             "rate_limited",
-            f"this number has had its codes for now; try again in {started.wait_s} s",
+            f"this number has had its codes from you for now; try again in {started.wait_s} s",
             retry_after=started.wait_s,
         )
     v = started.verification
@@ -202,7 +217,7 @@ async def check_verification(request: web.Request) -> web.Response:
     limit = verify.check_limit(deps, request[API_KEY_ID])
     full = await deps.store.hit_limits([limit], deps.clock())
     if full is not None:
-        wait = max(1, int(full.window_s - deps.clock() % full.window_s))
+        wait = _window_left(full.window_s, deps.clock())
         raise ApiError(429, "rate_limited", "too many checks; try again later", retry_after=wait)
     status = await verify.check(
         deps, request[API_KEY_NAME], request.match_info["id"], body.code, body.national_id
@@ -216,8 +231,9 @@ OPERATIONS = (
        description="The gateway makes the code (digits, from `secrets`), keeps only its keyed "
        "hash and sends it with the purpose's own text, ahead of every notice; undelivered when "
        "it expires, it is never sent late. 429 `resend_too_soon` within the purpose's resend "
-       "interval (120 s), 429 `rate_limited` past 5 codes an hour or 10 a day per mobile, both "
-       "with `retry_after`; 400 `channel_unavailable` for a voice code without a voice route.",
+       "interval (120 s), 429 `rate_limited` past 5 codes an hour or 10 a day per mobile "
+       "from this client, or 120 requests a minute per key, both with `retry_after`; 400 "
+       "`channel_unavailable` for a voice code without a voice route.",
        errors={400: ("invalid_mobile", "invalid_national_id", "channel_unavailable"),
                429: ("resend_too_soon", "rate_limited")}),
     Op("post", "/v1/verifications/{id}/check", "Check a verification code", "verifications",

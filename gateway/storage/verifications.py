@@ -1,5 +1,6 @@
-"""Verification codes: the resend interval and the per-number caps, decided under one lock per
-number so that two requests at once (in any process) cannot both send; the code's SMS is written
+"""Verification codes: the resend interval and the caps, per number and client (one portal's
+codes never hold another's), decided under one lock per number so that two requests at once (in
+any process) cannot both send; the code's SMS is written
 in the same transaction; a check's try is counted before its code is compared, and a
 verification is approved at most once."""
 
@@ -34,9 +35,10 @@ class Verifications:
             await tx.lock(f"verify:{v.mobile}")
             last = await tx.fetchval(
                 "SELECT MAX(created_at) FROM verifications WHERE mobile = ? AND purpose = ? "
-                "AND created_at > ?",
+                "AND client = ? AND created_at > ?",
                 v.mobile,
                 v.purpose,
+                v.client,
                 now - rules.resend_after_s,
             )
             if last is not None:
@@ -45,8 +47,9 @@ class Verifications:
             for cap, window_s in ((rules.per_hour, HOUR_S), (rules.per_day, DAY_S)):
                 row = await tx.fetchrow(
                     "SELECT COUNT(*), MIN(created_at) FROM verifications "
-                    "WHERE mobile = ? AND created_at > ?",
+                    "WHERE mobile = ? AND client = ? AND created_at > ?",
                     v.mobile,
+                    v.client,
                     now - window_s,
                 )
                 if row is not None and int(row[0]) >= cap:

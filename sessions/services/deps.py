@@ -46,13 +46,15 @@ class Policy:
     # worth sending for this long after its due time; then it fails `expired`.
     message_validity_s: int = 7 * 24 * 3600
     # Verification codes (seed 001): life, checks, the resend interval per purpose (any purpose
-    # not named: the default), and codes per number a rolling hour and day.
+    # not named: the default), and codes per number and client a rolling hour and day.
     verify_ttl_s: int = 600
     verify_max_checks: int = 5
     verify_resend_s: Mapping[str, int] = field(default_factory=dict)
     verify_resend_default_s: int = 120
     verify_per_hour: int = 5
     verify_per_day: int = 10
+    # Send requests per API key a minute: one key cannot flood numbers with codes.
+    verify_sends_per_key_per_minute: int = 120
 
 
 @dataclass(frozen=True, slots=True)

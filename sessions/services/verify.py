@@ -3,7 +3,8 @@ its purpose's own text, keeps only its keyed hash, and answers whether a code gi
 
 As Twilio Verify does: a verification has an id and an expiry (10 minutes), is spent once
 approved, and after five wrong codes; a new one for the same number and purpose waits out the
-resend interval (120 s) and voids the old one; each number gets so many codes an hour and a day.
+resend interval (120 s) and voids the old one; each number gets so many codes an hour and a day
+from each client, and each API key may ask for so many a minute.
 """
 
 from __future__ import annotations
@@ -122,6 +123,12 @@ async def start(
     if refused is not None:
         return Started(refused=refused[0], wait_s=refused[1])
     return Started(verification=verification, resend_after_s=resend_s)
+
+
+def send_limit(deps: Deps, caller: str) -> Limit:
+    """Send requests per API key: the per-number caps bound what one number gets, this what
+    one key can send across many numbers."""
+    return Limit(f"vsend:key:{caller}", deps.policy.verify_sends_per_key_per_minute, 60)
 
 
 def check_limit(deps: Deps, caller: str) -> Limit:
