@@ -5,8 +5,8 @@ Loops of their own, so a slow call in one never holds up the others (`run`):
 - sends (`send_once`): fails messages whose validity ended while they waited (`expired`) or while
   their outcome was unknown (`unknown_outcome`), then sends due messages through the first
   provider that is up (the primary, else the fallback), in chunks of the provider's batch size,
-  concurrently; on a provider that tells messages apart only by their text (sms.ir), identical
-  texts to one number go one at a time;
+  each verification code in a call of its own, concurrently; on a provider that tells messages
+  apart only by their text (sms.ir), identical texts to one number go one at a time;
 - checks (`check_once`): asks the provider a send went to what became of sends whose answer never
   came (a timeout, a cut connection, a garbled answer, a dispatcher that died mid-send): found
   there, they are sent; provably never taken, they go out again (through any provider);
@@ -74,6 +74,16 @@ def failure_kind(reason: str) -> str:
         if kind in reason:
             return kind
     return "refused"
+
+
+def _calls(route: Provider, claims: Sequence[ClaimedSms]) -> list[list[ClaimedSms]]:
+    """The provider calls a claim goes out in: each verification code in a call of its own
+    (never in a batch, whose fault, slowness or partial refusal would become the code's, and
+    whose lost answer would leave codes never sent `unknown`); the rest in batches."""
+    codes = [[c] for c in claims if c.otp is not None]
+    rest = [c for c in claims if c.otp is None]
+    size = route.max_batch
+    return codes + [rest[i : i + size] for i in range(0, len(rest), size)]
 
 
 class Dispatcher:
@@ -151,12 +161,9 @@ class Dispatcher:
         going = claims
         if claims and not route.tells_twins_apart:
             going = await self._one_twin_at_a_time(route, claims)
-        size = route.max_batch
         # A claim larger than one provider call keeps its calls in flight together: against a
         # provider that answers in 50 ms, that is what lifts throughput past one call a time.
-        await asyncio.gather(
-            *(self._send_chunk(route, going[i : i + size]) for i in range(0, len(going), size))
-        )
+        await asyncio.gather(*(self._send_chunk(route, chunk) for chunk in _calls(route, going)))
         return len(claims)
 
     async def _one_twin_at_a_time(
