@@ -62,6 +62,7 @@ async def _storage_ctx(app: web.Application) -> AsyncIterator[None]:
             verify_per_day=settings.verify_per_day,
             verify_sends_per_key_per_minute=settings.verify_sends_per_key_per_minute,
             extra_mobile_prefixes=tuple(settings.extra_mobile_prefixes),
+            loan_code_digits=settings.loan_code_digits,
         ),
         sealer=load_sealer(settings),
     )

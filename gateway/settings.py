@@ -12,6 +12,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from providers.config import Account, DispatchConfig, ProviderConfig, RetryConfig
 from sessions.normalize import digits_only
+from sessions.validators import LOAN_CODE_DIGITS
 
 ProviderName = Literal["console", "kavenegar", "smsir"]
 Network = IPv4Network | IPv6Network
@@ -122,6 +123,8 @@ class Settings(BaseSettings):
     # Comma-separated mobile prefixes (`0941,09981`) allocated after the `phonenumbers` release
     # installed: API recipients under them are accepted although its metadata does not know them.
     extra_mobile_prefixes: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # The portal's loan tracking codes: how many digits, `6-20` or one length (`8`).
+    loan_code_digits: Annotated[tuple[int, int], NoDecode] = LOAN_CODE_DIGITS
 
     @field_validator("sms_fallback", "database_url", mode="before")
     @classmethod
@@ -187,6 +190,17 @@ class Settings(BaseSettings):
             if not (prefix.startswith("09") and 3 <= len(prefix) <= 11):
                 raise ValueError(f"{prefix!r} is not a mobile prefix such as 0941")
         return prefixes
+
+    @field_validator("loan_code_digits", mode="before")
+    @classmethod
+    def _digit_range(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        low, dash, high = value.partition("-")
+        low, high = digits_only(low), digits_only(high if dash else low)
+        if not (low.isdigit() and high.isdigit() and 4 <= int(low) <= int(high) <= 32):
+            raise ValueError(f"{value!r} is not a digit count such as 6-20 or 8 (4 to 32)")
+        return (int(low), int(high))
 
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite:///{self.db}"

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from sessions.flows.base import Flow
-from sessions.flows.home import RESUME_OPTIONS, RESUME_QUESTION
+from sessions.flows.home import RESUME_AGAIN, RESUME_OPTIONS, RESUME_QUESTION
 from sessions.flows.registry import SERVICES, all_nodes
 from sessions.screens import LANGS, Screen, page_fits, render_pages
 from sessions.ussd import EXPIRED, MISMATCH, UNAVAILABLE
@@ -56,10 +56,25 @@ NOTICES = {
 }
 
 
+def error_screens(flows: Sequence[Flow] = SERVICES) -> Iterable[tuple[str, Screen]]:
+    """Screens that answer a wrong input: the choices must stay on their first and only page."""
+    for name, node in all_nodes(flows).items():
+        screens = getattr(node, "error_screens", None)
+        if callable(screens):
+            for i, screen in enumerate(screens()):
+                yield f"{name}:error#{i}", screen
+    yield "resume:error", RESUME_AGAIN
+
+
 def check_screens(flows: Sequence[Flow] = SERVICES) -> list[ScreenReport]:
     reports = [
         ScreenReport(where, lang, render_pages(screen, lang))
         for where, screen in all_screens(flows)
+        for lang in LANGS
+    ]
+    reports += [
+        ScreenReport(where, lang, render_pages(screen, lang), max_pages=1)
+        for where, screen in error_screens(flows)
         for lang in LANGS
     ]
     for where, text in NOTICES.items():

@@ -13,7 +13,18 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple, Protocol
 
 from sessions.normalize import normalize
-from sessions.screens import BACK_KEY, HOME_KEY, MORE_KEY, Screen, T, render_pages, static
+from sessions.screens import (
+    BACK_KEY,
+    HOME_KEY,
+    LANGS,
+    MORE_KEY,
+    Lang,
+    Screen,
+    T,
+    one_page,
+    render_pages,
+    static,
+)
 from sessions.state import HOME, State
 
 
@@ -76,14 +87,18 @@ class Menu:
     def screens(self) -> tuple[Screen, ...]:
         return (self._screen(), self._screen(error=True))
 
+    def error_screens(self) -> tuple[Screen, ...]:
+        return (self._error,)
+
     def _screen(self, error: bool = False) -> Screen:
         return self._error if error else self._plain
 
     def _build(self, error: bool) -> Screen:
-        body = tuple(t for t in (INVALID_CHOICE if error else None, self.title) if t is not None)
-        return Screen(
-            body=body, options=tuple((o.key, o.label) for o in self.options), nav=self.nav
-        )
+        options = tuple((o.key, o.label) for o in self.options)
+        if not error:
+            body = () if self.title is None else (self.title,)
+            return Screen(body=body, options=options, nav=self.nav)
+        return error_screen(INVALID_CHOICE, self.title, options, nav=self.nav)
 
     async def show(self, ctx: Ctx) -> Outcome:
         return self._screen()
@@ -94,6 +109,27 @@ class Menu:
                 ctx.state.data.update(option.sets)
                 return Goto(option.goto)
         return self._screen(error=True)
+
+
+def error_screen(
+    error: T, prompt: T | None, options: tuple[tuple[str, T], ...] = (), *, nav: bool = True
+) -> Screen:
+    """An error above the prompt and its choices, on the first page: where both do not fit, the
+    error replaces the prompt (the choices stay), and where even that is too long (the main
+    menu in Persian) the choices are shown again without it."""
+
+    def fitting(lang: Lang) -> str:
+        candidates = [[error.get(lang)], []]
+        if prompt is not None:
+            candidates.insert(0, [error.get(lang), prompt.get(lang)])
+        for lines in candidates:
+            screen = Screen(body=tuple(T(line, line) for line in lines), options=options, nav=nav)
+            if one_page(screen, lang):
+                return "\n".join(lines)
+        return ""
+
+    fa, en = fitting(LANGS[0]), fitting(LANGS[1])
+    return Screen(body=(T(fa, en),) if fa or en else (), options=options, nav=nav)
 
 
 class Invalid(Exception):
@@ -118,6 +154,11 @@ class Ask:
     give_up: T  # the end screen after `max_tries` invalid answers
     errors: tuple[T, ...] = ()  # every message `parse` can raise, so `check` can fit them
     max_tries: int = 3
+    # Parses with the session at hand (a length the operator sets); instead of `parse`.
+    parse_in: Callable[[Ctx, str], str] | None = None
+    # Shown under an error instead of `prompt` when both would not fit one page: the choices
+    # the prompt offers must stay on the first page.
+    retry: T | None = None
     # Built once, rendered once (`dataclasses.field`: this class has a field named `field`).
     _prompt: Screen = dataclasses.field(init=False, repr=False, compare=False)
 
@@ -129,22 +170,30 @@ class Ask:
         return True
 
     def screens(self) -> tuple[Screen, ...]:
-        out = [self._prompt]
-        for error in self.errors:
-            out += [Screen(body=(error, self.prompt)), Screen(body=(error, self.give_up), end=True)]
+        out = [self._prompt, *self.error_screens()]
+        out += [Screen(body=(error, self.give_up), end=True) for error in self.errors]
         return tuple(out)
+
+    def error_screens(self) -> tuple[Screen, ...]:
+        return tuple(self._again(error) for error in self.errors)
+
+    def _again(self, error: T) -> Screen:
+        whole = Screen(body=(error, self.prompt))
+        if self.retry is None or all(one_page(whole, lang) for lang in LANGS):
+            return whole
+        return Screen(body=(error, self.retry))
 
     async def show(self, ctx: Ctx) -> Outcome:
         return self._prompt
 
     async def handle(self, ctx: Ctx, text: str) -> Outcome:
         try:
-            value = self.parse(text)
+            value = self.parse(text) if self.parse_in is None else self.parse_in(ctx, text)
         except Invalid as exc:
             ctx.state.tries += 1
             if ctx.state.tries >= self.max_tries:
                 return Screen(body=(exc.message, self.give_up), end=True)
-            return Screen(body=(exc.message, self.prompt))
+            return self._again(exc.message)
         ctx.state.data[self.field] = value
         return Goto(self.goto)
 

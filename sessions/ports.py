@@ -78,6 +78,12 @@ class SessionStore(Protocol):
 
     async def purge_sessions(self, updated_before: float) -> int: ...
 
+    async def caller_language(self, msisdn: str) -> str | None:
+        """The language this number last chose on the main menu (None: never chose)."""
+        ...
+
+    async def remember_language(self, msisdn: str, lang: str, now: float) -> None: ...
+
     def session_lock(self, key: str) -> AbstractAsyncContextManager[None]:
         """Held around one hop of a session: hops of one session run one at a time, also when
         several gateway processes share the database (embedded SQLite: nothing to do)."""

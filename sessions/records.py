@@ -50,6 +50,8 @@ class Loan:
     bank: str = ""
     branch: str = ""
     amount: int = 0
+    bank_en: str = ""  # the English names, for English screens and SMS
+    branch_en: str = ""
     created_at: float = 0.0
     updated_at: float = 0.0
 

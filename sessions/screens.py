@@ -60,7 +60,7 @@ def _display_key(key: str, lang: Lang) -> str:
 
 
 def lines_of(screen: Screen, lang: Lang) -> list[str]:
-    lines = [t.get(lang) for t in screen.body]
+    lines = [t.get(lang) for t in screen.body if t.get(lang)]  # "": nothing in this language
     lines.extend(f"{_display_key(k, lang)} {label.get(lang)}" for k, label in screen.options)
     lines.extend(t.get(lang) for t in screen.after)
     return lines
@@ -120,6 +120,10 @@ def paginate(lines: Sequence[str], lang: Lang, *, end: bool, nav: bool) -> list[
         last = i == len(pages) - 1
         texts.append("\n".join([*chunk, *([] if last else [more]), *footer]))
     return texts
+
+
+def one_page(screen: Screen, lang: Lang) -> bool:
+    return len(paginate(lines_of(screen, lang), lang, end=screen.end, nav=screen.nav)) == 1
 
 
 def static(screen: Screen) -> Screen:

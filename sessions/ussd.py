@@ -67,6 +67,8 @@ class UssdSessions:
             return UssdReply("", end=True)
         if stored is None:
             state = State()
+            if await self._store.caller_language(hop.msisdn) == "en":
+                state.lang = "en"  # the language this number chose last time
             page = await self._open(Ctx(state, hop.msisdn, now, self._deps), hop, previous)
             created = now
         else:

@@ -84,6 +84,26 @@ def tracking_code(raw: str) -> str:
     return value
 
 
+# The portal's loan tracking codes (seed 000): digits in any script, of a length the operator sets
+# (GATEWAY_LOAN_CODE_DIGITS); these are the bounds when none is set.
+LOAN_CODE_DIGITS = (6, 20)
+
+
+def digit_span(lengths: tuple[int, int]) -> str:
+    low, high = lengths
+    return str(low) if low == high else f"{low} to {high}"
+
+
+def loan_code(raw: str, lengths: tuple[int, int] = LOAN_CODE_DIGITS) -> str:
+    value = digits_only(raw)
+    low, high = lengths
+    if not (value.isascii() and value.isdigit() and low <= len(value) <= high):
+        raise InvalidInput(
+            "invalid_tracking_code", f"tracking code must be {digit_span(lengths)} digits"
+        )
+    return value
+
+
 def insurance_number(raw: str) -> str:
     value = digits_only(raw)
     if not _TEN_DIGITS.fullmatch(value):

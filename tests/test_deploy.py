@@ -85,6 +85,8 @@ def _written(value: object) -> str:
         return ""
     if isinstance(value, bool):
         return str(value).lower()
+    if isinstance(value, tuple):  # a range of lengths: 6-20
+        return "-".join(str(v) for v in value)
     return str(value)
 
 

@@ -70,13 +70,17 @@ async def test_my_applications_lists_only_mine(gateway: GatewayFactory) -> None:
     assert "۱۱۱۱۱۱۱۱: ثبت شده و در انتظار بررسی" in detail
 
 
-async def test_no_applications(gateway: GatewayFactory) -> None:
+async def test_no_applications_leaves_a_way_back(gateway: GatewayFactory) -> None:
     phone = Phone(await gateway())
     await phone.dial()
     await phone.send("3")
     reply = await phone.send("2")
-    assert is_end(reply)
+    assert not is_end(reply)
     assert "درخواست تسهیلاتی برای شماره شما ثبت نشده است" in reply
+    assert "۰ بازگشت ۰۰ خانه" in reply
+    assert "۱ با کد رهگیری" in await phone.send("0")  # back to the loan menu
+    await phone.send("2")
+    assert (await phone.send("00")).startswith("CON ۱ پیگیری ثبت‌نام")
 
 
 async def test_rejected_loan_offers_an_objection_that_files_a_complaint(
@@ -168,6 +172,7 @@ async def test_at_most_three_open_complaints_per_number(gateway: GatewayFactory)
     await phone.dial()
     blocked = await phone.send("4")
     assert is_end(blocked)
-    assert "۳ اعتراض باز دارید" in blocked
+    assert "۳ اعتراض بی‌پاسخ دارید" in blocked
+    assert "بررسی" not in blocked  # the limit is lifted by an answer, not a review
     assert len(await deps(client).store.find_records(Complaint, {}, limit=10)) == 3
     assert "ثبت شد" in await _complain(Phone(client, OTHER), "4", "1", "1")

@@ -117,7 +117,7 @@ async def test_complaint_keyword_files_a_ticket(
 
 
 @pytest.mark.parametrize(
-    "text", ["راهنما", "HELP", "help", "?", "؟", "سلام", "hello there", "", "وضعیت", "REG 123"]
+    "text", ["راهنما", "HELP", "help", "?", "؟", "سلام", "hello there", "", "REG 123"]
 )
 async def test_help_and_anything_not_understood_gets_help(
     gateway: GatewayFactory, text: str

@@ -52,7 +52,7 @@ async def test_hubtel_walk_with_a_retried_sequence(gateway: GatewayFactory) -> N
     assert "۱ با کد رهگیری" in menu["Message"]
     assert await hop("Response", "3", 2) == menu  # the operator's retry: same screen
     prompt = await hop("Response", "1", 3)
-    assert "کد رهگیری ۸ رقمی" in prompt["Message"]
+    assert "کد رهگیری تسهیلات" in prompt["Message"]
     assert (await hop("Response", "00", 4))["Message"].startswith("۱ پیگیری ثبت‌نام")
 
 

@@ -173,8 +173,10 @@ async def test_invalid_answers_three_times_end_the_session(gateway: GatewayFacto
 async def test_invalid_menu_choice_says_so(gateway: GatewayFactory) -> None:
     phone = Phone(await gateway(WITH_PROBE))
     await phone.dial()
+    await phone.send("5")
     reply = await phone.send("7")
     assert "گزینه نامعتبر است" in reply
+    assert "۱ نوشتن متن" in reply
 
 
 def test_state_survives_its_round_trip_through_storage() -> None:

@@ -15,7 +15,7 @@ _FORMATS = {
     "date": "2025-11-21",
     "uri": "https://example.org/",
 }
-_DIGITS = re.compile(r"^\^\[0-9\]\{(\d+)\}\$$")
+_DIGITS = re.compile(r"^\^\[0-9\]\{(\d+)(?:,\d+)?\}\$$")
 
 
 def example_for_pattern(pattern: str) -> str:

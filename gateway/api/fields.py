@@ -7,6 +7,7 @@ Request models are strict (no silent type coercion) and refuse unknown fields.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -35,6 +36,23 @@ def sms_text(max_len: int) -> Callable[[str], str]:
                 raise ValueError(f"character U+{ord(ch):04X} is not allowed")
         if len(text) > max_len:
             raise ValueError(f"at most {max_len} characters ({len(text)} given)")
+        return text
+
+    return check
+
+
+_PERSIAN_LETTERS = re.compile(r"[\u0600-\u06ff\ufb50-\ufdff\ufe70-\ufeff]")
+
+
+def english_text(max_len: int) -> Callable[[str], str]:
+    """SMS-safe text with no Persian or Arabic letters: an English name, printed inside English
+    sentences."""
+    plain = sms_text(max_len)
+
+    def check(value: str) -> str:
+        text = plain(value)
+        if _PERSIAN_LETTERS.search(text):
+            raise ValueError("an English name has no Persian letters")
         return text
 
     return check

@@ -3,6 +3,7 @@ notifies the applicant by SMS (scope `records`)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Literal
 
 from aiohttp import web
@@ -15,6 +16,7 @@ from gateway.api.fields import (
     NationalId,
     Timestamp,
     at,
+    english_text,
     sms_text,
 )
 from gateway.api.operations import Op
@@ -68,16 +70,31 @@ class LoanIn(BaseModel):
     amount: int = Field(
         0, ge=0, le=AMOUNT_MAX, description="Amount in rials.", examples=[500_000_000]
     )
+    bank_en: Annotated[str, AfterValidator(english_text(BANK_MAX))] = Field(
+        "",
+        description="The bank's English name, for English screens and SMS (≤ 30 characters, no "
+        "Persian letters); without it they print the Persian name on a line of its own.",
+        examples=["Bank Mellat"],
+        json_schema_extra={"maxLength": BANK_MAX},
+    )
+    branch_en: Annotated[str, AfterValidator(english_text(BRANCH_MAX))] = Field(
+        "",
+        description="The branch's English name (≤ 24 characters, no Persian letters).",
+        examples=["Vanak branch"],
+        json_schema_extra={"maxLength": BRANCH_MAX},
+    )
 
 
 class LoanOut(BaseModel):
-    tracking_code: str = Field(examples=["12345678"])
+    tracking_code: str = Field(examples=["1403000012345"])
     national_id: str
     mobile: str
     stage: LoanStage
     bank: str
     branch: str
     amount: int
+    bank_en: str
+    branch_en: str
     created_at: Timestamp
     updated_at: Timestamp
 
@@ -92,15 +109,23 @@ class LoanOut(BaseModel):
                 "bank": record.bank,
                 "branch": record.branch,
                 "amount": record.amount,
+                "bank_en": record.bank_en,
+                "branch_en": record.branch_en,
                 "created_at": at(record.created_at),
                 "updated_at": at(record.updated_at),
             }
         )
 
 
+def _code_of(request: web.Request) -> Callable[[str], str]:
+    """The portal's code format, of the length the operator set (GATEWAY_LOAN_CODE_DIGITS)."""
+    lengths = request.app[DEPS].policy.loan_code_digits
+    return lambda raw: validators.loan_code(raw, lengths)
+
+
 @require_scope(SCOPE)
 async def put_loan(request: web.Request) -> web.StreamResponse:
-    tracking_code = path_value(request, "tracking_code", validators.tracking_code)
+    tracking_code = path_value(request, "tracking_code", _code_of(request))
     body = await read_model(request, LoanIn)
     record = Loan(
         tracking_code=tracking_code,
@@ -110,6 +135,8 @@ async def put_loan(request: web.Request) -> web.StreamResponse:
         bank=body.bank,
         branch=body.branch,
         amount=body.amount,
+        bank_en=body.bank_en,
+        branch_en=body.branch_en,
     )
     with rendering_as():
         stored, created = await loans.put(request.app[DEPS], record, source=request[API_KEY_NAME])
@@ -118,14 +145,20 @@ async def put_loan(request: web.Request) -> web.StreamResponse:
 
 @require_scope(SCOPE)
 async def get_loan(request: web.Request) -> web.StreamResponse:
-    tracking_code = path_value(request, "tracking_code", validators.tracking_code)
+    tracking_code = path_value(request, "tracking_code", _code_of(request))
     record = await request.app[STORAGE].get_record(Loan, tracking_code)
     if record is None:
         raise ApiError(404, "not_found", "no loan application with this tracking code")
     return answer(LoanOut.of(record))
 
 
-CODE = {"tracking_code": ("8-digit tracking code", r"^[0-9]{8}$")}
+CODE = {
+    "tracking_code": (
+        "The portal's tracking code: 6 to 20 digits by default (GATEWAY_LOAN_CODE_DIGITS), "
+        "in any script",
+        r"^[0-9]{6,20}$",
+    )
+}
 OPERATIONS = (
     Op("put", "/v1/loans/{tracking_code}", "Create or update a loan application", "records",
        response=LoanOut, body=LoanIn, scope=SCOPE, path_params=CODE,

@@ -134,3 +134,19 @@ class SessionRows:
             return await tx.execute(
                 "DELETE FROM ussd_sessions WHERE updated_at < ?", updated_before
             )
+
+    async def caller_language(self, msisdn: str) -> str | None:
+        async with self.db.reading() as tx:
+            found = await tx.fetchval("SELECT lang FROM caller_languages WHERE msisdn = ?", msisdn)
+        return str(found) if found is not None else None
+
+    async def remember_language(self, msisdn: str, lang: str, now: float) -> None:
+        async with self.db.transaction() as tx:
+            await tx.execute(
+                "INSERT INTO caller_languages (msisdn, lang, updated_at) VALUES (?, ?, ?) "
+                "ON CONFLICT (msisdn) DO UPDATE SET lang = excluded.lang, "
+                "updated_at = excluded.updated_at",
+                msisdn,
+                lang,
+                now,
+            )

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from sessions.engine import Ask, Ctx, Invalid
+from sessions.normalize import to_persian_digits
 from sessions.screens import Screen, T
 from sessions.services.deps import Deps
-from sessions.validators import InvalidInput, national_id, tracking_code
+from sessions.validators import InvalidInput, digit_span, loan_code, national_id
 
 NID_PROMPT = T("کد ملی ۱۰ رقمی را وارد کنید:", "Enter your 10-digit national ID:")
 NID_INVALID = T("کد ملی نامعتبر است.", "Invalid national ID.")
-CODE_PROMPT = T("کد رهگیری ۸ رقمی را وارد کنید:", "Enter the 8-digit tracking code:")
-CODE_INVALID = T("کد رهگیری نامعتبر است.", "Invalid tracking code.")
+CODE_PROMPT = T("کد رهگیری تسهیلات را وارد کنید:", "Enter the loan's tracking code:")
+CODE_RETRY = T("کد رهگیری را وارد کنید:", "Enter the tracking code:")
+CODE_INVALID = T("کد رهگیری باید {n} رقم باشد.", "A tracking code has {n} digits.")
 TOO_MANY_TRIES = T(
     "لطفاً با اطلاعات درست دوباره شماره‌گیری کنید.", "Please dial again with the right details."
 )
@@ -27,11 +29,19 @@ def parse_national_id(text: str) -> str:
         raise Invalid(NID_INVALID) from exc
 
 
-def parse_tracking_code(text: str) -> str:
+def code_invalid(lengths: tuple[int, int]) -> T:
+    """The malformed-code message naming the portal's lengths (GATEWAY_LOAN_CODE_DIGITS)."""
+    low, high = lengths
+    fa = to_persian_digits(str(low) if low == high else f"{low} تا {high}")
+    return T(CODE_INVALID.fa.format(n=fa), CODE_INVALID.en.format(n=digit_span(lengths)))
+
+
+def parse_loan_code(ctx: Ctx, text: str) -> str:
+    lengths = deps_of(ctx).policy.loan_code_digits
     try:
-        return tracking_code(text)
+        return loan_code(text, lengths)
     except InvalidInput as exc:
-        raise Invalid(CODE_INVALID) from exc
+        raise Invalid(code_invalid(lengths)) from exc
 
 
 def ask_national_id(goto: str) -> Ask:

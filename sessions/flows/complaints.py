@@ -24,8 +24,10 @@ SUBJECT_TITLE = T("موضوع:", "Subject of the complaint:")
 WORKSHOP_PROMPT = T(
     "کد کارگاه را وارد کنید.\n۱ کد کارگاه ندارم", "Enter the workshop code.\n1 I have none"
 )
+WORKSHOP_RETRY = T("۱ کد کارگاه ندارم", "1 I have none")
 WORKSHOP_INVALID = T("کد کارگاه باید ۴ تا ۱۲ رقم باشد.", "A workshop code has 4 to 12 digits.")
 BODY_PROMPT = T("شرح کوتاه اعتراض را بنویسید.\n۱ بدون شرح", "Write a short description.\n1 Skip")
+BODY_RETRY = T("۱ بدون شرح", "1 Skip")
 BODY_TOO_LONG = T("شرح حداکثر ۱۶۰ نویسه است.", "The description may have at most 160 characters.")
 CONFIRM = T("اعتراض «{s}» ثبت شود؟", "File the complaint \u201c{s}\u201d?")
 CONFIRM_OPTIONS = (("1", T("ثبت", "File")), ("2", T("انصراف", "Cancel")))
@@ -35,8 +37,8 @@ FILED = T(
     "Your complaint is filed as ticket {t}. It is sent to you by SMS too.",
 )
 TOO_MANY_OPEN = T(
-    "شما {n} اعتراض باز دارید. تا بررسی آن‌ها اعتراض تازه ثبت نمی‌شود.",
-    "You have {n} open complaints. A new one can be filed once they are handled.",
+    "شما {n} اعتراض بی‌پاسخ دارید. با پاسخ یکی از آن‌ها اعتراض تازه ثبت می‌شود.",
+    "You have {n} unanswered complaints. A new one can be filed once one is answered.",
 )
 GIVE_UP = T("لطفاً دوباره شماره‌گیری کنید.", "Please dial again.")
 
@@ -139,10 +141,22 @@ FLOW = Flow(
             ),
         ),
         "complaints.workshop": Ask(
-            WORKSHOP_PROMPT, "workshop", _workshop, "complaints.body", GIVE_UP, (WORKSHOP_INVALID,)
+            WORKSHOP_PROMPT,
+            "workshop",
+            _workshop,
+            "complaints.body",
+            GIVE_UP,
+            (WORKSHOP_INVALID,),
+            retry=WORKSHOP_RETRY,
         ),
         "complaints.body": Ask(
-            BODY_PROMPT, "body", _body, "complaints.confirm", GIVE_UP, (BODY_TOO_LONG,)
+            BODY_PROMPT,
+            "body",
+            _body,
+            "complaints.confirm",
+            GIVE_UP,
+            (BODY_TOO_LONG,),
+            retry=BODY_RETRY,
         ),
         "complaints.confirm": Custom(_confirm, _confirmed),
         "complaints.file": Action(_file),

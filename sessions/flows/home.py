@@ -4,8 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from sessions.engine import Action, Ctx, Custom, Goto, Menu, Node, Option, Outcome
+from sessions.engine import (
+    INVALID_CHOICE,
+    Action,
+    Ctx,
+    Custom,
+    Goto,
+    Menu,
+    Node,
+    Option,
+    Outcome,
+    error_screen,
+)
 from sessions.flows.base import Flow
+from sessions.flows.common import deps_of
 from sessions.screens import Screen, T
 from sessions.state import HOME, State
 from sessions.ussd import RESUME_NODE
@@ -25,6 +37,8 @@ RESUME_OPTIONS = (
 
 async def _toggle_language(ctx: Ctx) -> Outcome:
     ctx.state.lang = "en" if ctx.state.lang == "fa" else "fa"
+    # Remembered for the number's next session, which opens in this language.
+    await deps_of(ctx).store.remember_language(ctx.msisdn, ctx.state.lang, ctx.now)
     return Goto(HOME, push=False)
 
 
@@ -44,11 +58,11 @@ async def _resume_answer(ctx: Ctx, text: str) -> Outcome:
     if text == "2" or saved is None:
         return Goto(HOME, push=False)
     ctx.state.saved = saved
-    return Screen(
-        body=(T("گزینه نامعتبر است.", "Invalid choice."), RESUME_QUESTION),
-        options=RESUME_OPTIONS,
-        nav=False,
-    )
+    return RESUME_AGAIN
+
+
+# The question with an error does not fit one page in Persian: the error and the choices do.
+RESUME_AGAIN = error_screen(INVALID_CHOICE, RESUME_QUESTION, RESUME_OPTIONS, nav=False)
 
 
 def home_nodes(flows: Sequence[Flow]) -> Mapping[str, Node]:

@@ -9,13 +9,14 @@ from __future__ import annotations
 from sessions.engine import Ask, Ctx, Custom, Goto, Menu, Option, Outcome
 from sessions.flows.base import Flow
 from sessions.flows.common import (
-    CODE_INVALID,
     CODE_PROMPT,
+    CODE_RETRY,
     LIMITED,
     TOO_MANY_TRIES,
+    code_invalid,
     deps_of,
     end,
-    parse_tracking_code,
+    parse_loan_code,
 )
 from sessions.flows.complaints import OBJECTION_KEY
 from sessions.flows.complaints import START as COMPLAINT_START
@@ -23,6 +24,7 @@ from sessions.normalize import to_persian_digits
 from sessions.records import LOAN_STAGES, Loan
 from sessions.screens import Screen, T
 from sessions.services import loans
+from sessions.validators import LOAN_CODE_DIGITS
 from templates_sms import TemplateRegistry, jalali_date, load_templates
 
 NOT_FOUND = T(
@@ -44,21 +46,30 @@ def stage_label(templates: TemplateRegistry, stage: str) -> T:
     return T(labels["fa"], labels["en"])
 
 
+def place_line(loan: Loan) -> T:
+    """Bank and branch: «بانک، شعبه» in Persian; in English the English names, or each Persian
+    name on a line of its own (never inside an English sentence)."""
+    fa_bank, fa_branch = loans.place(loan, "fa")
+    en_bank, en_branch = loans.place(loan, "en")
+    english = loan.bank_en and loan.branch_en
+    return T(
+        f"{fa_bank}، {fa_branch}",
+        f"{en_bank}, {en_branch}" if english else f"{en_bank}\n{en_branch}",
+    )
+
+
 def loan_screen(templates: TemplateRegistry, loan: Loan) -> Screen:
     changed = loans.changed_at(loan)
     stage = stage_label(templates, loan.stage)
-    lines = (
-        T(f"{loan.tracking_code}: {stage.fa}", f"{loan.tracking_code}: {stage.en}"),
-        T("{b}، {r}", "{b}, {r}").format(b=loan.bank or "-", r=loan.branch or "-"),
-        T(jalali_date(changed, "fa"), jalali_date(changed, "en")),
-    )
+    details = (place_line(loan), T(jalali_date(changed, "fa"), jalali_date(changed, "en")))
     if loan.stage == "rejected":
-        # The label's advice ("…; you may file an objection") is the option itself here, and
-        # leaving it out keeps the option on the first page, above the bank and the date.
+        # The label's advice ("…; you may file an objection") is the option itself here; the
+        # option comes after the application's details, as its last line.
         short = T(stage.fa.split("؛")[0], stage.en.split(";")[0])
         head = T(f"{loan.tracking_code}: {short.fa}", f"{loan.tracking_code}: {short.en}")
-        return Screen(body=(head,), options=(("1", OBJECT),), after=lines[1:])
-    return Screen(body=lines, end=True)
+        return Screen(body=(head, *details), options=(("1", OBJECT),))
+    head = T(f"{loan.tracking_code}: {stage.fa}", f"{loan.tracking_code}: {stage.en}")
+    return Screen(body=(head, *details), end=True)
 
 
 def _localised(screen: Screen) -> Screen:
@@ -105,21 +116,30 @@ async def _answer(ctx: Ctx, text: str) -> Outcome:
 
 async def _mine(ctx: Ctx) -> Outcome:
     mine = await loans.of_caller(deps_of(ctx), ctx.msisdn)
-    if not mine:
-        return end(NONE_OF_YOURS)
     ctx.state.data["mine"] = ",".join(loan.tracking_code for loan in mine)
     return _list_screen([loan.tracking_code for loan in mine])
 
 
+LISTED_DIGITS = 10  # a longer code is listed by its last digits; its screen shows it whole
+
+
+def _listed(code: str) -> str:
+    return code if len(code) <= LISTED_DIGITS else "…" + code[-(LISTED_DIGITS - 2) :]
+
+
 def _list_screen(codes: list[str]) -> Screen:
+    if not codes:
+        # Not an end: `0` goes back to the loan menu, `00` to the main menu.
+        return Screen(body=(NONE_OF_YOURS,))
     options = tuple(
-        (str(i), T(to_persian_digits(code), code)) for i, code in enumerate(codes, start=1)
+        (str(i), T(to_persian_digits(_listed(code)), _listed(code)))
+        for i, code in enumerate(codes, start=1)
     )
     return Screen(body=(MY_LIST,), options=options)
 
 
 async def _pick(ctx: Ctx, text: str) -> Outcome:
-    codes = ctx.state.data.get("mine", "").split(",")
+    codes = [c for c in ctx.state.data.get("mine", "").split(",") if c]
     if text.isdigit() and 1 <= int(text) <= len(codes):
         ctx.state.data["loan"] = codes[int(text) - 1]
         return Goto("loans.detail")
@@ -128,13 +148,15 @@ async def _pick(ctx: Ctx, text: str) -> Outcome:
 
 def _samples() -> list[Screen]:
     templates = load_templates()
-    widest = Loan("99999999", "", "", "", bank="ب" * 30, branch="ش" * 24, updated_at=1.7e9)
+    code = "9" * 20  # the longest code the setting allows
     screens = []
-    for stage in LOAN_STAGES:
-        widest.stage = stage
-        screens.append(_localised(loan_screen(templates, widest)))
-    codes = [str(10_000_000 + i) for i in range(9)]
-    return [*screens, _list_screen(codes), end(NOT_FOUND), end(NONE_OF_YOURS), end(LIMITED)]
+    for bank_en, branch_en in (("", ""), ("B" * 30, "b" * 24), ("B" * 30, "")):
+        widest = Loan(code, "", "", "", "ب" * 30, "ش" * 24, 0, bank_en, branch_en, 0, 1.7e9)
+        for stage in LOAN_STAGES:
+            widest.stage = stage
+            screens.append(_localised(loan_screen(templates, widest)))
+    codes = ["9" * 20 for _ in range(9)]
+    return [*screens, _list_screen(codes), _list_screen([]), end(NOT_FOUND), end(LIMITED)]
 
 
 FLOW = Flow(
@@ -152,10 +174,12 @@ FLOW = Flow(
         "loans.ask_code": Ask(
             CODE_PROMPT,
             "code",
-            parse_tracking_code,
+            str,
             "loans.by_code",
             give_up=TOO_MANY_TRIES,
-            errors=(CODE_INVALID,),
+            errors=(code_invalid(LOAN_CODE_DIGITS), code_invalid((10, 32))),
+            parse_in=parse_loan_code,
+            retry=CODE_RETRY,
         ),
         "loans.by_code": Custom(_by_code, _answer),
         "loans.mine": Custom(_mine, _pick),

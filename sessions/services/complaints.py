@@ -13,7 +13,9 @@ BODY_MAX = 160
 WORKSHOP_CODE_LENGTHS = range(4, 13)  # digits of a workshop code (کد کارگاه)
 ANSWER_MAX = 100  # the SMS budget of complaint_status_changed
 TICKET_TRIES = 5  # fresh tickets drawn before giving up on a run of collisions
-DONE = ("closed",)  # statuses that no longer count against a number's open complaints
+# Statuses that no longer count against a number's open complaints: once staff have answered,
+# the complainant may file the next one.
+DONE = ("answered", "closed")
 
 
 def make_ticket() -> str:
@@ -86,7 +88,7 @@ async def file(
 
 
 def open_cap(deps: Deps, msisdn: str) -> Cap:
-    """A number's open complaints: those not yet closed."""
+    """A number's open complaints: those not yet answered or closed."""
     return Cap({"msisdn": msisdn}, deps.policy.max_open_complaints, done=DONE)
 
 

@@ -11,6 +11,7 @@ from sessions.services.registration import probing_limits
 
 
 async def by_code(deps: Deps, tracking_code: str, msisdn: str) -> Found[Loan]:
+    """The caller's own application by its code (Found(None) for anyone else's)."""
     if await deps.store.hit_limits(probing_limits(deps, msisdn), deps.clock()) is not None:
         return Found(limited=True)
     loan = await deps.store.get_record(Loan, tracking_code)
@@ -31,12 +32,21 @@ def changed_at(loan: Loan) -> datetime:
     return datetime.fromtimestamp(loan.updated_at, tz=UTC)
 
 
-def stage_params(loan: Loan) -> dict[str, object]:
+def place(loan: Loan, lang: str) -> tuple[str, str]:
+    """Bank and branch as a reader of `lang` sees them: the English names in English where the
+    record has them, else the Persian ones (on lines of their own in English text)."""
+    if lang == "en":
+        return loan.bank_en or loan.bank or "-", loan.branch_en or loan.branch or "-"
+    return loan.bank or "-", loan.branch or "-"
+
+
+def stage_params(loan: Loan, lang: str = "fa") -> dict[str, object]:
+    bank, branch = place(loan, lang)
     return {
         "tracking_code": loan.tracking_code,
         "stage": loan.stage,
-        "bank": loan.bank or "-",
-        "branch": loan.branch or "-",
+        "bank": bank,
+        "branch": branch,
         "date": changed_at(loan),
     }
 

@@ -4,11 +4,12 @@ through the outbox, to the sender's number only."""
 from __future__ import annotations
 
 from sessions.keywords import Command, Parsed, parse
+from sessions.normalize import to_persian_digits
 from sessions.records import Limit, OutboundSms, limit_subject
 from sessions.services import complaints, loans, registration
 from sessions.services.deps import Deps, make_sms
 from sessions.services.reset import ResetOutcome, request_reset
-from sessions.validators import InvalidInput, national_id, tracking_code
+from sessions.validators import InvalidInput, digit_span, loan_code, national_id
 
 SMS_BODY_MAX = 500  # an SMS complaint may be longer than a USSD one, not unbounded
 
@@ -29,6 +30,14 @@ async def answer(deps: Deps, sender: str, text: str) -> Parsed:
     return parsed
 
 
+def spelled(lengths: tuple[int, int], lang: str) -> str:
+    """ "6 to 20" (or "8") in the reply's language and digits."""
+    if lang == "en":
+        return digit_span(lengths)
+    low, high = lengths
+    return to_persian_digits(str(low) if low == high else f"{low} تا {high}")
+
+
 def _reply(
     deps: Deps, sender: str, parsed: Parsed, template_id: str, **params: object
 ) -> list[OutboundSms]:
@@ -39,13 +48,28 @@ async def _dispatch(deps: Deps, sender: str, parsed: Parsed) -> list[OutboundSms
     arg = parsed.argument
     try:
         if parsed.command is Command.LOAN:
-            found = await loans.by_code(deps, tracking_code(arg), sender)
+            lengths = deps.policy.loan_code_digits
+            try:
+                code = loan_code(arg, lengths)
+            except InvalidInput:
+                return _reply(
+                    deps,
+                    sender,
+                    parsed,
+                    "reply_invalid_loan_code",
+                    lengths=spelled(lengths, parsed.lang),
+                )
+            found = await loans.by_code(deps, code, sender)
             if found.limited:
                 return _reply(deps, sender, parsed, "reply_rate_limited")
             if found.record is None:
                 return _reply(deps, sender, parsed, "reply_not_found")
             return _reply(
-                deps, sender, parsed, "reply_loan_status", **loans.stage_params(found.record)
+                deps,
+                sender,
+                parsed,
+                "reply_loan_status",
+                **loans.stage_params(found.record, parsed.lang),
             )
         if parsed.command is Command.REGISTRATION:
             reg = await registration.lookup(deps, national_id(arg), sender)
