@@ -84,6 +84,11 @@ SAMPLES: dict[str, tuple[dict[str, object], list[str], list[str]]] = {
         ["under review", "48 hours"],
     ),
     "reply_not_found": ({}, ["اطلاعاتی مطابق با درخواست شما یافت نشد"], ["no information"]),
+    "reply_invalid_loan_code": (
+        {"lengths": "6 to 20"},
+        ["کد رهگیری تسهیلات 6 to 20 رقم"],
+        ["a loan tracking code has 6 to 20 digits"],
+    ),
     "reply_reset_requested": (
         {},
         ["چنانچه شماره همراه و کد ملی", "رمز جدید"],
