@@ -417,13 +417,24 @@ class Dispatcher:
 
     async def _record(self, outcomes: Sequence[SendOutcome]) -> None:
         if outcomes:
-            await self._store.record_outcomes(outcomes, self._clock())
+            try:
+                await self._store.record_outcomes(outcomes, self._clock())
+            except Exception:
+                # Not recorded (the database failed): the claims are left to their leases, as a
+                # process that died here leaves them, so a check takes them over; still held
+                # here, they would never be checked nor end.
+                self._release(outcomes)
+                raise
+        self._release(outcomes)
+        for o in outcomes:
+            self._account(o)
+
+    def _release(self, outcomes: Sequence[SendOutcome]) -> None:
         for o in outcomes:
             held = self._held.get(o.id)
             # Only this claim's own entry: the other loop may hold the message by a newer one.
             if held is not None and (held[0].attempt, held[0].check) == (o.attempt, o.check):
                 del self._held[o.id]
-            self._account(o)
 
     def _account(self, o: SendOutcome) -> None:
         """One log line and one count per outcome, with the notification's id as a field."""

@@ -6,14 +6,18 @@ routes and as plain texts."""
 from __future__ import annotations
 
 import json
+import logging
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from gateway.appkeys import SETTINGS
 from tests.api_helpers import Client, bearer, call, sms, storage
 from tests.conftest import FakeClock, GatewayFactory
 from tests.dispatch_kit import Fakes, dispatcher, enqueue
+from tests.postgres_kit import sqlite_only
 from tests.test_delivery_guarantees import crash_once_after_the_provider_answered, restarted
 
 ME = "09121234567"
@@ -259,3 +263,75 @@ async def test_smsir_out_of_credit_fails_a_code_over_to_kavenegar_once(
     row = await outbox_row(client, message_id)
     assert (row["status"], row["provider"]) == ("sent", "kavenegar")
     assert await check(client, verification_id, code) == "approved"
+
+
+# --- never in a log, never at rest -----------------------------------------------------------
+
+
+@sqlite_only
+@ROUTES
+@pytest.mark.parametrize("provider", PROVIDERS)
+async def test_no_code_in_logs_or_files_on_any_route_or_fault(
+    gateway: GatewayFactory,
+    fakes: Fakes,
+    clock: FakeClock,
+    caplog: pytest.LogCaptureFixture,
+    provider: str,
+    otp_route: bool,
+) -> None:
+    """A refusal, a lost answer, a check typed in Persian digits, a wrong try: the code is in no
+    log line (in any digit script) and in neither database file once it has gone."""
+    caplog.set_level(logging.DEBUG)
+    client = await code_gateway(gateway, fakes, provider, otp_route)
+    fake = fakes.kave if provider == "kavenegar" else fakes.smsir
+    verification_id, code, message_id = await start(client)
+    fake.http_error = 503
+    await dispatcher(client).run_once()
+    fake.http_error = None
+    fake.cut_next = 1
+    clock.advance(30)
+    await dispatcher(client).run_once()
+    assert (await outbox_row(client, message_id))["status"] == "unknown"
+    persian = code.translate(str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹"))
+    wrong = f"{(int(code) + 1) % 10**6:06d}"
+    assert await check(client, verification_id, wrong) == "wrong_code"
+    assert await check(client, verification_id, f"{persian[:3]} {persian[3:]}") == "approved"
+    for _ in range(24):
+        clock.advance(31)
+        await dispatcher(client).run_once()
+    logged = "\n".join(f"{r.getMessage()} {r.args!r} {r.__dict__!r}" for r in caplog.records)
+    assert logged
+    for form in (code, persian):
+        assert form not in logged
+    db = Path(client.app[SETTINGS].db)
+    for path in (p for p in (db, Path(f"{db}-wal")) if p.exists()):
+        raw = path.read_bytes()
+        for form in (code, persian):
+            assert form.encode() not in raw, path
+            assert form.encode("utf-16-le") not in raw, path
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+async def test_a_failed_commit_in_a_running_dispatcher_never_holds_a_code_for_ever(
+    gateway: GatewayFactory,
+    fakes: Fakes,
+    clock: FakeClock,
+    monkeypatch: pytest.MonkeyPatch,
+    provider: str,
+) -> None:
+    """The commit after the provider's acceptance fails (the database was busy), and this
+    dispatcher goes on: the code is handed to a check once its lease runs out, as after a
+    crash; it ends `unknown_outcome` at its expiry with its sealed text dropped, never resent."""
+    client = await code_gateway(gateway, fakes, provider, otp_route=False)
+    _, _, message_id = await start(client)
+    crash_once_after_the_provider_answered(client, monkeypatch)
+    with pytest.raises(RuntimeError, match="killed"):
+        await dispatcher(client).run_once()
+    for _ in range(24):
+        clock.advance(31)
+        await dispatcher(client).run_once()
+    assert accepted(fakes, provider) == Counter([ME])
+    row = await outbox_row(client, message_id)
+    assert (row["status"], row["sealed"]) == ("failed", None)
+    assert row["error"].startswith("unknown_outcome")
+    assert dispatcher(client)._held == {}
