@@ -241,6 +241,7 @@ def wrk(
     connections: int = 64,
     threads: int = 2,
     path: str = USSD_PATH,
+    script: Path | None = None,
 ) -> WrkResult:
     tag = _fresh_tag()
     cmd = [
@@ -251,7 +252,7 @@ def wrk(
         "--timeout",
         "5s",
         "-s",
-        str(LUA),
+        str(script or LUA),
         f"http://{HOST}:{port}{path}",
         "--",
         tag,

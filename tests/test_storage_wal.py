@@ -92,3 +92,30 @@ async def test_synchronous_full_is_what_the_setting_asks(gateway: GatewayFactory
         db = store.db
         assert isinstance(db, SqliteDatabase)
         assert db.raw.execute("PRAGMA synchronous").fetchone()[0] == pragma
+
+
+@sqlite_only
+async def test_a_burst_of_writes_is_checkpointed_by_size_not_by_the_clock(tmp_path: Path) -> None:
+    """Inbound SMS write ~100 MB of log a second: the keeper looks at the log's size between its
+    rounds, so a burst past `restart_at` is restarted at once, not at the next round."""
+    path = tmp_path / "burst.db"
+    store = await open_storage(f"sqlite:///{path}")
+    assert isinstance(store, Store)
+    db = store.db
+    assert isinstance(db, SqliteDatabase)
+    db.wal._restart_at = 256 * 1024
+    db.wal._every_s = 3600.0  # no round by the clock during the test
+    now = time.time()
+    for i in range(400):  # about 1.6 MB of log, six times `restart_at`
+        state = {"page": "ی" * 400, "i": i}
+        await store.put_session(
+            StoredSession(f"b:{i}", "09121234567", state, "active", None, "x", False, now, now)
+        )
+    assert wal_size(path) > db.wal._restart_at
+    for _ in range(200):  # bounded: 10 s at most, on a loaded machine
+        if db.wal.restarts:
+            break
+        await asyncio.sleep(0.05)
+    assert db.wal.restarts > 0
+    await store.close()
+    assert wal_size(path) <= JOURNAL_SIZE_LIMIT
