@@ -280,6 +280,40 @@ def rejected(msg: OutgoingSms, exc: ProviderError) -> SendResult:
 SendCall = Callable[[Sequence[OutgoingSms]], Awaitable[dict[str, SendResult]]]
 
 
+def not_sent(provider: str) -> RetryableError:
+    """For a message whose call was never made (an earlier call of its batch failed): provably
+    not sent, so it may go later, through any provider."""
+    return RetryableError("not_sent", "not sent: an earlier call of its batch failed", provider)
+
+
+def _for_the_rest(error: ProviderError) -> ProviderError:
+    # A refusal for now (throttled, an account fault) holds for the calls not made as well; an
+    # unknown outcome (or a refusal of that one message) does not: they never left.
+    return error if error.kind in ("retryable", "account") else not_sent(error.provider)
+
+
+async def in_turn(
+    calls: Sequence[tuple[Sequence[OutgoingSms], Callable[[], Awaitable[dict[str, SendResult]]]]],
+) -> dict[str, SendResult]:
+    """The calls one batch needs (a plain batch, each OTP message alone), one after another.
+    A failure of the batch's only call is the whole request's; otherwise the failed call's
+    messages carry its error and the calls after it are not made."""
+    out: dict[str, SendResult] = {}
+    for n, (msgs, call) in enumerate(calls):
+        try:
+            out.update(await call())
+        except ProviderError as exc:
+            if len(calls) == 1:
+                raise
+            out.update((m.local_id, rejected(m, exc)) for m in msgs)
+            rest = _for_the_rest(exc)
+            out.update(
+                (m.local_id, rejected(m, rest)) for later, _ in calls[n + 1 :] for m in later
+            )
+            break
+    return out
+
+
 async def one_by_one(send: SendCall, msgs: Sequence[OutgoingSms]) -> dict[str, SendResult]:
     """After a batch was refused as a whole for a permanent reason (one bad number refuses the
     array): each message alone, so only the bad ones fail. Safe because a refused call sent
@@ -294,9 +328,10 @@ async def one_by_one(send: SendCall, msgs: Sequence[OutgoingSms]) -> dict[str, S
                 continue
             if not out:
                 raise  # nothing taken yet: the whole call failed as one
-            # Some were taken: they keep their results; this one and the rest carry the error
-            # (refused, or unknown where the request left), and are not tried now.
-            for rest in msgs[i:]:
-                out[rest.local_id] = rejected(rest, one)
+            # Some were taken: they keep their results; this one carries the error (refused, or
+            # unknown where the request left); the rest, not tried now, are refused for now.
+            out[m.local_id] = rejected(m, one)
+            for rest in msgs[i + 1 :]:
+                out[rest.local_id] = rejected(rest, _for_the_rest(one))
             break
     return out

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from functools import partial
 from typing import Any
 
 import aiohttp
@@ -25,6 +26,7 @@ from providers.base import (
     SendResult,
     Verdict,
     canonical_msisdn,
+    in_turn,
     make_error,
     malformed,
     one_by_one,
@@ -108,20 +110,12 @@ class KavenegarProvider:
             raise ValueError(f"at most {self.max_batch} messages per call")
         if self._limiter is not None:
             await self._limiter.acquire(len(messages))
-        results: dict[str, SendResult] = {}
         plain = [m for m in messages if self._template_for(m) is None]
         lookups = [m for m in messages if self._template_for(m) is not None]
-        try:
-            if plain:
-                results.update(await self._send_plain(plain))
-            for msg in lookups:
-                results.update(await self._send_lookup(msg))
-        except ProviderError as exc:
-            if not results:
-                raise  # nothing went out: the whole request failed
-            # Part of the batch is out: the rest carries the error, one result each.
-            for msg in messages:
-                results.setdefault(msg.local_id, rejected(msg, exc))
+        calls: list[tuple[Sequence[OutgoingSms], Callable[[], Awaitable[dict[str, SendResult]]]]]
+        calls = [(plain, partial(self._send_plain, plain))] if plain else []
+        calls += [([m], partial(self._send_lookup, m)) for m in lookups]
+        results = await in_turn(calls)
         return [results[m.local_id] for m in messages]
 
     async def _send_plain(self, msgs: Sequence[OutgoingSms]) -> dict[str, SendResult]:

@@ -11,8 +11,9 @@ from __future__ import annotations
 import json
 import logging
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from email.utils import parsedate_to_datetime
+from functools import partial
 from typing import Any
 
 import aiohttp
@@ -31,6 +32,7 @@ from providers.base import (
     SendResult,
     Verdict,
     canonical_msisdn,
+    in_turn,
     make_error,
     malformed,
     one_by_one,
@@ -118,19 +120,12 @@ class SmsIrProvider:
             raise ValueError(f"at most {self.max_batch} messages per call")
         if self._limiter is not None:
             await self._limiter.acquire(len(messages))
-        results: dict[str, SendResult] = {}
         verify = [m for m in messages if self._template_for(m) is not None]
         plain = [m for m in messages if self._template_for(m) is None]
-        try:
-            if plain:
-                results.update(await self._send_plain(plain))
-            for msg in verify:
-                results.update(await self._send_verify(msg))
-        except ProviderError as exc:
-            if not results:
-                raise
-            for msg in messages:
-                results.setdefault(msg.local_id, rejected(msg, exc))
+        calls: list[tuple[Sequence[OutgoingSms], Callable[[], Awaitable[dict[str, SendResult]]]]]
+        calls = [(plain, partial(self._send_plain, plain))] if plain else []
+        calls += [([m], partial(self._send_verify, m)) for m in verify]
+        results = await in_turn(calls)
         return [results[m.local_id] for m in messages]
 
     async def _send_plain(self, msgs: Sequence[OutgoingSms]) -> dict[str, SendResult]:

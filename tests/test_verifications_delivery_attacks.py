@@ -8,12 +8,21 @@ from __future__ import annotations
 import json
 import logging
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from gateway.appkeys import SETTINGS
+from providers.base import (
+    AmbiguousError,
+    DeliveryState,
+    OtpParams,
+    OutgoingSms,
+    SendResult,
+    one_by_one,
+)
 from tests.api_helpers import Client, bearer, call, sms, storage
 from tests.conftest import FakeClock, GatewayFactory
 from tests.dispatch_kit import Fakes, dispatcher, enqueue
@@ -335,3 +344,67 @@ async def test_a_failed_commit_in_a_running_dispatcher_never_holds_a_code_for_ev
     assert (row["status"], row["sealed"]) == ("failed", None)
     assert row["error"].startswith("unknown_outcome")
     assert dispatcher(client)._held == {}
+
+
+# --- the adapters alone: a call never made is never unknown ----------------------------------
+
+
+def kind(result: SendResult) -> tuple[str, str] | None:
+    return (result.error.kind, result.error.code) if result.error is not None else None
+
+
+def outgoing(local_id: str, receptor: str, token: str | None = None) -> OutgoingSms:
+    otp = OtpParams("", token, purpose="activation") if token is not None else None
+    return OutgoingSms(local_id, receptor, f"کد شما: {token}" if token else "اطلاعیه", otp)
+
+
+@pytest.mark.parametrize("lost", ["the batch", "the first code"])
+@pytest.mark.parametrize("provider", PROVIDERS)
+async def test_an_adapter_given_codes_beside_a_batch_never_makes_an_untried_one_unknown(
+    gateway: GatewayFactory, fakes: Fakes, provider: str, lost: str
+) -> None:
+    """Handed a notice and two codes at once (the dispatcher no longer does this, the adapter
+    must still be right): the call whose answer is lost is `unknown`; the calls after it are not
+    made, and their codes are refused as not sent (they may go again), never `unknown`."""
+    client = await code_gateway(gateway, fakes, provider, otp_route=True)
+    adapter = dispatcher(client).routes[0]
+    fake = fakes.kave if provider == "kavenegar" else fakes.smsir
+    batch = [
+        outgoing("n1", OTHERS[0]),
+        outgoing("c1", ME, "482913"),
+        outgoing("c2", OTHERS[1], "113355"),
+    ]
+    if lost == "the batch":
+        fake.cut_next = 1
+        results = {r.local_id: r for r in await adapter.send(batch)}
+        assert accepted(fakes, provider) == Counter([OTHERS[0]])
+        assert kind(results["n1"]) == ("unknown", "network")
+        untried = ["c1", "c2"]
+    else:
+        await adapter.send(batch[:1])  # the notice alone goes first, answered
+        fake.cut_next = 1
+        results = {r.local_id: r for r in await adapter.send(batch[1:])}
+        assert accepted(fakes, provider) == Counter([OTHERS[0], ME])
+        assert kind(results["c1"]) == ("unknown", "network")
+        untried = ["c2"]
+    for local_id in untried:
+        assert kind(results[local_id]) == ("retryable", "not_sent")
+
+
+async def test_one_by_one_never_makes_the_messages_it_did_not_try_unknown() -> None:
+    made: list[list[str]] = []
+
+    async def send(msgs: Sequence[OutgoingSms]) -> dict[str, SendResult]:
+        made.append([m.local_id for m in msgs])
+        if len(made) == 2:
+            raise AmbiguousError("timeout", "no answer", "kavenegar")
+        return {
+            m.local_id: SendResult(m.local_id, "1", DeliveryState.QUEUED, None, "1") for m in msgs
+        }
+
+    msgs = [outgoing(f"m{i}", OTHERS[i]) for i in range(3)]
+    out = await one_by_one(send, msgs)
+    assert made == [["m0"], ["m1"]]
+    assert out["m0"].error is None
+    assert kind(out["m1"]) == ("unknown", "timeout")
+    assert kind(out["m2"]) == ("retryable", "not_sent")
