@@ -17,6 +17,7 @@ from sessions.validators import LOAN_CODE_DIGITS
 ProviderName = Literal["console", "kavenegar", "smsir"]
 Network = IPv4Network | IPv6Network
 MIN_SECRET = 16  # characters; `python -c "import secrets; print(secrets.token_urlsafe())"`
+DAY_S = 24 * 3600
 ANY = "*"  # the key of a callback secret that holds for every dialect or provider not named
 
 
@@ -171,6 +172,15 @@ class Settings(BaseSettings):
         unknown = sorted(set(value) - allowed)
         if unknown:
             raise ValueError(f"unknown verification purpose(s) {unknown}")
+        # An sms.ir template is a number: anything else would send its codes as plain text.
+        if info.field_name == "smsir_verify_templates" and not all(
+            str(v).isdecimal() for v in value.values()
+        ):
+            raise ValueError("sms.ir verify templates are numeric template ids")
+        if info.field_name == "verify_resend_s" and not all(
+            0 <= int(str(v)) <= DAY_S for v in value.values()
+        ):
+            raise ValueError("every resend interval is between 0 and 86400 seconds")
         return value
 
     @field_validator("callback_allow", "trusted_proxies", mode="before")

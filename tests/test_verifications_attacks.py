@@ -10,7 +10,9 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 
+from gateway.settings import Settings
 from sessions.records import Verification
 from tests.api_helpers import Client, bearer, call, sms, storage
 from tests.conftest import FakeClock, GatewayFactory
@@ -296,3 +298,23 @@ async def test_one_key_cannot_flood(gateway: GatewayFactory, clock: FakeClock) -
     await start(client, other_key, mobile="09121239999")
     clock.advance(40)
     await start(client, auth, mobile="09121238888")
+
+
+# --- settings that would quietly weaken the codes -------------------------------------------
+
+
+def test_settings_that_would_quietly_change_how_codes_go_are_refused() -> None:
+    """An sms.ir template id that is not a number would send every code as plain text, and a
+    negative resend interval would let codes go without any wait: both refused at start."""
+    for bad in (
+        {"smsir_verify_templates": "activation=dargah-activation"},
+        {"smsir_verify_templates": "activation=-1"},
+        {"verify_resend_s": "activation=-5"},
+        {"verify_resend_s": "*=90000"},
+    ):
+        with pytest.raises(ValidationError):
+            Settings.model_validate(bad)
+    ok = Settings.model_validate(
+        {"smsir_verify_templates": "activation=100200", "verify_resend_s": "*=0,activation=60"}
+    )
+    assert ok.smsir_verify_templates == {"activation": "100200"}
