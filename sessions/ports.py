@@ -153,8 +153,9 @@ class RecordStore(Protocol):
         after: tuple[float, str] | None = None,
         limit: int = 50,
     ) -> list[Rec]:
-        """Records equal to `where`, ordered by `order` then key; `since`/`until` bound `order`
-        (until excluded), `after` continues a page from its last (order value, key)."""
+        """Records equal to `where` (a tuple value: any of its values), ordered by `order` then
+        key; `since`/`until` bound `order` (until excluded), `after` continues a page from its
+        last (order value, key)."""
         ...
 
     async def count_records(

@@ -74,6 +74,53 @@ class Complaint:
     updated_at: float = 0.0
 
 
+# Kartaban service requests (seed 004): the life cycle, its final states, the services offered
+# and the kinds of delivery.
+REQUEST_STATUSES = (
+    "submitted",
+    "in_review",
+    "referred",
+    "invoiced",
+    "paid",
+    "delivered",
+    "cancelled",
+)
+REQUEST_TRANSITIONS: dict[str, tuple[str, ...]] = {
+    "submitted": ("in_review", "cancelled"),
+    "in_review": ("referred", "invoiced", "cancelled"),
+    "invoiced": ("paid", "cancelled"),
+    "paid": ("delivered",),
+    "referred": (),
+    "delivered": (),
+    "cancelled": (),
+}
+REQUEST_FINAL = tuple(s for s, nexts in REQUEST_TRANSITIONS.items() if not nexts)
+REQUEST_SERVICES = ("labour_law_consultation", "payslip", "payroll", "other")
+DELIVERY_KINDS = ("phone_consultation", "written_consultation", "calculation_file", "other")
+
+
+@dataclass(slots=True)
+class ServiceRequest:
+    TABLE: ClassVar[str] = "service_requests"
+    KEY: ClassVar[str] = "number"
+
+    number: str
+    client: str  # the API client that created it; "" for a citizen's own (USSD, SMS)
+    national_id: str
+    mobile: str
+    services: str  # comma-separated REQUEST_SERVICES
+    description: str = ""
+    status: str = "submitted"
+    amount: int = 0  # the invoice, in rials
+    payment_ref: str = ""
+    delivery: str = ""  # one of DELIVERY_KINDS, once delivered
+    note: str = ""  # staff's note when referred to the Q&A
+    channel: str = "api"
+    lang: str = "fa"  # of its SMS
+    created_at: float = 0.0
+    updated_at: float = 0.0
+
+
 @dataclass(slots=True)
 class PasswordReset:
     national_id: str

@@ -84,6 +84,25 @@ SAMPLES: dict[str, tuple[dict[str, object], list[str], list[str]]] = {
         ["under review", "48 hours"],
     ),
     "reply_not_found": ({}, ["اطلاعاتی مطابق با درخواست شما یافت نشد"], ["no information"]),
+    "request_received": ({"number": "123456789"}, ["۱۲۳۴۵۶۷۸۹ ثبت شد"], ["number 123456789"]),
+    "request_in_review": ({"number": "123456789"}, ["در دست بررسی"], ["being reviewed"]),
+    "request_referred": (
+        {"number": "123456789", "note": "سؤال عمومی"},
+        ["پرسش و پاسخ", "\nتوضیح: سؤال عمومی"],
+        ["Q&A", "\nNote: سؤال عمومی"],
+    ),
+    "request_invoiced": (
+        {"number": "123456789", "amount": 2_500_000, "payment_ref": "KB1"},
+        ["۲٬۵۰۰٬۰۰۰ ریال", "KB1"],
+        ["2,500,000 rials", "KB1"],
+    ),
+    "request_paid": ({"number": "123456789"}, ["دریافت شد"], ["received"]),
+    "request_delivered": (
+        {"number": "123456789", "delivery": "phone_consultation"},
+        ["مشاوره تلفنی"],
+        ["a phone consultation"],
+    ),
+    "request_cancelled": ({"number": "123456789"}, ["لغو شد"], ["cancelled"]),
     "reply_invalid_loan_code": (
         {"lengths": "6 to 20"},
         ["کد رهگیری تسهیلات 6 to 20 رقم"],

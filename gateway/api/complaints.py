@@ -3,28 +3,23 @@ each change of status notifies the complainant by SMS (scope `complaints`)."""
 
 from __future__ import annotations
 
-import base64
-import json
-import math
-import re
-from datetime import datetime, timedelta
 from typing import Annotated, Literal
 
 from aiohttp import web
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
+from pydantic import AfterValidator, BaseModel, Field
 
 from gateway.api.common import answer, read_model, read_query, rendering_as
 from gateway.api.fields import STRICT, Timestamp, at, sms_text
 from gateway.api.operations import Op
+from gateway.api.paging import Paged, PageQuery, encode_cursor
 from gateway.appkeys import DEPS, STORAGE
 from gateway.web import edge
 from gateway.web.auth import API_KEY_NAME, require_scope
 from gateway.web.errors import ApiError
-from sessions.normalize import digits_only, normalize
+from sessions.normalize import digits_only
 from sessions.records import Complaint
 from sessions.services import complaints
 from sessions.services.complaints import ANSWER_MAX
-from templates_sms import parse_send_at
 
 SCOPE = "complaints"
 
@@ -84,53 +79,10 @@ class ComplaintOut(BaseModel):
         )
 
 
-def _digits(value: object) -> object:
-    return digits_only(value) if isinstance(value, str) else value
-
-
-def _date_from(value: object) -> object:
-    return parse_send_at(value) if isinstance(value, str) else value
-
-
-def _date_to(value: object) -> object:
-    """A bare date as `to` includes that whole day: the filter is `created_at < to`."""
-    if not isinstance(value, str):
-        return value
-    moment = parse_send_at(value)
-    return moment + timedelta(days=1) if _DATE_ONLY.fullmatch(normalize(value)) else moment
-
-
-_DATE_ONLY = re.compile(r"[0-9]{4}[/-][0-9]{1,2}[/-][0-9]{1,2}")
-# Parsed into a datetime, but what a caller sends is a string in one of two calendars.
-_DATE_SCHEMA = WithJsonSchema(
-    {"type": "string", "examples": ["1404/08/30", "2025-11-21T00:00:00+03:30"]}
-)
-
-
-class ComplaintQuery(BaseModel):
+class ComplaintQuery(PageQuery):
     """The query of `GET /v1/complaints`; results are ordered by creation, oldest first."""
 
-    model_config = ConfigDict(extra="forbid")
-
     status: ComplaintStatus | None = Field(None, description="Only tickets in this status.")
-    created_from: Annotated[datetime | None, BeforeValidator(_date_from), _DATE_SCHEMA] = Field(
-        None,
-        alias="from",
-        description="Created at or after this time: ISO 8601 (Tehran time without an "
-        "offset) or a Jalali date such as 1404/08/30 or 1404/08/30 14:00.",
-    )
-    created_to: Annotated[datetime | None, BeforeValidator(_date_to), _DATE_SCHEMA] = Field(
-        None,
-        alias="to",
-        description="Created before this time, in the same forms as `from`; a bare date "
-        "includes that whole day.",
-    )
-    limit: Annotated[int, BeforeValidator(_digits)] = Field(
-        50, ge=1, le=200, description="Page size."
-    )
-    cursor: str | None = Field(
-        None, max_length=200, description="`next_cursor` of the previous page."
-    )
 
 
 class ComplaintPage(BaseModel):
@@ -138,29 +90,6 @@ class ComplaintPage(BaseModel):
     next_cursor: str | None = Field(
         description="Pass as `cursor` for the next page; null on the last page."
     )
-
-
-def encode_cursor(last: Complaint) -> str:
-    """Opaque to callers: the keyset position after `last`."""
-    raw = json.dumps([last.created_at, last.ticket]).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> tuple[float, str]:
-    bad = ApiError(400, "invalid_field", "not a cursor this API gave out", field="cursor")
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        created_at, ticket = json.loads(raw)
-    except (ValueError, TypeError):
-        raise bad from None
-    if (
-        not isinstance(created_at, int | float)
-        or isinstance(created_at, bool)
-        or not math.isfinite(created_at)
-        or not isinstance(ticket, str)
-    ):
-        raise bad
-    return float(created_at), ticket
 
 
 def _ticket(request: web.Request) -> str:
@@ -174,21 +103,21 @@ def _ticket(request: web.Request) -> str:
 @require_scope(SCOPE)
 async def list_complaints(request: web.Request) -> web.StreamResponse:
     query = read_query(request, ComplaintQuery)
-    after = decode_cursor(query.cursor) if query.cursor else None
+    window = query.window()
     rows = await request.app[STORAGE].find_records(
         Complaint,
         {"status": query.status} if query.status is not None else {},
-        since=query.created_from.timestamp() if query.created_from else None,
-        until=query.created_to.timestamp() if query.created_to else None,
-        after=after,
+        since=window.since,
+        until=window.until,
+        after=window.after,
         limit=query.limit + 1,  # one more than asked tells whether another page follows
     )
-    page = rows[: query.limit]
-    more = len(rows) > query.limit
+    page = Paged(rows, query.limit)
+    last = page.items[-1] if page.more else None
     return answer(
         ComplaintPage(
-            items=[ComplaintOut.of(c) for c in page],
-            next_cursor=encode_cursor(page[-1]) if more else None,
+            items=[ComplaintOut.of(c) for c in page.items],
+            next_cursor=encode_cursor(last.created_at, last.ticket) if last else None,
         )
     )
 

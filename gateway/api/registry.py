@@ -4,10 +4,26 @@ operations, and API keys may be given exactly the scopes they require."""
 
 from __future__ import annotations
 
-from gateway.api import complaints, loans, notifications, registrations, resets, verifications
+from gateway.api import (
+    complaints,
+    loans,
+    notifications,
+    registrations,
+    resets,
+    service_requests,
+    verifications,
+)
 from gateway.api.operations import Op
 
-RESOURCES = (registrations, loans, complaints, resets, verifications, notifications)
+RESOURCES = (
+    registrations,
+    loans,
+    complaints,
+    service_requests,
+    resets,
+    verifications,
+    notifications,
+)
 
 OPERATIONS: tuple[Op, ...] = tuple(op for resource in RESOURCES for op in resource.OPERATIONS)
 SCOPES: frozenset[str] = frozenset(resource.SCOPE for resource in RESOURCES)

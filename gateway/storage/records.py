@@ -42,8 +42,16 @@ def _where(
     kind: type[Any], where: Mapping[str, object], done: tuple[str, ...]
 ) -> tuple[str, list[Any]]:
     names = _checked(kind, list(where))
-    clauses = [f"{name} = ?" for name in names]
-    args: list[Any] = [where[name] for name in names]
+    clauses: list[str] = []
+    args: list[Any] = []
+    for name in names:
+        value = where[name]
+        if isinstance(value, tuple):  # any of these values
+            clauses.append(f"{name} IN ({_marks(len(value))})" if value else "FALSE")
+            args.extend(value)
+        else:
+            clauses.append(f"{name} = ?")
+            args.append(value)
     if done:
         clauses.append(f"status NOT IN ({_marks(len(done))})")
         args.extend(done)

@@ -38,6 +38,7 @@ class Policy:
     verifications_per_national_id_per_hour: int = 10
     verifications_per_key_per_minute: int = 120
     max_open_complaints: int = 3
+    max_unfinished_requests: int = 3  # a number's service requests not yet final
     # API recipients: prefixes allocated after the installed `phonenumbers` metadata.
     extra_mobile_prefixes: tuple[str, ...] = ()
     loans_listed: int = 9  # one keypad digit each
