@@ -169,7 +169,8 @@ async def test_delivery_needs_its_kind(gateway: GatewayFactory) -> None:
     headers = await bearer(client, "requests")
     number = await _file(client, headers)
     await _walk(client, headers, number, "paid")
-    status, answer = await call(client, "PATCH", f"{BASE}/{number}", headers, {"status": "delivered"})
+    bare = {"status": "delivered"}
+    status, answer = await call(client, "PATCH", f"{BASE}/{number}", headers, bare)
     assert status == 400
     assert answer["field"] == "delivery"
     status, answer = await call(
@@ -223,7 +224,8 @@ async def test_another_clients_request_is_not_found(gateway: GatewayFactory) -> 
         status, body = await call(client, "GET", f"{BASE}/{citizen.number}", headers)
         assert status == 200
         assert body["client"] == ""
-    assert (await call(client, "GET", f"{BASE}/{number}", await bearer(client, "records")))[0] == 403
+    records_only = await bearer(client, "records")
+    assert (await call(client, "GET", f"{BASE}/{number}", records_only))[0] == 403
 
 
 async def test_unknown_and_malformed_numbers_are_not_found(gateway: GatewayFactory) -> None:
