@@ -318,3 +318,24 @@ def test_settings_that_would_quietly_change_how_codes_go_are_refused() -> None:
         {"smsir_verify_templates": "activation=100200", "verify_resend_s": "*=0,activation=60"}
     )
     assert ok.smsir_verify_templates == {"activation": "100200"}
+
+
+async def test_hostile_checks_are_a_wrong_code_or_a_400_never_a_500(
+    gateway: GatewayFactory,
+) -> None:
+    client = await gateway()
+    auth = await bearer(client, "verify")
+    wrong_code = {"status": "wrong_code", "valid": False}
+    for path, body, raw, expected in [
+        (f"{SEND}/vf_{'a' * 5000}/check", {"code": "123456"}, None, 200),
+        (f"{SEND}/vf_%00%ff/check", {"code": "123456"}, None, 200),
+        (f"{SEND}/vf_x/check", {"code": 123456}, None, 400),
+        (f"{SEND}/vf_x/check", {"code": "1" * 65}, None, 400),
+        (f"{SEND}/vf_x/check", None, b"[" * 5000 + b"]" * 5000, 400),
+        (f"{SEND}/vf_x/check", None, b'{"code": "\\ud800"}', 400),
+        (f"{SEND}/vf_x/check", {"code": "1", "national_id": "٠٠١٢٣٤٥٦٧٩"}, None, 200),
+    ]:
+        status, answer = await call(client, "POST", path, auth, body, raw=raw)
+        assert status == expected, (path[:40], body, answer)
+        if status == 200:
+            assert answer == wrong_code
