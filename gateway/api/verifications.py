@@ -24,7 +24,7 @@ from sessions.normalize import digits_only
 from sessions.services import verify
 
 SCOPE = "verify"
-ID_PATTERN = r"^vf_[0-9a-f]{24}$"
+ID_PATTERN = verify.ID_PATTERN
 
 
 def _purpose(value: str) -> str:

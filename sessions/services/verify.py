@@ -9,6 +9,7 @@ from each client, and each API key may ask for so many a minute.
 
 from __future__ import annotations
 
+import re
 import secrets
 from dataclasses import dataclass
 from enum import StrEnum
@@ -31,6 +32,8 @@ PURPOSES: dict[str, Purpose] = {
     "password_recovery": Purpose("verify_password_recovery", 6),
 }
 CHANNELS = ("sms", "voice")
+ID_PATTERN = r"^vf_[0-9a-f]{24}$"
+_ID = re.compile(ID_PATTERN)
 CODE_MAX = 64  # the longest code a check reads as typed (digits, spaces, invisible marks)
 
 
@@ -149,6 +152,10 @@ async def check(
     max_checks = deps.policy.verify_max_checks
     verification_id = verification_id[:64]
     bound = _bound(verification_id, national_id, code)
+    if not _ID.fullmatch(verification_id):
+        # Never one of ours (and a NUL byte, say, is more than PostgreSQL will take as text).
+        sealer.digest_matches(bound, _DUMMY_HASH)
+        return CheckStatus.WRONG_CODE
     counted = await deps.store.count_try(verification_id, client, max_checks, now)
     if counted is None:
         sealer.digest_matches(bound, _DUMMY_HASH)
