@@ -97,6 +97,12 @@ class Database(Protocol):
         the same unit."""
         ...
 
+    async def write_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        """One statement over every row, all or none, outside any unit of work: on PostgreSQL
+        one round trip (asyncpg's `executemany` sends every row before one Sync, and the server
+        runs them as one implicit transaction), where BEGIN and COMMIT around it made three."""
+        ...
+
     def reading(self) -> AbstractAsyncContextManager[Tx]:
         """A connection for reads (and single-statement writes, atomic on their own)."""
         ...

@@ -109,13 +109,16 @@ class SessionRows:
         for row, _ in sorted(batch, key=lambda write: write[0][0]):  # one lock order for all
             (new if row[7] == row[8] or not counted else later).append(row)
         try:
-            async with self.db.transaction() as tx:
-                if new:
-                    await tx.executemany(_UPSERT, new)
-                if later:
-                    changes = [(*row[2:7], row[8], row[0]) for row in later]
-                    if await tx.executemany(_UPDATE, changes) != len(later):
-                        await tx.executemany(_UPSERT, later)
+            if not counted:  # every row upserted: one statement, one round trip
+                await self.db.write_many(_UPSERT, new)
+            else:
+                async with self.db.transaction() as tx:
+                    if new:
+                        await tx.executemany(_UPSERT, new)
+                    if later:
+                        changes = [(*row[2:7], row[8], row[0]) for row in later]
+                        if await tx.executemany(_UPDATE, changes) != len(later):
+                            await tx.executemany(_UPSERT, later)
         except Exception as exc:
             for _, done in batch:
                 if not done.done():

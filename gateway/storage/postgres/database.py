@@ -19,6 +19,7 @@ import re
 import time
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, Self
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -179,6 +180,10 @@ class _Unit:
 
 
 _UNITS: UnitSlot[_Unit] = UnitSlot("dargah_postgres_unit")
+# The database, task and connection of a session lock this task holds (`session_lock`).
+_HELD: ContextVar[tuple[PostgresDatabase, asyncio.Task[Any] | None, Any] | None] = ContextVar(
+    "dargah_postgres_held", default=None
+)
 
 
 def _busy(exc: BaseException) -> bool:
@@ -259,13 +264,35 @@ class PostgresDatabase:
                 raise Busy(f"a lock or a connection was held elsewhere too long: {exc}") from None
             raise
 
+    def _held_conn(self) -> Any:
+        """The connection holding this task's session lock, if any: a hop's reads go on it, so a
+        hop takes one connection, not one for its lock and another for each read (a pool's
+        acquire and release cost the gateway's CPU more than the read's round trip)."""
+        held = _HELD.get()
+        if held is not None and held[0] is self and held[1] is asyncio.current_task():
+            return held[2]
+        return None
+
+    async def write_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        try:
+            async with self._pool.acquire(timeout=LOCK_WAIT_S) as conn:
+                await conn.executemany(spelled(sql), rows)
+        except Exception as exc:
+            if _busy(exc):
+                raise Busy(f"a lock or a connection was held elsewhere too long: {exc}") from None
+            raise
+
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[PostgresTx]:
         """A pooled connection in autocommit: for reads and single-statement writes (inside a
-        unit of work that has begun, its connection)."""
+        unit of work that has begun, its connection; inside a session lock, the lock's)."""
         unit = _UNITS.current(self)
         if unit is not None and unit.conn is not None:
             yield PostgresTx(unit.conn)
+            return
+        held = self._held_conn()
+        if held is not None:
+            yield PostgresTx(held)
             return
         try:
             async with self._pool.acquire(timeout=LOCK_WAIT_S) as conn:
@@ -276,6 +303,10 @@ class PostgresDatabase:
             raise
 
     async def fetch_tuples(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+        unit = _UNITS.current(self)
+        held = self._held_conn() if unit is None or unit.conn is None else None
+        if held is not None:
+            return [tuple(row) for row in await held.fetch(spelled(sql), *params)]
         async with self.reading() as tx:
             return [tuple(row) for row in await tx.conn.fetch(spelled(sql), *params)]
 
@@ -289,7 +320,11 @@ class PostgresDatabase:
                 await conn.execute(
                     "SELECT pg_advisory_lock(hashtextextended($1, 0))", f"session:{key}"
                 )
-                yield
+                held = _HELD.set((self, asyncio.current_task(), conn))
+                try:
+                    yield
+                finally:
+                    _HELD.reset(held)
         except Exception as exc:
             if _busy(exc):
                 raise Busy(f"session lock held elsewhere too long: {exc}") from None

@@ -342,6 +342,10 @@ class SqliteDatabase:
                     raise Busy(f"the database's writer was held too long: {exc}") from None
                 raise
 
+    async def write_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        async with self.transaction() as tx:
+            await tx.executemany(sql, rows)
+
     def _control(self, sql: str) -> None:
         self.raw.execute(sql)
 
