@@ -10,10 +10,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from sessions.engine import Menu
 from sessions.flows.base import Flow
 from sessions.flows.home import RESUME_AGAIN, RESUME_OPTIONS, RESUME_QUESTION
 from sessions.flows.registry import SERVICES, all_nodes
 from sessions.screens import LANGS, Screen, page_fits, render_pages
+from sessions.state import HOME
 from sessions.ussd import EXPIRED, MISMATCH, UNAVAILABLE
 
 MAX_PAGES = 4
@@ -56,9 +58,14 @@ NOTICES = {
 }
 
 
-def error_screens(flows: Sequence[Flow] = SERVICES) -> Iterable[tuple[str, Screen]]:
-    """Screens that answer a wrong input: the choices must stay on their first and only page."""
-    for name, node in all_nodes(flows).items():
+def one_page_screens(flows: Sequence[Flow] = SERVICES) -> Iterable[tuple[str, Screen]]:
+    """The main menu, and the screens that answer a wrong input: their choices must stay on
+    their first and only page."""
+    nodes = all_nodes(flows)
+    home = nodes[HOME]
+    if isinstance(home, Menu):
+        yield "home:menu", home.screens()[0]
+    for name, node in nodes.items():
         screens = getattr(node, "error_screens", None)
         if callable(screens):
             for i, screen in enumerate(screens()):
@@ -74,7 +81,7 @@ def check_screens(flows: Sequence[Flow] = SERVICES) -> list[ScreenReport]:
     ]
     reports += [
         ScreenReport(where, lang, render_pages(screen, lang), max_pages=1)
-        for where, screen in error_screens(flows)
+        for where, screen in one_page_screens(flows)
         for lang in LANGS
     ]
     for where, text in NOTICES.items():

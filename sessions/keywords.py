@@ -17,6 +17,7 @@ class Command(StrEnum):
     REGISTRATION = "registration"
     RESET = "reset"
     COMPLAINT = "complaint"
+    REQUESTS = "requests"
     HELP = "help"
 
 
@@ -30,6 +31,8 @@ KEYWORDS: dict[str, tuple[Command, str]] = {
     "reset": (Command.RESET, "en"),
     "اعتراض": (Command.COMPLAINT, "fa"),
     "ticket": (Command.COMPLAINT, "en"),
+    "درخواست": (Command.REQUESTS, "fa"),
+    "request": (Command.REQUESTS, "en"),
     "راهنما": (Command.HELP, "fa"),
     "help": (Command.HELP, "en"),
     "?": (Command.HELP, "en"),

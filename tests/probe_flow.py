@@ -71,5 +71,6 @@ PROBE = Flow(
     },
 )
 
-# The real services keep their menu keys 1–4; the probe is 5.
-WITH_PROBE = (*SERVICES, PROBE)
+# The four services that open with the caller's input keep their menu keys 1–4; the probe takes
+# 5 in place of "my requests", so the Persian main menu stays one page as it is in production.
+WITH_PROBE = (*SERVICES[:4], PROBE)

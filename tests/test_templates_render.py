@@ -89,7 +89,7 @@ SAMPLES: dict[str, tuple[dict[str, object], list[str], list[str]]] = {
     "request_referred": (
         {"number": "123456789", "note": "سؤال عمومی"},
         ["پرسش و پاسخ", "\nتوضیح: سؤال عمومی"],
-        ["Q&A", "\nNote: سؤال عمومی"],
+        ["Q&A", "\nNote:\nسؤال عمومی"],
     ),
     "request_invoiced": (
         {"number": "123456789", "amount": 2_500_000, "payment_ref": "KB1"},
@@ -103,6 +103,37 @@ SAMPLES: dict[str, tuple[dict[str, object], list[str], list[str]]] = {
         ["a phone consultation"],
     ),
     "request_cancelled": ({"number": "123456789"}, ["لغو شد"], ["cancelled"]),
+    "reply_request_status": (
+        {"number": "123456789", "status": "referred", "date": date(2025, 11, 21)},
+        ["درخواست خدمت ۱۲۳۴۵۶۷۸۹: ارجاع به پرسش و پاسخ", "۳۰ آبان ۱۴۰۴"],
+        ["Service request 123456789: referred to the Q&A", "30 Aban 1404"],
+    ),
+    "reply_request_invoice": (
+        {
+            "number": "123456789",
+            "amount": 2_500_000,
+            "payment_ref": "KB1",
+            "date": date(2025, 11, 21),
+        },
+        ["صورتحساب ۲٬۵۰۰٬۰۰۰ ریال", "شناسه پرداخت: KB1"],
+        ["invoice of 2,500,000 rials", "Payment ID: KB1"],
+    ),
+    "reply_complaint_status": (
+        {
+            "ticket": "12345678",
+            "status": "answered",
+            "date": date(2025, 11, 21),
+            "answer": "تأیید شد",
+        },
+        ["اعتراض ۱۲۳۴۵۶۷۸: پاسخ داده شد", "\nپاسخ: تأیید شد"],
+        ["Complaint 12345678: answered", "\nAnswer:\nتأیید شد"],
+    ),
+    "reply_my_requests": (
+        {"first": "اعتراض ۱۲۳۴۵۶۷۸: ثبت شده", "second": "درخواست ۱۲۳۴۵۶۷۸۹: لغو شد"},
+        ["\n- اعتراض ۱۲۳۴۵۶۷۸: ثبت شده\n- درخواست ۱۲۳۴۵۶۷۸۹: لغو شد\nجزئیات"],
+        ["Your requests:\n- "],
+    ),
+    "reply_no_requests": ({}, ["ثبت نشده است"], ["no complaint or request"]),
     "reply_invalid_loan_code": (
         {"lengths": "6 to 20"},
         ["کد رهگیری تسهیلات 6 to 20 رقم"],

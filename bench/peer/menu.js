@@ -21,7 +21,7 @@ const STORE = arg('store', 'redis');
 const TTL_S = 180;
 
 // The same screens, in the same words, as dargah's Persian menu.
-const HOME = '۱ پیگیری ثبت‌نام\n۲ بازیابی رمز عبور\n۳ وضعیت تسهیلات\n۴ ثبت اعتراض\n۹ English';
+const HOME = '۱ پیگیری ثبت‌نام\n۲ بازیابی رمز\n۳ تسهیلات\n۴ ثبت اعتراض\n۵ درخواست‌های من\n۹ English';
 const LOANS = 'وضعیت تسهیلات\n۱ با کد رهگیری\n۲ درخواست‌های من\n۰ بازگشت ۰۰ خانه';
 const PROMPT = 'کد رهگیری ۸ رقمی را وارد کنید:\n۰ بازگشت ۰۰ خانه';
 const NOT_FOUND = 'درخواستی با این کد رهگیری برای شماره شما یافت نشد.';

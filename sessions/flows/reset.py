@@ -37,7 +37,7 @@ def _samples() -> list[Screen]:
 
 FLOW = Flow(
     key="reset",
-    label=T("بازیابی رمز عبور", "Password reset"),
+    label=T("بازیابی رمز", "Password reset"),
     entry="reset.start",
     nodes={
         "reset.start": ask_national_id("reset.done"),

@@ -4,9 +4,9 @@ through the outbox, to the sender's number only."""
 from __future__ import annotations
 
 from sessions.keywords import Command, Parsed, parse
-from sessions.normalize import to_persian_digits
+from sessions.normalize import digits_only, to_persian_digits
 from sessions.records import Limit, OutboundSms, limit_subject
-from sessions.services import complaints, loans, registration
+from sessions.services import complaints, loans, mine, registration
 from sessions.services.deps import Deps, make_sms
 from sessions.services.reset import ResetOutcome, request_reset
 from sessions.validators import InvalidInput, digit_span, loan_code, national_id
@@ -95,6 +95,8 @@ async def _dispatch(deps: Deps, sender: str, parsed: Parsed) -> list[OutboundSms
                 if outcome is ResetOutcome.SENT
                 else _reply(deps, sender, parsed, "reply_reset_requested")
             )
+        if parsed.command is Command.REQUESTS:
+            return await _requests(deps, sender, parsed)
         if parsed.command is Command.COMPLAINT and arg and len(arg) <= SMS_BODY_MAX:
             filed = await complaints.file(
                 deps, sender, "other", body=arg, channel="sms", lang=parsed.lang
@@ -104,3 +106,37 @@ async def _dispatch(deps: Deps, sender: str, parsed: Parsed) -> list[OutboundSms
     except InvalidInput:
         pass
     return _reply(deps, sender, parsed, "keyword_help")
+
+
+NEWEST_LISTED = 3
+
+
+async def _requests(deps: Deps, sender: str, parsed: Parsed) -> list[OutboundSms]:
+    """REQUEST + a ticket or request number: that item, the caller's own only; without a
+    number: the caller's three newest."""
+    lang = parsed.lang
+    if not parsed.argument:
+        items = await mine.of_caller(deps, sender, limit=NEWEST_LISTED)
+        if not items:
+            return _reply(deps, sender, parsed, "reply_no_requests")
+        lines = [_line(deps, item, lang) for item in items]
+        names = ("first", "second", "third")
+        return _reply(
+            deps, sender, parsed, "reply_my_requests", **dict(zip(names, lines, strict=False))
+        )
+    number = digits_only(parsed.argument)
+    if not (number.isascii() and number.isdigit() and 8 <= len(number) <= 12):
+        return _reply(deps, sender, parsed, "reply_not_found")
+    found = await mine.by_number(deps, number, sender)
+    if found.limited:
+        return _reply(deps, sender, parsed, "reply_rate_limited")
+    if found.record is None:
+        return _reply(deps, sender, parsed, "reply_not_found")
+    template, params = found.record.params()
+    return _reply(deps, sender, parsed, template, **params)
+
+
+def _line(deps: Deps, item: mine.Item, lang: str) -> str:
+    status = mine.status_label(deps.templates, item, lang)
+    number = item.number if lang == "en" else to_persian_digits(item.number)
+    return f"{mine.kind_label(item, lang)} {number}: {status}"
