@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck pytest test-postgres bench bench-scale format check clean
+.PHONY: run test lint typecheck pytest test-postgres bench bench-full bench-scale format check clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -48,8 +48,17 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+# Under 10 minutes on 2 cores: the hop benchmark (its experiments and the 1M-session growth row
+# are bench-full's) and the real conditions (backlog, inbound SMS, PostgreSQL, FULL, the WAL).
 bench: $(STAMP)
+	$(BIN)/python -m bench --skip-variants --growth-sizes 1000,100000 $(BENCH_ARGS)
+	$(BIN)/python -m bench.conditions $(CONDITIONS_ARGS)
+
+# Everything, with the long rows: the experiments, 1M stored sessions on SQLite and on
+# PostgreSQL, 200,000 queued messages, memory per 100,000 live sessions, 1 vs 2 processes.
+bench-full: $(STAMP)
 	$(BIN)/python -m bench $(BENCH_ARGS)
+	$(BIN)/python -m bench.conditions --full $(CONDITIONS_ARGS)
 	$(BIN)/python -m bench.scale $(SCALE_ARGS)
 
 # 1 vs 2 gateway processes on one PostgreSQL (its own section of bench/RESULTS.md).

@@ -1,6 +1,6 @@
 """The ceiling of our stack: a bare aiohttp handler that parses the form and answers `CON hi`.
 
-    python -m bench.ceiling --port 18101
+    python -m bench.ceiling --port 18101 [--processes 2]
 
 Same interpreter, same aiohttp and the same event loop as the gateway (uvloop, as
 `run.new_event_loop` picks, unless `--loop asyncio`); no routing table beyond one route, no
@@ -12,8 +12,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import ctypes
+import os
+import signal
 
 from aiohttp import web
+
+PR_SET_PDEATHSIG = 1
 
 
 async def hop(request: web.Request) -> web.Response:
@@ -37,12 +43,7 @@ def make_app() -> web.Application:
     return app
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=18101)
-    parser.add_argument("--loop", choices=("uvloop", "asyncio"), default="uvloop")
-    args = parser.parse_args()
+def _serve(args: argparse.Namespace) -> None:
     web.run_app(
         make_app(),
         host=args.host,
@@ -50,7 +51,33 @@ def main() -> None:
         access_log=None,
         print=None,
         loop=new_event_loop(args.loop),
+        reuse_port=args.processes > 1,
     )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=18101)
+    parser.add_argument("--loop", choices=("uvloop", "asyncio"), default="uvloop")
+    parser.add_argument(
+        "--processes", type=int, default=1, help="processes on the port (SO_REUSEPORT)"
+    )
+    args = parser.parse_args()
+    children = []
+    for _ in range(args.processes - 1):
+        pid = os.fork()
+        if pid == 0:  # a child ends with its parent, however the parent ends
+            ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+            _serve(args)
+            os._exit(0)
+        children.append(pid)
+    try:
+        _serve(args)
+    finally:
+        for pid in children:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
 
 
 if __name__ == "__main__":

@@ -2,16 +2,20 @@
 
 USSD hop: wrk drives 3-hop Africa's Talking sessions (bench/ussd.lua) at 64 connections against
   a  the ceiling: a bare aiohttp handler that parses the form and answers `CON hi`, on the
-     gateway's event loop (uvloop); a0 the same on asyncio's own loop, for comparison
+     gateway's event loop (uvloop); a0 the same on asyncio's own loop, for comparison; a2 two
+     such processes on the port (SO_REUSEPORT)
   b  the same 4-screen menu on the npm library ussd-menu-builder, its session store in Redis
-  b0 the same with its session store in memory
-  c  dargah, `python run.py serve`, with its durable SQLite session store
+     (started here as its users deploy it: its own port, appendonly on); b0 the same with its
+     session store in memory; b2 two processes (node's cluster module)
+  c  dargah, `python run.py serve`, with its durable SQLite session store, a worker per core;
+     c1w one worker
+The headline compares like with like: c1/a1, c2/a2, c1/b1, c2/b2 (1 or 2 processes each).
 then profiles dargah under the same load with py-spy, probes the outbox step, and measures
 growth (1,000 vs 1,000,000 stored sessions; memory per 10,000 live sessions).
 
 The measured section of bench/RESULTS.md (between its bench markers) is rewritten; the raw
 numbers go to bench/out/latest.json. Installs what is missing: wrk (apt), the peer's node_modules
-(npm), Redis (apt; started on 127.0.0.1:6379 when nothing answers there), py-spy (pip).
+(npm), Redis (apt; always a server of its own for the run), py-spy (pip).
 """
 
 from __future__ import annotations
@@ -23,7 +27,6 @@ import os
 import platform
 import re
 import shutil
-import socket
 import sqlite3
 import statistics
 import subprocess
@@ -56,7 +59,6 @@ from bench.profile import start_py_spy, summarise
 
 RESULTS = BENCH / "RESULTS.md"
 BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
-REDIS_PORT = 6379
 PROFILE_RATE_HZ = 200
 WORKERS = os.cpu_count() or 1  # c runs as it would be deployed here: a worker per core
 # Experiments on the unchanged gateway (bench/variant.py): what a recommendation would buy.
@@ -73,38 +75,17 @@ EXPERIMENTS = {
 # ---------------------------------------------------------------- prerequisites
 
 
-def redis_answers(port: int = REDIS_PORT) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.5) as s:
-            s.sendall(b"PING\r\n")
-            return s.recv(16).startswith(b"+PONG")
-    except OSError:
-        return False
-
-
-def ensure_redis(workdir: Path) -> Server | None:
-    """Redis on 127.0.0.1:6379: the one already there, or one started here (and stopped after)."""
-    if redis_answers():
-        return None
+def ensure_redis(workdir: Path) -> Server:
+    """A Redis of the run's own on a free loopback port, as the peer's users deploy it: its
+    append-only file on (fsync every second, Redis's default when AOF is on), not a shared
+    instance whose other clients would weigh on it."""
     binary = ensure_apt("redis-server", "redis-server")
     if binary is None:
         raise RuntimeError("redis-server is missing and could not be installed")
-    server = Server(
-        "redis",
-        [
-            binary,
-            "--bind",
-            "127.0.0.1",
-            "--port",
-            str(REDIS_PORT),
-            "--save",
-            "",
-            "--dir",
-            str(workdir),
-        ],
-        REDIS_PORT,
-    )
-    return server.start()
+    port = free_port()
+    cmd = [binary, "--bind", "127.0.0.1", "--port", str(port), "--save", "",
+           "--appendonly", "yes", "--appendfsync", "everysec", "--dir", str(workdir)]  # fmt: skip
+    return Server("redis", cmd, port).start()
 
 
 def ensure_peer() -> str:
@@ -169,7 +150,7 @@ def machine(wrk_bin: str, node: str) -> dict[str, str]:
 # ---------------------------------------------------------------- the hop benchmark
 
 
-def _targets(node: str, workdir: Path) -> dict[str, Server]:
+def _targets(node: str, workdir: Path, redis_port: int) -> dict[str, Server]:
     """The servers compared by the hop benchmark, each on its own loopback port."""
 
     def ceiling(name: str, *loop: str) -> Server:
@@ -178,17 +159,19 @@ def _targets(node: str, workdir: Path) -> dict[str, Server]:
             name, [sys.executable, "-m", "bench.ceiling", "--port", str(port), *loop], port
         )
 
-    def peer(name: str, store: str) -> Server:
+    def peer(name: str, store: str, *more: str) -> Server:
         port = free_port()
-        return Server(
-            name, [node, "menu.js", "--port", str(port), "--store", store], port, cwd=PEER
-        )
+        cmd = [node, "menu.js", "--port", str(port), "--store", store, "--redis-port",
+               str(redis_port), *more]  # fmt: skip
+        return Server(name, cmd, port, cwd=PEER)
 
     return {
         "a": ceiling("ceiling"),
         "a0": ceiling("ceiling-asyncio", "--loop", "asyncio"),
+        "a2": ceiling("ceiling-2", "--processes", "2"),
         "b": peer("peer-redis", "redis"),
         "b0": peer("peer-memory", "memory"),
+        "b2": peer("peer-redis-2", "redis", "--workers", "2"),
         # c as deployed on this machine: one worker per core (GATEWAY_WORKERS), one SQLite file.
         "c": gateway_server(
             "dargah", workdir / "dargah.db", free_port(), GATEWAY_WORKERS=str(WORKERS)
@@ -246,6 +229,7 @@ def in_rounds(
 def hop_benchmark(
     wrk_bin: str,
     node: str,
+    redis_port: int,
     workdir: Path,
     seconds: float,
     warm_s: float,
@@ -256,7 +240,7 @@ def hop_benchmark(
     """The targets in interleaved rounds (`in_rounds`); then, apart, so that the writing of five
     more gateways does not fall on them, the experiments in rounds of their own beside a fresh
     unchanged worker (c1x)."""
-    targets = _targets(node, workdir)
+    targets = _targets(node, workdir, redis_port)
     profiles: dict[str, str] = {}
 
     def profile_one() -> None:
@@ -357,8 +341,10 @@ def report(
         names = {
             "a": "a: bare aiohttp, parses the form, `CON hi` (uvloop, as the gateway)",
             "a0": "a0: the same on asyncio's own loop",
-            "b": "b: ussd-menu-builder + Redis",
+            "a2": "a2: the same, 2 processes (SO_REUSEPORT)",
+            "b": "b: ussd-menu-builder + Redis (appendonly)",
             "b0": "b0: ussd-menu-builder, in-memory store",
+            "b2": "b2: ussd-menu-builder + Redis, 2 processes (cluster)",
             "c": f"c: dargah, {WORKERS} workers, durable SQLite sessions",
             "c1w": "c, 1 worker (one process)",
         }
@@ -373,6 +359,33 @@ def report(
                 f"| {label} | {r.rps:,.0f} | {r.p50_ms:.1f} | {r.p90_ms:.1f} | {r.p99_ms:.1f} | "
                 f"{r.max_ms:.1f} | {r.requests:,} | {r.errors} | {r.bad} | {r.load_before} |\n"
             )
+
+        def judged(x: str, y: str, target: float) -> str:
+            got = [a.rps / b.rps for a, b in zip(per[x], per[y], strict=True) if b.rps]
+            met = bool(got) and statistics.median(got) >= target
+            return f"| {ratio(x, y)} | ≥ {target:g} | {'met' if met else 'not met'} |\n"
+
+        w(
+            "\nHeadline, like against like (1 process against 1, 2 against 2):\n\n"
+            "| ratio (requests/s) | measured | target | |\n| --- | ---: | --- | --- |\n"
+        )
+        w("| c1/a1: dargah, 1 worker / bare aiohttp, 1 process " + judged("c1w", "a", 0.6))
+        w(
+            f"| c2/a2: dargah, {WORKERS} workers / bare aiohttp, 2 processes "
+            + judged("c", "a2", 0.6)
+        )
+        w(
+            "| c1/b1: dargah, 1 worker / ussd-menu-builder + Redis, 1 process "
+            + judged("c1w", "b", 1.0)
+        )
+        w(
+            f"| c2/b2: dargah, {WORKERS} workers / ussd-menu-builder + Redis, 2 processes "
+            + judged("c", "b2", 1.0)
+        )
+        w(
+            "\nThe older rows, for comparison with earlier runs (c/a and c/b compare 2 workers "
+            "with 1 process):\n"
+        )
         w("\n| ratio (requests/s) | measured | target |\n| --- | ---: | --- |\n")
         w(f"| c/a | {ratio('c', 'a')} | ≥ 0.6 |\n")
         w(f"| c/a0 (the ceiling on asyncio's loop) | {ratio('c', 'a0')} | |\n")
@@ -518,6 +531,7 @@ def main(argv: list[str] | None = None) -> int:
             hop = hop_benchmark(
                 wrk_bin,
                 node,
+                redis.port,
                 workdir,
                 args.duration,
                 args.warm,
@@ -533,8 +547,7 @@ def main(argv: list[str] | None = None) -> int:
             with timed("growth"):
                 grow = growth.run(wrk_bin, workdir, args.growth_seconds, sizes)
     finally:
-        if redis is not None:
-            redis.stop()
+        redis.stop()
         shutil.rmtree(workdir, ignore_errors=True)
     section = report(info, args, hop, grow, cost)
     print("\n" + section)

@@ -2,8 +2,10 @@
 // on ussd-menu-builder, one menu object per request (as its users write it with express), and its
 // session handler backed by Redis (127.0.0.1:6379) or by a plain object in memory.
 //
-//   node menu.js --port 18102 --store redis|memory
+//   node menu.js --port 18102 --store redis|memory [--redis-port 6379] [--workers 2]
 //
+// With --workers N, node's cluster module runs N processes on the port (its own users' way to use
+// more than one core): the primary hands connections to them round robin.
 // Per hop: session.start() (Redis EXPIRE, refreshing the TTL), then one session write in every state
 // (HSET + EXPIRE in one MULTI), and one read on the prompt (HGET): 2 round trips, 3 on the prompt.
 'use strict';
@@ -18,7 +20,21 @@ function arg(name, fallback) {
 
 const PORT = Number(arg('port', '18102'));
 const STORE = arg('store', 'redis');
+const REDIS_PORT = Number(arg('redis-port', '6379'));
+const WORKERS = Number(arg('workers', '1'));
 const TTL_S = 180;
+
+const cluster = require('node:cluster');
+if (WORKERS > 1 && cluster.isPrimary) {
+  for (let i = 0; i < WORKERS; i += 1) cluster.fork();
+  for (const sig of ['SIGINT', 'SIGTERM']) {
+    process.on(sig, () => {
+      for (const worker of Object.values(cluster.workers)) worker.kill(sig);
+      process.exit(0);
+    });
+  }
+  return; // the primary only hands connections to the workers
+}
 
 // The same screens, in the same words, as dargah's Persian menu.
 const HOME = '۱ پیگیری ثبت‌نام\n۲ بازیابی رمز\n۳ تسهیلات\n۴ ثبت اعتراض\n۵ درخواست‌های من\n۹ English';
@@ -28,7 +44,7 @@ const NOT_FOUND = 'درخواستی با این کد رهگیری برای شم�
 
 function redisStore() {
   const Redis = require('ioredis');
-  const redis = new Redis({ host: '127.0.0.1', port: 6379, enableAutoPipelining: false });
+  const redis = new Redis({ host: '127.0.0.1', port: REDIS_PORT, enableAutoPipelining: false });
   const key = (id) => `bench:ussd:${id}`;
   return {
     start: (id) => redis.expire(key(id), TTL_S),
