@@ -63,6 +63,7 @@ async def _storage_ctx(app: web.Application) -> AsyncIterator[None]:
             verify_sends_per_key_per_minute=settings.verify_sends_per_key_per_minute,
             extra_mobile_prefixes=tuple(settings.extra_mobile_prefixes),
             loan_code_digits=settings.loan_code_digits,
+            foreign_id_digits=settings.foreign_id_digits,
         ),
         sealer=load_sealer(settings),
     )

@@ -12,7 +12,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from providers.config import Account, DispatchConfig, ProviderConfig, RetryConfig
 from sessions.normalize import digits_only
-from sessions.validators import LOAN_CODE_DIGITS
+from sessions.validators import FOREIGN_ID_DIGITS, LOAN_CODE_DIGITS
 
 ProviderName = Literal["console", "kavenegar", "smsir"]
 Network = IPv4Network | IPv6Network
@@ -126,6 +126,8 @@ class Settings(BaseSettings):
     extra_mobile_prefixes: Annotated[list[str], NoDecode] = Field(default_factory=list)
     # The portal's loan tracking codes: how many digits, `6-20` or one length (`8`).
     loan_code_digits: Annotated[tuple[int, int], NoDecode] = LOAN_CODE_DIGITS
+    # A foreign national's identifier (seed 003): its digits; never 10, a national ID's length.
+    foreign_id_digits: int = Field(FOREIGN_ID_DIGITS, ge=6, le=20)
 
     @field_validator("sms_fallback", "database_url", mode="before")
     @classmethod
@@ -200,6 +202,13 @@ class Settings(BaseSettings):
             if not (prefix.startswith("09") and 3 <= len(prefix) <= 11):
                 raise ValueError(f"{prefix!r} is not a mobile prefix such as 0941")
         return prefixes
+
+    @field_validator("foreign_id_digits")
+    @classmethod
+    def _not_a_national_id(cls, value: int) -> int:
+        if value == 10:
+            raise ValueError("10 digits is a national ID's length; a foreign ID needs another")
+        return value
 
     @field_validator("loan_code_digits", mode="before")
     @classmethod

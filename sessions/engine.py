@@ -159,11 +159,19 @@ class Ask:
     # Shown under an error instead of `prompt` when both would not fit one page: the choices
     # the prompt offers must stay on the first page.
     retry: T | None = None
+    # Choices under the prompt that lead elsewhere instead of being parsed (another kind of
+    # identifier); and values stored with a parsed answer.
+    options: tuple[Option, ...] = ()
+    sets: Mapping[str, str] = dataclasses.field(default_factory=dict)
     # Built once, rendered once (`dataclasses.field`: this class has a field named `field`).
     _prompt: Screen = dataclasses.field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "_prompt", static(Screen(body=(self.prompt,))))
+        object.__setattr__(self, "_prompt", static(Screen(body=(self.prompt,), options=self._keys)))
+
+    @property
+    def _keys(self) -> tuple[tuple[str, T], ...]:
+        return tuple((o.key, o.label) for o in self.options)
 
     @property
     def waits(self) -> bool:
@@ -178,15 +186,21 @@ class Ask:
         return tuple(self._again(error) for error in self.errors)
 
     def _again(self, error: T) -> Screen:
-        whole = Screen(body=(error, self.prompt))
-        if self.retry is None or all(one_page(whole, lang) for lang in LANGS):
+        whole = Screen(body=(error, self.prompt), options=self._keys)
+        if all(one_page(whole, lang) for lang in LANGS):
             return whole
-        return Screen(body=(error, self.retry))
+        if self.retry is not None:
+            return Screen(body=(error, self.retry), options=self._keys)
+        return whole if not self.options else Screen(body=(error,), options=self._keys)
 
     async def show(self, ctx: Ctx) -> Outcome:
         return self._prompt
 
     async def handle(self, ctx: Ctx, text: str) -> Outcome:
+        for option in self.options:
+            if option.key == text:
+                ctx.state.data.update(option.sets)
+                return Goto(option.goto)
         try:
             value = self.parse(text) if self.parse_in is None else self.parse_in(ctx, text)
         except Invalid as exc:
@@ -195,6 +209,7 @@ class Ask:
                 return Screen(body=(exc.message, self.give_up), end=True)
             return self._again(exc.message)
         ctx.state.data[self.field] = value
+        ctx.state.data.update(self.sets)
         return Goto(self.goto)
 
 

@@ -34,6 +34,10 @@ class Registration:
     first_name: str = ""
     last_name: str = ""
     gender: str = "unknown"
+    # Seed 003: a foreign national's identifier (then also the record's key, in `national_id`)
+    # and the insurance number, when the record has one.
+    foreign_id: str = ""
+    insurance_number: str = ""
     created_at: float = 0.0
     updated_at: float = 0.0
 

@@ -104,6 +104,16 @@ def loan_code(raw: str, lengths: tuple[int, int] = LOAN_CODE_DIGITS) -> str:
     return value
 
 
+FOREIGN_ID_DIGITS = 12  # a foreign national's identifier (seed 003), by default
+
+
+def foreign_id(raw: str, digits: int = FOREIGN_ID_DIGITS) -> str:
+    value = digits_only(raw)
+    if not (value.isascii() and value.isdigit() and len(value) == digits):
+        raise InvalidInput("invalid_foreign_id", f"foreign national ID must be {digits} digits")
+    return value
+
+
 def insurance_number(raw: str) -> str:
     value = digits_only(raw)
     if not _TEN_DIGITS.fullmatch(value):

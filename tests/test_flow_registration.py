@@ -14,7 +14,7 @@ EXPECTED = {
     "approved_visit_branch": "به نزدیک‌ترین شعبه بروید",
     "identity_mismatch": "با پایگاه مرجع مطابقت ندارد",
 }
-NOT_FOUND = "ثبت‌نامی با این کد ملی برای شماره شما یافت نشد"
+NOT_FOUND = "ثبت‌نامی با این شناسه برای شماره شما یافت نشد"
 
 
 async def _track(phone: Phone, nid: str) -> str:
@@ -73,7 +73,7 @@ async def test_bad_checksum_is_asked_again_then_ends(gateway: GatewayFactory) ->
     first = await phone.send("0013542418")
     assert not is_end(first)
     assert "کد ملی نامعتبر است" in first
-    assert "کد ملی ۱۰ رقمی را وارد کنید" in first
+    assert "۱ شناسه اتباع خارجی\n۲ شماره بیمه" in first  # the error replaces the prompt
     assert not is_end(await phone.send("12345"))
     last = await phone.send("1111111111")
     assert is_end(last)

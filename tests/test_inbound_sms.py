@@ -116,9 +116,7 @@ async def test_complaint_keyword_files_a_ticket(
     assert reply["lang"] == lang
 
 
-@pytest.mark.parametrize(
-    "text", ["راهنما", "HELP", "help", "?", "؟", "سلام", "hello there", "", "REG 123"]
-)
+@pytest.mark.parametrize("text", ["راهنما", "HELP", "help", "?", "؟", "سلام", "hello there", ""])
 async def test_help_and_anything_not_understood_gets_help(
     gateway: GatewayFactory, text: str
 ) -> None:

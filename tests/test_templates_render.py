@@ -134,6 +134,11 @@ SAMPLES: dict[str, tuple[dict[str, object], list[str], list[str]]] = {
         ["Your requests:\n- "],
     ),
     "reply_no_requests": ({}, ["ثبت نشده است"], ["no complaint or request"]),
+    "reply_invalid_identifier": (
+        {"foreign_digits": "۱۲"},
+        ["شناسه اتباع خارجی ۱۲ رقم"],
+        ["a foreign national ID ۱۲"],
+    ),
     "reply_invalid_loan_code": (
         {"lengths": "6 to 20"},
         ["کد رهگیری تسهیلات 6 to 20 رقم"],

@@ -10,9 +10,10 @@ from sessions.engine import Action, Ctx, Outcome
 from sessions.flows.base import Flow
 from sessions.flows.common import (
     LIMITED,
-    ask_national_id,
+    ask_identifier,
     deps_of,
     end,
+    identifier_of,
 )
 from sessions.screens import Screen, T
 from sessions.services import registration
@@ -36,8 +37,8 @@ OVERDUE = T(
     "If you have had no SMS within 48 hours, please register again.",
 )
 NOT_FOUND = T(
-    "ثبت‌نامی با این کد ملی برای شماره شما یافت نشد.",
-    "No registration with this national ID was found for your number.",
+    "ثبت‌نامی با این شناسه برای شماره شما یافت نشد.",
+    "No registration with this identifier was found for your number.",
 )
 
 
@@ -47,7 +48,7 @@ def result_screen(status: str, overdue: bool) -> Screen:
 
 async def _result(ctx: Ctx) -> Outcome:
     deps = deps_of(ctx)
-    found = await registration.lookup(deps, ctx.state.data["nid"], ctx.msisdn)
+    found = await registration.lookup(deps, identifier_of(ctx), ctx.msisdn)
     if found.limited:
         return end(LIMITED)
     if found.record is None:
@@ -65,7 +66,7 @@ FLOW = Flow(
     label=T("پیگیری ثبت‌نام", "Registration status"),
     entry="registration.start",
     nodes={
-        "registration.start": ask_national_id("registration.result"),
+        **ask_identifier("registration", "registration.result"),
         "registration.result": Action(_result),
     },
     samples=_samples,

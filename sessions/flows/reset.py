@@ -10,23 +10,24 @@ from sessions.engine import Action, Ctx, Outcome
 from sessions.flows.base import Flow
 from sessions.flows.common import (
     LIMITED,
-    ask_national_id,
+    ask_identifier,
     deps_of,
     end,
+    identifier_of,
 )
 from sessions.screens import Screen, T
 from sessions.services.reset import ResetOutcome, request_reset
 
 DONE = T(
-    "در صورت ثبت این کد ملی با شماره شما، رمز موقت و کد رهگیری پیامک می‌شود.",
-    "If this national ID is registered with your number, a temporary password and a tracking "
+    "در صورت ثبت این شناسه با شماره شما، رمز موقت و کد رهگیری پیامک می‌شود.",
+    "If this identifier is registered with your number, a temporary password and a tracking "
     "code will be sent to it by SMS.",
 )
 
 
 async def _reset(ctx: Ctx) -> Outcome:
     outcome = await request_reset(
-        deps_of(ctx), ctx.state.data["nid"], ctx.msisdn, ctx.state.lang, source="ussd"
+        deps_of(ctx), identifier_of(ctx), ctx.msisdn, ctx.state.lang, source="ussd"
     )
     return end(LIMITED) if outcome is ResetOutcome.LIMITED else end(DONE)
 
@@ -40,7 +41,7 @@ FLOW = Flow(
     label=T("بازیابی رمز", "Password reset"),
     entry="reset.start",
     nodes={
-        "reset.start": ask_national_id("reset.done"),
+        **ask_identifier("reset", "reset.done"),
         "reset.done": Action(_reset),
     },
     samples=_samples,

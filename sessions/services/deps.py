@@ -11,7 +11,7 @@ from sessions.masking import hide_codes
 from sessions.ports import Storage
 from sessions.records import PRIORITY_OTP, OutboundSms
 from sessions.sealing import Sealer, otp_payload
-from sessions.validators import LOAN_CODE_DIGITS
+from sessions.validators import FOREIGN_ID_DIGITS, LOAN_CODE_DIGITS
 from templates_sms import TemplateRegistry
 
 R = TypeVar("R")
@@ -44,6 +44,7 @@ class Policy:
     loans_listed: int = 9  # one keypad digit each
     # The portal's loan tracking codes: (fewest, most) digits.
     loan_code_digits: tuple[int, int] = LOAN_CODE_DIGITS
+    foreign_id_digits: int = FOREIGN_ID_DIGITS  # a foreign national's identifier
     # SMS answers to one number: bounds the cost of junk, and ends a loop with an auto-responder.
     sms_answers_per_number_per_hour: int = 10
     # A message without a validity of its own (a template's `valid_for_s`, a reset's expiry) is

@@ -13,10 +13,12 @@ import hmac
 import math
 import secrets
 import string
+from collections.abc import Sequence
 from enum import StrEnum
 
-from sessions.records import Limit, PasswordReset, Registration, limit_subject
+from sessions.records import Limit, PasswordReset, limit_subject
 from sessions.services.deps import Deps, make_sms
+from sessions.services.registration import NATIONAL_ID, Identifier, find
 
 # Letters and digits a person reads off a small screen without confusing them (no 0/O, 1/l/I).
 _UPPER = "".join(c for c in string.ascii_uppercase if c not in "IO")
@@ -92,14 +94,19 @@ def national_id_limit(deps: Deps, national_id: str) -> Limit:
 
 
 async def request_reset(
-    deps: Deps, national_id: str, msisdn: str, lang: str, source: str
+    deps: Deps, ident: Identifier | Sequence[Identifier] | str, msisdn: str, lang: str, source: str
 ) -> ResetOutcome:
+    """A new password for the activated registration this identifier (a national ID, a foreign
+    national's identifier or an insurance number) names with the caller's number."""
     now = deps.clock()
     if await deps.store.hit_limits([number_limit(deps, msisdn)], now) is not None:
         return ResetOutcome.LIMITED
-    record = await deps.store.get_record(Registration, national_id)
-    if record is None or record.mobile != msisdn or record.status != "activated":
+    if isinstance(ident, str):
+        ident = Identifier(NATIONAL_ID, ident)
+    record = await find(deps, ident, msisdn)
+    if record is None or record.status != "activated":
         return ResetOutcome.NO_MATCH
+    national_id = record.national_id  # the account's key: its national ID or foreign ID
     # A match means the caller holds the registered number: telling them of the limit reveals
     # nothing they do not know.
     if await deps.store.hit_limits([national_id_limit(deps, national_id)], now) is not None:

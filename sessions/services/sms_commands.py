@@ -9,7 +9,7 @@ from sessions.records import Limit, OutboundSms, limit_subject
 from sessions.services import complaints, loans, mine, registration
 from sessions.services.deps import Deps, make_sms
 from sessions.services.reset import ResetOutcome, request_reset
-from sessions.validators import InvalidInput, digit_span, loan_code, national_id
+from sessions.validators import InvalidInput, digit_span, loan_code
 
 SMS_BODY_MAX = 500  # an SMS complaint may be longer than a USSD one, not unbounded
 
@@ -72,7 +72,7 @@ async def _dispatch(deps: Deps, sender: str, parsed: Parsed) -> list[OutboundSms
                 **loans.stage_params(found.record, parsed.lang),
             )
         if parsed.command is Command.REGISTRATION:
-            reg = await registration.lookup(deps, national_id(arg), sender)
+            reg = await registration.lookup(deps, _identifiers(deps, sender, parsed), sender)
             if reg.limited:
                 return _reply(deps, sender, parsed, "reply_rate_limited")
             if reg.record is None:
@@ -86,7 +86,8 @@ async def _dispatch(deps: Deps, sender: str, parsed: Parsed) -> list[OutboundSms
                 deps, sender, parsed, "reply_registration_status", status=reg.record.status
             )
         if parsed.command is Command.RESET:
-            outcome = await request_reset(deps, national_id(arg), sender, parsed.lang, source="sms")
+            idents = _identifiers(deps, sender, parsed)
+            outcome = await request_reset(deps, idents, sender, parsed.lang, source="sms")
             if outcome is ResetOutcome.LIMITED:
                 return _reply(deps, sender, parsed, "reply_rate_limited")
             # On a match the password SMS itself is the answer; otherwise say what would happen.
@@ -103,9 +104,25 @@ async def _dispatch(deps: Deps, sender: str, parsed: Parsed) -> list[OutboundSms
             )
             # Filed: complaint_received is already in the outbox with the record.
             return [] if filed is not None else _reply(deps, sender, parsed, "reply_rate_limited")
+    except InvalidIdentifier:
+        digits = str(deps.policy.foreign_id_digits)
+        if parsed.lang == "fa":
+            digits = to_persian_digits(digits)
+        return _reply(deps, sender, parsed, "reply_invalid_identifier", foreign_digits=digits)
     except InvalidInput:
         pass
     return _reply(deps, sender, parsed, "keyword_help")
+
+
+class InvalidIdentifier(Exception):
+    """A registration or reset keyword with an argument that names no kind of identifier."""
+
+
+def _identifiers(deps: Deps, sender: str, parsed: Parsed) -> list[registration.Identifier]:
+    try:
+        return registration.identifiers(parsed.argument, deps.policy.foreign_id_digits)
+    except InvalidInput:
+        raise InvalidIdentifier from None
 
 
 NEWEST_LISTED = 3
