@@ -56,8 +56,32 @@ class Loan:
     amount: int = 0
     bank_en: str = ""  # the English names, for English screens and SMS
     branch_en: str = ""
+    city: str = ""  # the applicant's: where the shortest branch queues are looked for
     created_at: float = 0.0
     updated_at: float = 0.0
+
+
+@dataclass(slots=True)
+class BranchQueue:
+    """A bank branch and the applications waiting in its queue (seed 000), kept current by the
+    portal; `key` is the bank and branch names joined by a separator no name may hold."""
+
+    TABLE: ClassVar[str] = "branch_queues"
+    KEY: ClassVar[str] = "key"
+
+    key: str
+    bank: str
+    branch: str
+    city: str
+    queue: int
+    bank_en: str = ""
+    branch_en: str = ""
+    created_at: float = 0.0
+    updated_at: float = 0.0
+
+
+def branch_key(bank: str, branch: str) -> str:
+    return f"{bank}\x1f{branch}"  # a control character: refused in every name
 
 
 @dataclass(slots=True)

@@ -46,7 +46,8 @@ async def test_loading_twice_adds_nothing(gateway: GatewayFactory, clock: FakeCl
     outbox = await sms(client)
     complaints = await storage(client).find_records(Complaint, {}, limit=100)
     assert len(complaints) == 1
-    assert len(outbox) == len(REGISTRATIONS) + len(LOANS) + 1  # each record's SMS, the ticket's
+    # Each record's SMS, the ticket's, and the shortest queues for the loan without credit.
+    assert len(outbox) == len(REGISTRATIONS) + len(LOANS) + 2
 
     clock.advance(3600)
     second = await load_demo(deps(client))

@@ -33,6 +33,7 @@ SCOPE = "records"
 
 BANK_MAX = 30
 BRANCH_MAX = 24
+CITY_MAX = 24
 AMOUNT_MAX = 2**63 - 1  # SQLite's INTEGER range
 LoanStage = Literal[
     "submitted", "agency_review", "bank_review", "bank_no_credit", "approved", "paid", "rejected"
@@ -83,6 +84,13 @@ class LoanIn(BaseModel):
         examples=["Vanak branch"],
         json_schema_extra={"maxLength": BRANCH_MAX},
     )
+    city: Annotated[str, AfterValidator(sms_text(CITY_MAX))] = Field(
+        "",
+        description="The applicant's city, as in `/v1/branch-queues`: with no credit at the "
+        "agent bank, the applicant is sent the three branches there with the shortest queues.",
+        examples=["تهران"],
+        json_schema_extra={"maxLength": CITY_MAX},
+    )
 
 
 class LoanOut(BaseModel):
@@ -95,6 +103,7 @@ class LoanOut(BaseModel):
     amount: int
     bank_en: str
     branch_en: str
+    city: str
     created_at: Timestamp
     updated_at: Timestamp
 
@@ -111,6 +120,7 @@ class LoanOut(BaseModel):
                 "amount": record.amount,
                 "bank_en": record.bank_en,
                 "branch_en": record.branch_en,
+                "city": record.city,
                 "created_at": at(record.created_at),
                 "updated_at": at(record.updated_at),
             }
@@ -137,6 +147,7 @@ async def put_loan(request: web.Request) -> web.StreamResponse:
         amount=body.amount,
         bank_en=body.bank_en,
         branch_en=body.branch_en,
+        city=body.city,
     )
     with rendering_as():
         stored, created = await loans.put(request.app[DEPS], record, source=request[API_KEY_NAME])

@@ -5,6 +5,7 @@ operations, and API keys may be given exactly the scopes they require."""
 from __future__ import annotations
 
 from gateway.api import (
+    branch_queues,
     complaints,
     loans,
     notifications,
@@ -18,6 +19,7 @@ from gateway.api.operations import Op
 RESOURCES = (
     registrations,
     loans,
+    branch_queues,
     complaints,
     service_requests,
     resets,

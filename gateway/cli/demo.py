@@ -14,7 +14,7 @@ from aiohttp import web
 from gateway.api.registry import SCOPES
 from gateway.appkeys import CLOCK, DEPS, SETTINGS, STORAGE
 from gateway.web.auth import new_api_key
-from sessions.records import Complaint, Loan, Registration
+from sessions.records import BranchQueue, Complaint, Loan, Registration, branch_key
 from sessions.services import complaints, loans, registration
 from sessions.services.deps import Deps
 
@@ -51,11 +51,22 @@ LOANS = (
         "بانک تجارت",
         "انقلاب",
         400_000_000,
+        city="تهران",
     ),
     Loan("40010003", "0056789122", "09371234567", "paid", "بانک صادرات", "تجریش", 200_000_000),
     Loan("40010004", "0067891233", "09011234567", "rejected", "بانک سپه", "آزادی", 350_000_000),
 )
 OBJECTION = LOANS[-1]
+
+# Tehran's branches and their queues: the no-credit loan (40010002) is offered the shortest three.
+QUEUES = (
+    BranchQueue(
+        branch_key("بانک ملت", "ونک"), "بانک ملت", "ونک", "تهران", 18, "Bank Mellat", "Vanak"
+    ),
+    BranchQueue(branch_key("بانک ملی", "مرکزی"), "بانک ملی", "مرکزی", "تهران", 4),
+    BranchQueue(branch_key("بانک سپه", "آزادی"), "بانک سپه", "آزادی", "تهران", 9),
+    BranchQueue(branch_key("بانک صادرات", "تجریش"), "بانک صادرات", "تجریش", "تهران", 31),
+)
 
 CASES = (
     Case("09121234567", "0012345679", "1", "registration: activated"),
@@ -106,6 +117,7 @@ async def load_demo(deps: Deps) -> list[str]:
         if record.national_id == OVERDUE:
             record.created_at = now - OVERDUE_HOURS * 3600
         await registration.put(deps, record, SOURCE)
+    await loans.put_queues(deps, [replace(queue) for queue in QUEUES])
     for loan in LOANS:
         await loans.put(deps, replace(loan), SOURCE)
     await _answer_left_open(deps)

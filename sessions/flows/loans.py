@@ -6,7 +6,7 @@ which continues into the complaint flow with the loan filled in.
 
 from __future__ import annotations
 
-from sessions.engine import Ask, Ctx, Custom, Goto, Menu, Option, Outcome
+from sessions.engine import Action, Ask, Ctx, Custom, Goto, Menu, Option, Outcome
 from sessions.flows.base import Flow
 from sessions.flows.common import (
     CODE_PROMPT,
@@ -21,7 +21,7 @@ from sessions.flows.common import (
 from sessions.flows.complaints import OBJECTION_KEY
 from sessions.flows.complaints import START as COMPLAINT_START
 from sessions.normalize import to_persian_digits
-from sessions.records import LOAN_STAGES, Loan
+from sessions.records import LOAN_STAGES, BranchQueue, Loan
 from sessions.screens import Screen, T
 from sessions.services import loans
 from sessions.validators import LOAN_CODE_DIGITS
@@ -36,6 +36,8 @@ NONE_OF_YOURS = T(
     "No loan application is registered for your number.",
 )
 OBJECT = T("ثبت اعتراض", "File an objection")
+SHORTER_QUEUES = T("شعب با صف کوتاه‌تر", "Branches with shorter queues")
+QUEUES_TITLE = T("کوتاه‌ترین صف‌ها در {c}:", "Shortest queues in\n{c}")
 MY_LIST = T("درخواست‌های شما:", "Your applications:")
 
 
@@ -58,10 +60,17 @@ def place_line(loan: Loan) -> T:
     )
 
 
-def loan_screen(templates: TemplateRegistry, loan: Loan) -> Screen:
+def loan_screen(templates: TemplateRegistry, loan: Loan, queues: bool = False) -> Screen:
+    """`queues`: shorter branch queues are known in the applicant's city, for a bank without
+    credit; its screen then offers them as its last line."""
     changed = loans.changed_at(loan)
     stage = stage_label(templates, loan.stage)
     details = (place_line(loan), T(jalali_date(changed, "fa"), jalali_date(changed, "en")))
+    if loan.stage == "bank_no_credit" and queues:
+        # The advice ("change bank or branch") is the option itself: the shortest queues.
+        short = T(stage.fa.split("؛")[0], stage.en.split(":")[0])
+        head = T(f"{loan.tracking_code}: {short.fa}", f"{loan.tracking_code}: {short.en}")
+        return Screen(body=(head, *details), options=(("1", SHORTER_QUEUES),))
     if loan.stage == "rejected":
         # The label's advice ("…; you may file an objection") is the option itself here; the
         # option comes after the application's details, as its last line.
@@ -90,7 +99,27 @@ def _localised(screen: Screen) -> Screen:
 async def _show(ctx: Ctx, loan: Loan) -> Outcome:
     ctx.state.data["loan"] = loan.tracking_code
     ctx.state.data["stage"] = loan.stage
-    return _localised(loan_screen(deps_of(ctx).templates, loan))
+    deps = deps_of(ctx)
+    queues = bool(await loans.shortest_queues(deps, loan))
+    ctx.state.data["queues"] = "1" if queues else ""
+    return _localised(loan_screen(deps.templates, loan, queues))
+
+
+def queues_screen(city: str, queues: list[BranchQueue]) -> Screen:
+    lines = [
+        T(QUEUES_TITLE.fa.format(c=city), QUEUES_TITLE.en.format(c=city)),
+        *(T(loans.queue_line(q, "fa"), loans.queue_line(q, "en")) for q in queues),
+    ]
+    # Where to go next is the portal: the list closes the session (a long list pages on `98`).
+    return Screen(body=tuple(lines), end=True)
+
+
+async def _queues(ctx: Ctx) -> Outcome:
+    deps = deps_of(ctx)
+    loan = await deps.store.get_record(Loan, ctx.state.data.get("loan", ""))
+    if loan is None or loan.mobile != ctx.msisdn:
+        return end(NOT_FOUND)
+    return queues_screen(loan.city, await loans.shortest_queues(deps, loan))
 
 
 async def _by_code(ctx: Ctx) -> Outcome:
@@ -108,9 +137,12 @@ async def _detail(ctx: Ctx) -> Outcome:
 
 
 async def _answer(ctx: Ctx, text: str) -> Outcome:
-    if text == "1" and ctx.state.data.get("stage") == "rejected":
-        ctx.state.data[OBJECTION_KEY] = ctx.state.data["loan"]
+    data = ctx.state.data
+    if text == "1" and data.get("stage") == "rejected":
+        data[OBJECTION_KEY] = data["loan"]
         return Goto(COMPLAINT_START)
+    if text == "1" and data.get("stage") == "bank_no_credit" and data.get("queues"):
+        return Goto("loans.queues")
     return await _detail(ctx)
 
 
@@ -151,10 +183,19 @@ def _samples() -> list[Screen]:
     code = "9" * 20  # the longest code the setting allows
     screens = []
     for bank_en, branch_en in (("", ""), ("B" * 30, "b" * 24), ("B" * 30, "")):
-        widest = Loan(code, "", "", "", "ب" * 30, "ش" * 24, 0, bank_en, branch_en, 0, 1.7e9)
+        widest = Loan(
+            code, "", "", "", "ب" * 30, "ش" * 24, bank_en=bank_en, branch_en=branch_en,
+            updated_at=1.7e9,
+        )  # fmt: skip
         for stage in LOAN_STAGES:
             widest.stage = stage
             screens.append(_localised(loan_screen(templates, widest)))
+            screens.append(_localised(loan_screen(templates, widest, queues=True)))
+    city = "ش" * 24
+    widest_queue = BranchQueue("", "ب" * 30, "ش" * 24, city, 99_999, "B" * 30, "b" * 24)
+    persian_queue = BranchQueue("", "ب" * 30, "ش" * 24, city, 99_999)
+    screens.append(queues_screen(city, [widest_queue] * 3))
+    screens.append(queues_screen(city, [persian_queue] * 3))
     codes = ["9" * 20 for _ in range(9)]
     return [*screens, _list_screen(codes), _list_screen([]), end(NOT_FOUND), end(LIMITED)]
 
@@ -184,6 +225,7 @@ FLOW = Flow(
         "loans.by_code": Custom(_by_code, _answer),
         "loans.mine": Custom(_mine, _pick),
         "loans.detail": Custom(_detail, _answer),
+        "loans.queues": Action(_queues),
     },
     samples=_samples,
 )

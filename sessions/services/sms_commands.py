@@ -64,13 +64,18 @@ async def _dispatch(deps: Deps, sender: str, parsed: Parsed) -> list[OutboundSms
                 return _reply(deps, sender, parsed, "reply_rate_limited")
             if found.record is None:
                 return _reply(deps, sender, parsed, "reply_not_found")
-            return _reply(
-                deps,
-                sender,
-                parsed,
-                "reply_loan_status",
-                **loans.stage_params(found.record, parsed.lang),
-            )
+            loan = found.record
+            queues = await loans.shortest_queues(deps, loan)
+            return [
+                *_reply(
+                    deps,
+                    sender,
+                    parsed,
+                    "reply_loan_status",
+                    **loans.stage_params(loan, parsed.lang),
+                ),
+                *loans.suggestions_sms(deps, loan, queues, parsed.lang, "sms"),
+            ]
         if parsed.command is Command.REGISTRATION:
             reg = await registration.lookup(deps, _identifiers(deps, sender, parsed), sender)
             if reg.limited:
