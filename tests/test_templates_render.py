@@ -134,6 +134,11 @@ SAMPLES: dict[str, tuple[dict[str, object], list[str], list[str]]] = {
         ["Your requests:\n- "],
     ),
     "reply_no_requests": ({}, ["ثبت نشده است"], ["no complaint or request"]),
+    "loan_branch_queues": (
+        {"city": "تهران", "first": "بانک ملی، تجریش: ۳", "second": "بانک سپه، آزادی: ۱۲"},
+        ["در تهران:\n- بانک ملی، تجریش: ۳\n- بانک سپه، آزادی: ۱۲"],
+        ["shortest queues in\nتهران\n- "],
+    ),
     "reply_invalid_identifier": (
         {"foreign_digits": "۱۲"},
         ["شناسه اتباع خارجی ۱۲ رقم"],
