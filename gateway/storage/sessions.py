@@ -139,9 +139,11 @@ class SessionRows:
             )
 
     async def caller_language(self, msisdn: str) -> str | None:
-        async with self.db.reading() as tx:
-            found = await tx.fetchval("SELECT lang FROM caller_languages WHERE msisdn = ?", msisdn)
-        return str(found) if found is not None else None
+        # Read on the hop's own connection where it holds one (as the session's rows are).
+        rows = await self.db.fetch_tuples(
+            "SELECT lang FROM caller_languages WHERE msisdn = ?", (msisdn,)
+        )
+        return str(rows[0][0]) if rows else None
 
     async def remember_language(self, msisdn: str, lang: str, now: float) -> None:
         async with self.db.transaction() as tx:
