@@ -267,3 +267,55 @@ async def test_the_list_pages_by_keyset_and_filters(
     status, body = await call(client, "GET", f"{BASE}?cursor=bm9wZQ", headers)
     assert status == 400
     assert body["field"] == "cursor"
+
+
+# --- attacks -----------------------------------------------------------------------------------
+
+
+async def test_two_changes_at_once_one_wins_and_one_sms_goes(gateway: GatewayFactory) -> None:
+    import asyncio
+
+    client = await gateway()
+    headers = await bearer(client, "requests")
+    number = await _file(client, headers)
+    await _walk(client, headers, number, "invoiced")  # paid and cancelled exclude each other
+    answers = await asyncio.gather(
+        call(client, "PATCH", f"{BASE}/{number}", headers, STEP["paid"]),
+        call(client, "PATCH", f"{BASE}/{number}", headers, STEP["cancelled"]),
+    )
+    assert sorted(status for status, _ in answers) == [200, 409]
+    record = await storage(client).get_record(ServiceRequest, number)
+    assert record is not None
+    templates = [m["template_id"] for m in await sms(client, MOBILE)]
+    assert templates[3:] == [f"request_{record.status}"]
+
+
+async def test_filings_at_once_never_pass_the_cap(gateway: GatewayFactory) -> None:
+    import asyncio
+
+    client = await gateway()
+    d = deps(client)
+    filed = await asyncio.gather(
+        *(requests.file(d, MOBILE, ["payslip"], channel="ussd", capped=True) for _ in range(6))
+    )
+    assert sum(r is not None for r in filed) == d.policy.max_unfinished_requests
+    assert await requests.count_unfinished(d, MOBILE) == d.policy.max_unfinished_requests
+
+
+async def test_hostile_bodies_and_paths_are_4xx(gateway: GatewayFactory) -> None:
+    client = await gateway()
+    headers = await bearer(client, "requests")
+    deep = b"[" * 5000 + b"]" * 5000
+    status, body = await call(client, "POST", BASE, headers, raw=deep)
+    assert (status, body["code"]) == (400, "invalid_body")
+    status, body = await call(client, "POST", BASE, headers, {**new(), "services": [["x"]]})
+    assert status == 400
+    assert body["field"] == "services"
+    assert (await call(client, "GET", f"{BASE}/{'9' * 5000}", headers))[0] == 404
+    status, body = await call(client, "GET", f"{BASE}?limit=0", headers)
+    assert status == 400
+    assert body["field"] == "limit"
+    status, body = await call(client, "GET", f"{BASE}?status=open", headers)
+    assert status == 400
+    assert body["field"] == "status"
+    assert await storage(client).find_records(ServiceRequest, {}) == []

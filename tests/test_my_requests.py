@@ -257,3 +257,10 @@ async def test_request_numbers_in_every_digit_script(gateway: GatewayFactory, sc
     typed = number.translate(str.maketrans("0123456789", table))
     reply = await _reply(client, f"درخواست {typed}")
     assert reply["template_id"] == "reply_request_status"
+
+
+async def test_a_huge_or_hostile_argument_is_answered_politely(gateway: GatewayFactory) -> None:
+    client = await gateway(**KAVENEGAR)
+    for text in (f"درخواست {'۱' * 400}", "REQUEST 12345678 OR 1=1", "درخواست ‮123456789"):
+        reply = await _reply(client, text)
+        assert reply["template_id"] == "reply_not_found", text
