@@ -10,11 +10,15 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from gateway.smpp_settings import parse_smpp_links
 from providers.config import Account, DispatchConfig, ProviderConfig, RetryConfig
 from sessions.normalize import digits_only
 from sessions.validators import FOREIGN_ID_DIGITS, LOAN_CODE_DIGITS
 
-ProviderName = Literal["console", "kavenegar", "smsir"]
+# console, kavenegar, smsir, or an SMPP link: `smpp` (the first of GATEWAY_SMPP_LINKS) or
+# `smpp:<name>`.
+_PROVIDER = r"^(console|kavenegar|smsir|smpp(:[a-z0-9_-]{1,32})?)$"
+ProviderName = Annotated[str, Field(pattern=_PROVIDER)]
 Network = IPv4Network | IPv6Network
 MIN_SECRET = 16  # characters; `python -c "import secrets; print(secrets.token_urlsafe())"`
 DAY_S = 24 * 3600
@@ -57,6 +61,10 @@ class Settings(BaseSettings):
     smsir_sender: str = ""
     smsir_base_url: str = "https://api.sms.ir"
     provider_timeout_s: float = Field(10.0, gt=0)
+    # SMPP links (a JSON list, one object per bind; a secret as a whole: it holds passwords).
+    smpp_links: SecretStr = SecretStr("")
+    # The same MO text from the same number within this window over SMPP is one message.
+    smpp_mo_window_s: float = Field(600.0, gt=0)
     provider_rate_per_s: float = Field(50.0, gt=0)
     # The provider's OTP template per verification purpose (`activation=dargah-activation,…` or
     # JSON): those codes go through Kavenegar verify/lookup or sms.ir send/verify (numeric ids);
@@ -244,6 +252,7 @@ class Settings(BaseSettings):
             },
             timeout_s=self.provider_timeout_s,
             rate_per_s=self.provider_rate_per_s,
+            smpp_links=parse_smpp_links(self.smpp_links.get_secret_value(), self.smpp_mo_window_s),
         )
 
     def dispatch_config(self) -> DispatchConfig:

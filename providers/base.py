@@ -49,6 +49,9 @@ class ProviderError(Exception):
         self.code = code
         self.reason = mask_text(reason)
         self.provider = provider
+        # A refusal of the recipient by this route only (an SMPP SMSC's invalid destination):
+        # the next route may take it; it is permanent only when every route refuses it.
+        self.next_route = False
         where = f"{provider} " if provider else ""
         super().__init__(f"{where}{kind} error {code}: {self.reason}")
 

@@ -20,10 +20,37 @@ class Account:
 
 
 @dataclass(frozen=True, slots=True)
+class SmppLinkConfig:
+    """One SMPP bind to an SMSC (provider `smpp:<name>`). The password never appears in a repr."""
+
+    name: str
+    host: str
+    port: int
+    system_id: str
+    password: str = field(repr=False)
+    system_type: str = ""
+    source_addr: str = ""  # our line (short code or number) the messages come from
+    source_ton: int = 0
+    source_npi: int = 1
+    dest_ton: int = 1  # recipients go in international form, 98…
+    dest_npi: int = 1
+    window: int = 10  # submit_sm outstanding at once on this bind
+    rate_per_s: float = 50.0  # submit_sm a second (each part counts)
+    max_parts: int = 6
+    response_timeout_s: float = 10.0  # past it a submit_sm is unknown, never resent
+    bind_timeout_s: float = 10.0
+    rebind_base_s: float = 1.0
+    rebind_cap_s: float = 60.0
+    registered_delivery: int = 1  # ask for a final delivery receipt
+    mo_window_s: float = 600.0  # the same MO text from the same number within it is one message
+
+
+@dataclass(frozen=True, slots=True)
 class ProviderConfig:
     primary: str = "console"
     fallback: str | None = None
     accounts: dict[str, Account] = field(default_factory=dict)  # by provider name
+    smpp_links: tuple[SmppLinkConfig, ...] = ()
     timeout_s: float = 10.0
     rate_per_s: float = 50.0
 

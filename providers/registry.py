@@ -11,6 +11,7 @@ from providers.config import Account, ProviderConfig
 from providers.console import ConsoleProvider
 from providers.kavenegar import KavenegarProvider
 from providers.ratelimit import TokenBucket
+from providers.smpp import SmppProvider
 from providers.smsir import SmsIrProvider
 
 Factory = Callable[[ProviderConfig, aiohttp.ClientSession], Provider]
@@ -66,7 +67,18 @@ PROVIDERS: dict[str, Factory] = {
 }
 
 
+def _smpp(name: str, config: ProviderConfig) -> Provider:
+    """`smpp` is the first configured link, `smpp:<link>` the one of that name."""
+    wanted = name.partition(":")[2]
+    for link in config.smpp_links:
+        if not wanted or link.name == wanted:
+            return SmppProvider(link)
+    raise ValueError(f"no SMPP link named {wanted!r} in GATEWAY_SMPP_LINKS")
+
+
 def build_provider(name: str, config: ProviderConfig, session: aiohttp.ClientSession) -> Provider:
+    if name == "smpp" or name.startswith("smpp:"):
+        return _smpp(name, config)
     try:
         factory = PROVIDERS[name]
     except KeyError:

@@ -9,6 +9,7 @@ import aiohttp
 from aiohttp import web
 
 from gateway.appkeys import BACKGROUND, CLOCK, DEPS, DISPATCHER, HTTP, PROVIDERS, SETTINGS, STORAGE
+from gateway.jobs import smpp
 from gateway.web.counters import METRICS
 from providers.dispatcher import Dispatcher
 from providers.registry import build_provider
@@ -25,6 +26,7 @@ async def dispatch_ctx(app: web.Application) -> AsyncIterator[None]:
             fallback = build_provider(config.fallback, config, session)
             providers[fallback.name] = fallback
         app[PROVIDERS] = providers
+        smpp.wire(app, providers)
         # Built even when disabled, so `run_once` can be driven by hand (tests, a one-shot run).
         app[DISPATCHER] = Dispatcher(
             app[STORAGE],

@@ -13,7 +13,9 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from gateway.appkeys import BACKGROUND, CLOCK, DISPATCHER, PROVIDERS, SETTINGS, STORAGE
+from gateway.jobs.smpp import link_states
 from gateway.web import edge
+from providers.smpp_link import LinkState
 from sessions.ports import ProviderState
 
 PROVIDER_STATES = ("active", "failing", "paused")
@@ -28,6 +30,8 @@ class SmsState:
     # How long the longest-waiting queued message has been due (0 when none is).
     oldest_due_age_s: float
     stuck: bool
+    # This process's SMPP binds (a bind lives in the process that runs the dispatcher).
+    links: tuple[LinkState, ...] = ()
 
     def as_json(self) -> dict[str, object]:
         return {
@@ -44,6 +48,15 @@ class SmsState:
             "providers": {
                 name: {"state": p.state, "reason": p.reason or None, "manual": p.manual}
                 for name, p in self.providers.items()
+            },
+            "smpp_links": {
+                link.name: {
+                    "state": link.state,
+                    "reason": link.reason or None,
+                    "binds": link.binds,
+                    "outstanding": link.outstanding,
+                }
+                for link in self.links
             },
         }
 
@@ -77,6 +90,7 @@ async def sms_state(app: web.Application) -> SmsState:
         last_pass_age_s=max(now - last, 0.0) if last is not None else None,
         oldest_due_age_s=waited,
         stuck=free and waited > bound,
+        links=tuple(link_states(app[PROVIDERS])),
     )
 
 

@@ -33,6 +33,7 @@ from gateway.routes.health import PROVIDER_STATES, SmsState, sms_state
 from gateway.version import VERSION
 from gateway.web import edge
 from gateway.web.counters import METRICS, Histogram, Metrics
+from providers.smpp_link import LINK_STATES
 from sessions.services.verify import PURPOSES
 
 OUTBOX_STATUSES = ("queued", "sending", "sent", "delivered", "undelivered", "failed")
@@ -176,6 +177,22 @@ class GatewayCollector(Collector):
             for state in PROVIDER_STATES:
                 states.add_metric([name, state], 1.0 if provider.state == state else 0.0)
         yield states
+        links = GaugeMetricFamily(
+            "dargah_smpp_link_state",
+            "Each SMPP bind's state in this process: 1 for the one it is in (bound, binding, "
+            "down).",
+            labels=["link", "state"],
+        )
+        binds = GaugeMetricFamily(
+            "dargah_smpp_link_binds", "Successful binds of each SMPP link since start.",
+            labels=["link"],
+        )  # fmt: skip
+        for link in self.sms.links:
+            for state in LINK_STATES:
+                links.add_metric([link.name, state], 1.0 if link.state == state else 0.0)
+            binds.add_metric([link.name], float(link.binds))
+        yield links
+        yield binds
         # A provider matched by time (sms.ir) whose clock is too far from ours: its lost sends
         # wait, unmatched, until the clocks agree again.
         skewed = GaugeMetricFamily(

@@ -93,8 +93,11 @@ def exposure_problem(settings: Settings) -> str | None:
     if not settings.ussd_secrets:
         missing.append("GATEWAY_USSD_SECRETS")
     providers = {settings.sms_provider, settings.sms_fallback} - {None, "console"}
+    # An SMPP link takes no HTTP callback: its receipts and messages come over the bind.
     unguarded = sorted(
-        p for p in providers if p and not _secret_for(settings.sms_callback_secret, p)
+        p
+        for p in providers
+        if p and not p.startswith("smpp") and not _secret_for(settings.sms_callback_secret, p)
     )
     if unguarded:
         missing.append(f"GATEWAY_SMS_CALLBACK_SECRET (for {', '.join(unguarded)})")
