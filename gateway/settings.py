@@ -86,6 +86,10 @@ class Settings(BaseSettings):
     inbound_poll_s: float = Field(0.0, ge=0)  # 0: callbacks only
     inbound_line: str = ""
 
+    # The web phone (`/simulator`) shows the console provider's texts in full, passwords and codes
+    # included: only to a caller on this machine unless enabled here (a demo or staging host).
+    simulator_enabled: bool = False
+
     # Outbox dispatcher.
     dispatcher_enabled: bool = True
     # A message due this long, with a provider free to take it, means no dispatcher is claiming:

@@ -5,6 +5,10 @@ builds from its settings (`Settings.provider_config`, `Settings.dispatch_config`
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from providers.console import Inbox
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +57,8 @@ class ProviderConfig:
     smpp_links: tuple[SmppLinkConfig, ...] = ()
     timeout_s: float = 10.0
     rate_per_s: float = 50.0
+    # Where the console provider keeps the texts it took (the web phone's inbox), if anywhere.
+    console_inbox: Inbox | None = None
 
 
 @dataclass(frozen=True, slots=True)

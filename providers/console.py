@@ -1,13 +1,15 @@
 """The offline provider (the default): keeps what it "sends" in memory and logs it, masked.
 
-Good for the demo, development and tests; nothing leaves the machine.
+Good for the demo, development and tests; nothing leaves the machine. Given an `Inbox`, it also
+keeps each text it took, sealed, for the web phone's SMS inbox (gateway/routes/simulator.py).
 """
 
 from __future__ import annotations
 
 import itertools
 import logging
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 
 from providers.base import (
     DeliveryReport,
@@ -24,8 +26,42 @@ from providers.base import (
     safe_preview,
 )
 from sessions.masking import mask_msisdn
+from sessions.ports import ConsoleInboxStore, ConsoleSms
+from sessions.sealing import SealBroken, Sealer
 
 log = logging.getLogger("dargah.providers.console")
+
+
+class Inbox:
+    """Where the console provider keeps the texts it took, in full but sealed, for a day: the
+    one place a demo's passwords and codes can be read (the outbox masks them once final)."""
+
+    KEEP_S = 24 * 3600.0
+
+    def __init__(
+        self, store: ConsoleInboxStore, sealer: Sealer, clock: Callable[[], float] = time.time
+    ) -> None:
+        self._store = store
+        self._sealer = sealer
+        self._clock = clock
+
+    async def keep(self, messages: Sequence[tuple[OutgoingSms, str]]) -> None:
+        now = self._clock()
+        rows = [
+            ConsoleSms(m.receptor, m.local_id, mid, self._sealer.seal(m.text), now)
+            for m, mid in messages
+        ]
+        await self._store.keep_console_sms(rows, now - self.KEEP_S)
+
+    async def read(self, recipient: str, limit: int = 20) -> list[tuple[float, str]]:
+        """(received at, text) of the newest texts to `recipient`, newest first."""
+        found = []
+        for row in await self._store.console_sms(recipient, limit):
+            try:
+                found.append((row.received_at, self._sealer.open(row.sealed)))
+            except SealBroken:  # sealed under a key no longer configured: not shown
+                continue
+        return found
 
 
 class ConsoleProvider:
@@ -33,13 +69,15 @@ class ConsoleProvider:
     max_batch = 200
     tells_twins_apart = True  # by the local id
 
-    def __init__(self) -> None:
+    def __init__(self, inbox: Inbox | None = None) -> None:
         self.sent: list[OutgoingSms] = []
         self._ids = itertools.count(1)
         self._by_local: dict[str, str] = {}
+        self._inbox = inbox
 
     async def send(self, messages: Sequence[OutgoingSms]) -> list[SendResult]:
         results = []
+        taken: list[tuple[OutgoingSms, str]] = []
         for msg in messages:
             # Same local id, same message: a resend is not a second SMS here either.
             mid = self._by_local.get(msg.local_id)
@@ -47,6 +85,7 @@ class ConsoleProvider:
                 mid = f"console-{next(self._ids)}"
                 self._by_local[msg.local_id] = mid
                 self.sent.append(msg)
+                taken.append((msg, mid))
                 # A template message carries codes: log its name, never its tokens or text.
                 shown = f"[template {msg.otp.template}]" if msg.otp else safe_preview(msg.text)
                 log.info(
@@ -57,6 +96,11 @@ class ConsoleProvider:
                     shown,
                 )
             results.append(SendResult(msg.local_id, mid, DeliveryState.SENT, 0, "sent"))
+        if taken and self._inbox is not None:
+            try:
+                await self._inbox.keep(taken)
+            except Exception:  # the inbox is a convenience: the messages were taken all the same
+                log.exception("console inbox: %d texts not kept", len(taken))
         return results
 
     async def reconcile(

@@ -28,8 +28,8 @@ def _account(config: ProviderConfig, name: str, env: str) -> Account:
     return account
 
 
-def _console(_config: ProviderConfig, _session: aiohttp.ClientSession) -> Provider:
-    return ConsoleProvider()
+def _console(config: ProviderConfig, _session: aiohttp.ClientSession) -> Provider:
+    return ConsoleProvider(config.console_inbox)
 
 
 def _kavenegar(config: ProviderConfig, session: aiohttp.ClientSession) -> Provider:

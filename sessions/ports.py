@@ -231,6 +231,28 @@ class KeyStore(Protocol):
         ...
 
 
+@dataclass(frozen=True, slots=True)
+class ConsoleSms:
+    """A text the console provider "delivered": kept for the web phone's inbox, sealed."""
+
+    recipient: str
+    local_id: str
+    message_id: str
+    sealed: bytes
+    received_at: float
+
+
+class ConsoleInboxStore(Protocol):
+    async def keep_console_sms(self, messages: Sequence[ConsoleSms], keep_after: float) -> None:
+        """Stores what the console provider took, and drops what was received before
+        `keep_after`."""
+        ...
+
+    async def console_sms(self, recipient: str, limit: int) -> list[ConsoleSms]:
+        """The newest texts to this number, newest first."""
+        ...
+
+
 class OutboxStore(Protocol):
     async def enqueue(self, messages: Sequence[OutboundSms]) -> None: ...
 
@@ -462,6 +484,7 @@ class Storage(
     DispatchStore,
     NotificationStore,
     InboundStore,
+    ConsoleInboxStore,
     Protocol,
 ):
     """Everything the gateway stores."""

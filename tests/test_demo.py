@@ -88,6 +88,9 @@ async def test_serve_demo_prints_a_working_key(
     for case in CASES:
         assert case.mobile in printed
     assert "python run.py dial --msisdn" in printed
+    [page_url] = re.findall(r"http://\S+/simulator", printed)
+    assert page_url.endswith(f"{settings.host}:{settings.port}/simulator")
+    assert (await client.get("/simulator")).status == 200
     keys = re.findall(r"dgk_[A-Za-z0-9]{12}_[A-Za-z0-9_\-]{43}", printed)
     assert keys
     auth = {"Authorization": f"Bearer {keys[0]}"}

@@ -28,10 +28,22 @@ from referencing.jsonschema import DRAFT202012
 from channels.registry import DIALECTS
 from gateway.api.openapi import OPERATIONS, build_document, errors_of
 from gateway.api.registry import RESOURCES, SCOPES
+from gateway.routes.home import STATIC
 from tests.conftest import GatewayFactory
 
 ROOT = Path(__file__).resolve().parent.parent
-UNDOCUMENTED = {"/openapi.json", "/docs", "/docs.js", "/docs.css"}
+# The pages for people (gateway/routes/home.py, simulator.py), not for other systems.
+UNDOCUMENTED = {
+    "/openapi.json",
+    "/docs",
+    "/docs.js",
+    "/docs.css",
+    "/",
+    "/simulator",
+    "/simulator/ussd",
+    "/simulator/inbox",
+    *(f"/static/{name}" for name in STATIC),
+}
 
 
 async def test_every_served_route_is_documented_and_nothing_else(gateway: GatewayFactory) -> None:

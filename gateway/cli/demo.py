@@ -140,7 +140,9 @@ def banner(lines: list[str], api_key: str, base_url: str, ussd_code: str) -> str
     return "\n".join(
         [
             "",
-            "Demo records are loaded. Dial from one of these numbers with",
+            "Demo records are loaded. Open the web phone, with each number's SMS inbox:",
+            f"  {base_url}/simulator",
+            "or dial from one of these numbers in a terminal with",
             f"  python run.py dial --msisdn <number>   (USSD code {ussd_code})",
             "",
             *(f"  {line}" for line in lines),

@@ -4,6 +4,7 @@ the fallback by name, and the dispatcher's loop for the life of the app."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import replace
 
 import aiohttp
 from aiohttp import web
@@ -11,13 +12,17 @@ from aiohttp import web
 from gateway.appkeys import BACKGROUND, CLOCK, DEPS, DISPATCHER, HTTP, PROVIDERS, SETTINGS, STORAGE
 from gateway.jobs import smpp
 from gateway.web.counters import METRICS
+from providers.console import Inbox
 from providers.dispatcher import Dispatcher
 from providers.registry import build_provider
 
 
 async def dispatch_ctx(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
-    config = settings.provider_config()
+    # The console provider keeps what it took for the web phone's inbox (sealed, for a day).
+    sealer = app[DEPS].sealer
+    inbox = Inbox(app[STORAGE], sealer, app[CLOCK]) if sealer is not None else None
+    config = replace(settings.provider_config(), console_inbox=inbox)
     async with aiohttp.ClientSession() as session:
         app[HTTP] = session
         primary = build_provider(config.primary, config, session)

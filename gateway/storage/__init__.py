@@ -1,13 +1,15 @@
 """The storage layer: owns all SQL. Each store (sessions, records, outbox, dispatch, security,
-verifications, inbound) is one module written once over the small connection interface of
-`database.py`; the backend behind it is picked from the database URL: `sqlite:///path` (the
-embedded default) or `postgresql://…` / `postgres://…` (many processes on one shared database)."""
+verifications, inbound, console inbox) is one module written once over the small connection
+interface of `database.py`; the backend behind it is picked from the database URL:
+`sqlite:///path` (the embedded default) or `postgresql://…` / `postgres://…` (many processes on
+one shared database)."""
 
 from __future__ import annotations
 
 from contextlib import AbstractAsyncContextManager
 from typing import Literal
 
+from gateway.storage.console_inbox import ConsoleInbox
 from gateway.storage.database import Database
 from gateway.storage.dispatch import Dispatch
 from gateway.storage.inbound import Inbound
@@ -26,7 +28,15 @@ POSTGRES_PREFIXES = ("postgresql://", "postgres://")
 
 
 class Store(
-    SessionRows, Records, Security, Verifications, Outbox, Notifications, Dispatch, Inbound
+    SessionRows,
+    Records,
+    Security,
+    Verifications,
+    Outbox,
+    Notifications,
+    Dispatch,
+    Inbound,
+    ConsoleInbox,
 ):
     """Every store over one database."""
 
