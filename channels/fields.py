@@ -12,6 +12,7 @@ from aiohttp.http_exceptions import HttpProcessingError
 from pydantic import BaseModel, ValidationError
 
 from channels.models import BadCallback
+from sessions.json_depth import TooDeep, check_depth
 from sessions.validators import InvalidInput, mobile
 
 # What reading a body can raise on hostile input: an unknown charset (LookupError), bytes that are
@@ -123,8 +124,11 @@ def urlencoded_pairs(text: str, charset: str = "utf-8") -> list[tuple[str, str]]
 async def json_fields(request: web.Request) -> Mapping[str, Any]:
     try:
         body = await request.read()
+        check_depth(body)
         data = json.loads(body or b"null")
-    except (ValueError, UnicodeDecodeError) as exc:
+    except TooDeep as exc:
+        raise BadCallback(exc.code, [], str(exc)) from exc
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise BadCallback("malformed_json", [], "the body is not valid JSON") from exc
     if not isinstance(data, dict):
         raise BadCallback("malformed_json", [], "the body must be a JSON object")

@@ -22,7 +22,7 @@ from gateway.routes import docs, health, home, metrics, simulator, sms, ussd
 from gateway.sealkey import load_sealer
 from gateway.settings import ANY, Settings
 from gateway.storage import open_storage
-from gateway.web import access, edge, logs
+from gateway.web import access, edge, logs, malformed
 from gateway.web.counters import METRICS, Metrics
 from sessions.flows.base import Flow
 from sessions.flows.registry import SERVICES, build_engine
@@ -94,6 +94,7 @@ def create_app(
     # Unauthenticated callbacks on a public address cannot be switched on, whoever builds the app.
     access.check_exposure(settings)
     logs.tag_requests()
+    malformed.install()  # the parser's refusals in JSON too
     app = web.Application(client_max_size=MAX_BODY)
     app[SETTINGS] = settings
     app[METRICS] = Metrics()  # before any route: every route counts into it

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
 from gateway.web.errors import ApiError
+from sessions.json_depth import TooDeep, check_depth
 from sessions.validators import InvalidInput
 from templates_sms import TemplateError
 
@@ -30,10 +31,13 @@ async def read_object(request: web.Request) -> dict[str, Any]:
     type), but the bytes must be UTF-8 JSON."""
     raw = await request.read()
     try:
+        check_depth(raw)
         data = json.loads(raw.decode("utf-8-sig"), parse_constant=_refuse_constant)
+    except TooDeep as exc:
+        raise ApiError(400, exc.code, str(exc)) from None
     except (ValueError, RecursionError):
-        # ValueError covers bad UTF-8, bad JSON and integers past the digit limit; a deeply
-        # nested array exhausts the parser's recursion.
+        # ValueError covers bad UTF-8, bad JSON and integers past the digit limit; the depth is
+        # bounded above, and RecursionError stays caught in case the stack is nearly spent.
         raise ApiError(400, "invalid_body", _NOT_AN_OBJECT) from None
     if not isinstance(data, dict):
         raise ApiError(400, "invalid_body", _NOT_AN_OBJECT)

@@ -18,6 +18,7 @@ from gateway.web.access import guard_callback
 from gateway.web.errors import error_response
 from providers.base import CallbackFieldsError, Provider
 from providers.outbox import status_updates
+from sessions.json_depth import TooDeep, check_depth
 from sessions.services.inbound import handle_inbound
 
 log = logging.getLogger("gateway.sms")
@@ -30,8 +31,12 @@ async def _fields(request: web.Request) -> dict[str, str]:
         return fields
     if request.content_type == "application/json":
         try:
-            body = await request.json()
-        except json.JSONDecodeError:
+            text = await request.text()
+            check_depth(text)
+            body = json.loads(text)
+        except TooDeep:  # a ValueError too, answered with its own code
+            raise
+        except (json.JSONDecodeError, RecursionError):
             raise ValueError("the body is not JSON") from None
         except UNREADABLE_BODY:  # an unknown charset, or bytes not in it
             raise ValueError("the body could not be read") from None
@@ -60,6 +65,8 @@ async def _provider_fields(
         return refused
     try:
         return name, provider, await _fields(request)
+    except TooDeep as exc:
+        return error_response(400, exc.code, str(exc), fields=[])
     except ValueError as exc:
         return error_response(400, "malformed_body", str(exc), fields=[])
 

@@ -231,9 +231,21 @@ def body_limit(path: str) -> int:
     return CALLBACK_MAX_BODY if path.startswith(_CALLBACK_PREFIXES) else API_MAX_BODY
 
 
+# What aiohttp unpacks; `br` and `zstd` need libraries the gateway does not carry (the parser
+# refuses them before any route, see gateway/web/malformed.py), and any other name would be read
+# as if it were plain.
+READABLE_ENCODINGS = frozenset({"", "identity", "gzip", "deflate"})
+
+
 def limit_body(request: web.Request, limit: int) -> web.Request:
     """Refuses a declared oversize body at once, and caps what is read of an undeclared one
-    (chunked): either way a 413 `body_too_large`."""
+    (chunked): either way a 413 `body_too_large`. A body in an encoding it cannot read is a 415
+    `unsupported_encoding`."""
+    encoding = request.headers.get(hdrs.CONTENT_ENCODING)
+    if encoding is not None and encoding.strip().lower() not in READABLE_ENCODINGS:
+        raise ApiError(
+            415, "unsupported_encoding", "the body's Content-Encoding may be gzip or deflate only"
+        )
     length = request.content_length
     if length is not None and length > limit:
         raise ApiError(413, "body_too_large", f"the body may be at most {limit} bytes here")

@@ -38,9 +38,11 @@ def new_api_key(name: str, scopes: frozenset[str], now: float) -> tuple[str, Api
 
 
 async def authenticate(store: KeyStore, header: str | None) -> ApiKey | None:
-    if not header or not header.startswith("Bearer "):
+    # The scheme is case-insensitive (RFC 7235): `bearer` and `BEARER` are as good as `Bearer`.
+    scheme, _, credentials = (header or "").strip().partition(" ")
+    if scheme.lower() != "bearer":
         return None
-    match = _KEY.fullmatch(header.removeprefix("Bearer ").strip())
+    match = _KEY.fullmatch(credentials.strip())
     if match is None:
         return None
     key = await store.get_api_key(match.group(1))

@@ -126,18 +126,27 @@ def logged_path(request: BaseRequest) -> str:
     Only a request the fallback serves (a 404 or 405: no route for its path, or none for its
     method) logs its own path, masked, with every run of six or more digits hidden whatever
     separates them."""
-    match_info = getattr(request, "match_info", None)
+    try:
+        match_info = getattr(request, "match_info", None)
+    except AssertionError:  # a request the parser refused was never matched to a route
+        match_info = None
     route = getattr(match_info, "route", None)
     resource = getattr(route, "resource", None)
     if resource is not None and resource.name != UNMATCHED:
         return mask_text(resource.canonical)
-    return _SEPARATED_DIGITS.sub("***", mask_text(request.path))
+    return mask_text(_SEPARATED_DIGITS.sub("***", request.path))
 
 
 class AccessLogger(AbstractAccessLogger):
     """Method, route (no query string: operators put numbers there), status and time, masked."""
 
     def log(self, request: BaseRequest, response: StreamResponse, duration: float) -> None:
+        try:
+            self._log(request, response, duration)
+        except Exception:  # a line lost is better than a connection's answer lost
+            self.logger.warning("an access log line could not be written", exc_info=False)
+
+    def _log(self, request: BaseRequest, response: StreamResponse, duration: float) -> None:
         route = logged_path(request)
         started = request.get(STARTED)
         if started is not None:
