@@ -198,9 +198,10 @@ def rounds(
     runs: dict[str, list[WrkResult]] = {row.key: [] for row in rows}
 
     def measure(row: Row, each: float) -> WrkResult:
-        if row.transient:
+        if row.transient:  # warmed longer: its pools grow and prepare their statements
             with row.server:
-                wrk(wrk_bin, "warm-up", row.server.port, warm_s, path=row.path, script=row.script)
+                wrk(wrk_bin, "warm-up", row.server.port, 3 * warm_s, path=row.path,
+                    script=row.script)  # fmt: skip
                 return wrk(
                     wrk_bin, row.label, row.server.port, each, path=row.path, script=row.script
                 )
