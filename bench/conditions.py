@@ -59,6 +59,7 @@ RESULTS = BENCH / "RESULTS.md"
 BEGIN, END = "<!-- bench-conditions:begin -->", "<!-- bench-conditions:end -->"
 INBOUND_LUA = BENCH / "inbound.lua"
 INBOUND_PATH = "/sms/kavenegar/inbound"
+PG_POOLS = "pool_size=10&lock_pool_size=32"
 
 
 @dataclass
@@ -181,12 +182,13 @@ class WalWatch:
 
 @contextlib.contextmanager
 def pg_schema(url: str) -> Iterator[str]:
-    """A fresh schema for one row, dropped after; the URL that selects it."""
+    """A fresh schema for one row, dropped after; the URL that selects it, with the pools of a
+    busy process (the default 8 + 16 leave room for four processes on one server)."""
     schema = f"bench_{secrets.token_hex(4)}"
     asyncio.run(_execute(url, f"CREATE SCHEMA {schema}"))
     try:
         sep = "&" if "?" in url else "?"
-        yield f"{url}{sep}search_path={schema}"
+        yield f"{url}{sep}search_path={schema}&{PG_POOLS}"
     finally:
         asyncio.run(_execute(url, f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
 
@@ -523,7 +525,7 @@ def main(argv: list[str] | None = None) -> int:
                 rows.append(
                     Row(
                         f"p{n}",
-                        f"PostgreSQL, {n} process{'es' if n > 1 else ''}",
+                        f"PostgreSQL, {n} process{'es' if n > 1 else ''} ({PG_POOLS})",
                         _sqlite(f"p{n}", work / f"p{n}-unused.db", **env),
                         transient=True,
                     )

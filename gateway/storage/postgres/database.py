@@ -32,13 +32,13 @@ from sessions.ports import Busy
 
 log = logging.getLogger(__name__)
 
-# Per process; two processes (42 each) fit PostgreSQL's default max_connections (100). A hop holds
-# a lock connection from its first read to its row's commit, so the lock pool bounds the hops in
-# flight: with 8, 64 connections of load got 1,700 hops/s where 32 got 2,600 (bench/RESULTS.md);
-# the queries' pool is held only a statement or a commit at a time. The URL may change them:
-# `postgresql://…/db?pool_size=20&lock_pool_size=20`.
-POOL_SIZE = 10
-LOCK_POOL_SIZE = 32
+# Per process (24): four processes fit PostgreSQL's default max_connections (100). A hop holds a
+# lock connection from its lock to its row's commit, so the lock pool bounds the hops in flight:
+# with 8, 64 connections of load got 1,700 hops/s, with 24 2,450 and with 32 2,600 (one process,
+# bench/conditions.py); the queries' pool is held a statement or a commit at a time. The URL may
+# change them for fewer, busier processes: `postgresql://…/db?pool_size=10&lock_pool_size=32`.
+POOL_SIZE = 8
+LOCK_POOL_SIZE = 16
 COMMAND_TIMEOUT_S = 30.0
 LOCK_WAIT_S = 10.0  # as long as SQLite's wait for a session's lock
 MIGRATION_LOCK = "dargah:migrate"
