@@ -12,6 +12,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from gateway.smpp_settings import parse_smpp_links
 from providers.config import Account, DispatchConfig, ProviderConfig, RetryConfig
+from providers.routes import RouteTable, default_table, parse_routes
 from sessions.normalize import digits_only
 from sessions.validators import FOREIGN_ID_DIGITS, LOAN_CODE_DIGITS
 
@@ -65,6 +66,9 @@ class Settings(BaseSettings):
     smpp_links: SecretStr = SecretStr("")
     # The same MO text from the same number within this window over SMPP is one message.
     smpp_mo_window_s: float = Field(600.0, gt=0)
+    # Routes by recipient prefix (a JSON list, providers/routes.py); empty: the operators'
+    # prefixes, each through an SMPP link of the operator's name where there is one.
+    sms_routes: str = ""
     provider_rate_per_s: float = Field(50.0, gt=0)
     # The provider's OTP template per verification purpose (`activation=dargah-activation,…` or
     # JSON): those codes go through Kavenegar verify/lookup or sms.ir send/verify (numeric ids);
@@ -237,9 +241,15 @@ class Settings(BaseSettings):
         return self.database_url or f"sqlite:///{self.db}"
 
     def provider_config(self) -> ProviderConfig:
+        links = parse_smpp_links(self.smpp_links.get_secret_value(), self.smpp_mo_window_s)
+
+        def named(provider: str | None) -> str | None:
+            # `smpp` is the first link: one name for one bind wherever it is written.
+            return f"smpp:{links[0].name}" if provider == "smpp" and links else provider
+
         return ProviderConfig(
-            primary=self.sms_provider,
-            fallback=self.sms_fallback,
+            primary=named(self.sms_provider) or "console",
+            fallback=named(self.sms_fallback),
             accounts={
                 "kavenegar": Account(
                     self.kavenegar_api_key.get_secret_value(),
@@ -258,6 +268,20 @@ class Settings(BaseSettings):
             rate_per_s=self.provider_rate_per_s,
             smpp_links=parse_smpp_links(self.smpp_links.get_secret_value(), self.smpp_mo_window_s),
         )
+
+    def route_table(self, config: ProviderConfig) -> RouteTable | None:
+        """The routing table, or None where every message takes the primary, then the fallback
+        (no routes set, and no SMPP link named after an operator)."""
+        first = f"smpp:{config.smpp_links[0].name}" if config.smpp_links else "smpp"
+        explicit = parse_routes(self.sms_routes, config.primary, config.fallback, first)
+        if explicit is not None:
+            return explicit
+        table = default_table(
+            config.primary, config.fallback, [link.name for link in config.smpp_links]
+        )
+        if all(route.providers == table.default.providers for route in table.routes):
+            return None
+        return table
 
     def dispatch_config(self) -> DispatchConfig:
         return DispatchConfig(

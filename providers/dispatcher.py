@@ -45,6 +45,7 @@ from providers.base import (
 )
 from providers.config import DispatchConfig
 from providers.retry import next_attempt_delay, retrying
+from providers.routes import RouteTable
 from providers.stats import DispatchStats, NoStats
 from sessions.ports import (
     ClaimedSms,
@@ -99,6 +100,8 @@ class Dispatcher:
         sleep: Callable[[float], Awaitable[None]] | None = None,
         sealer: Sealer | None = None,
         stats: DispatchStats | None = None,
+        table: RouteTable | None = None,
+        others: Sequence[Provider] = (),
     ) -> None:
         self._store = store
         self.stats: DispatchStats = stats or NoStats()
@@ -115,7 +118,12 @@ class Dispatcher:
         if fallback is not None and fallback.name != primary.name:
             self.routes.append(fallback)
         self.providers: dict[str, Provider] = {p.name: p for p in self.routes}
+        # Routes by operator: each message through its route's first provider that is up.
+        self.table = table
+        for other in others:
+            self.providers.setdefault(other.name, other)
         self.last_pass_at: float | None = None
+        self._states: dict[str, ProviderState] = {}
         # Providers whose clock this dispatcher found too far from ours, and by how much.
         self.clock_alerts: dict[str, float] = {}
 
@@ -154,17 +162,78 @@ class Dispatcher:
         if self._stopping.is_set():
             return 0
         states = await self._store.provider_states()
+        if self.table is not None:
+            return await self._send_routed(self.table, states)
         route = self._route(states, self._clock())
         if route is None or self._stopping.is_set():
             return 0
         claims = await self._store.claim_due(self._clock(), c.batch, c.lease_s, route.name)
+        await self._send_through(route, claims)
+        return len(claims)
+
+    async def _send_through(self, route: Provider, claims: Sequence[ClaimedSms]) -> None:
         going = claims
         if claims and not route.tells_twins_apart:
             going = await self._one_twin_at_a_time(route, claims)
         # A claim larger than one provider call keeps its calls in flight together: against a
         # provider that answers in 50 ms, that is what lifts throughput past one call a time.
         await asyncio.gather(*(self._send_chunk(route, chunk) for chunk in _calls(route, going)))
+
+    def _first_up(
+        self, names: Sequence[str], states: dict[str, ProviderState], now: float
+    ) -> Provider | None:
+        for name in names:
+            provider = self.providers.get(name)
+            state = states.get(name)
+            if provider is None:
+                continue
+            if state is None or state.state == "active":
+                return provider
+            if state.state == "failing" and (state.probe_at or 0.0) <= now:
+                return provider
+        return None
+
+    async def _send_routed(self, table: RouteTable, states: dict[str, ProviderState]) -> int:
+        """Claims what is due and sends each message through its own route (by the recipient's
+        prefix): its first provider that is up, under the route's throughput cap."""
+        c = self._config
+        now = self._clock()
+        if self._stopping.is_set():
+            return 0
+
+        def pick(recipient: str) -> str | None:
+            up = self._first_up(table.route_for(recipient).providers, states, now)
+            return up.name if up is not None else None
+
+        claims = await self._store.claim_due(now, c.batch, c.lease_s, "", route=pick)
+        groups: dict[tuple[str, str], list[ClaimedSms]] = defaultdict(list)
+        waiting: list[SendOutcome] = []
+        for claim in claims:
+            route = table.route_for(claim.recipient)
+            if claim.provider not in self.providers:
+                why = f"no provider of route {route.name} is up"
+                waiting.append(outbox.wait(claim, why, now + c.interval_s))
+                continue
+            groups[(route.name, claim.provider)].append(claim)
+        await self._record(waiting)
+
+        async def through(route_name: str, name: str, group: list[ClaimedSms]) -> None:
+            limiter = table.limiters.get(route_name)
+            if limiter is not None:
+                await limiter.acquire(len(group))
+            await self._send_through(self.providers[name], group)
+
+        await asyncio.gather(*(through(r, n, g) for (r, n), g in groups.items()))
         return len(claims)
+
+    def _next_route(self, claim: ClaimedSms, tried: frozenset[str]) -> Provider | None:
+        """The provider after those tried on this message's route, where one refused its
+        destination (a number that moved to another operator)."""
+        if self.table is None:
+            names = [p.name for p in self.routes]
+        else:
+            names = list(self.table.route_for(claim.recipient).providers)
+        return self._first_up([n for n in names if n not in tried], self._states, self._clock())
 
     async def _one_twin_at_a_time(
         self, route: Provider, claims: Sequence[ClaimedSms]
@@ -204,7 +273,12 @@ class Dispatcher:
 
     # --- sending ---------------------------------------------------------------------------
 
-    async def _send_chunk(self, provider: Provider, claims: Sequence[ClaimedSms]) -> None:
+    async def _send_chunk(
+        self,
+        provider: Provider,
+        claims: Sequence[ClaimedSms],
+        tried: frozenset[str] = frozenset(),
+    ) -> None:
         now = self._clock()
         outcomes: list[SendOutcome] = []
         ready: list[tuple[ClaimedSms, OutgoingSms]] = []
@@ -236,7 +310,30 @@ class Dispatcher:
                     SendResult(m.local_id, None, DeliveryState.FAILED, None, late.code, late)
                     for m in msgs
                 ]
-            outcomes.extend(await self._judge(provider, [c for c, _ in ready], results))
+            judged: list[tuple[ClaimedSms, SendResult]] = []
+            onward: dict[str, list[ClaimedSms]] = defaultdict(list)
+            tried = tried | {provider.name}
+            for (claim, _), result in zip(ready, results, strict=True):
+                nxt = None
+                if result.error is not None and result.error.next_route:
+                    self._states = await self._store.provider_states()
+                    nxt = self._next_route(claim, tried)
+                if nxt is not None and await self._store.reassign(
+                    claim.id, claim.attempt, nxt.name
+                ):
+                    log.info("%s refused the destination; trying %s", provider.name, nxt.name)
+                    onward[nxt.name].append(replace(claim, provider=nxt.name))
+                else:
+                    judged.append((claim, result))
+            if judged:
+                outcomes.extend(
+                    await self._judge(provider, [c for c, _ in judged], [r for _, r in judged])
+                )
+            await self._record(outcomes)
+            outcomes = []
+            await asyncio.gather(
+                *(self._send_chunk(self.providers[n], g, tried) for n, g in onward.items())
+            )
         await self._record(outcomes)
 
     def _opened(self, claim: ClaimedSms) -> tuple[str, str | None]:
@@ -289,7 +386,7 @@ class Dispatcher:
         # The whole call refused for now: the provider is marked failing, and where another one is
         # configured its messages go there at once (a refusal proves nothing was sent).
         refused = all(r.error is not None and r.error.kind == "retryable" for r in results)
-        elsewhere = refused and len(self.routes) > 1
+        elsewhere = refused and (len(self.routes) > 1 or self.table is not None)
         for claim, result in zip(claims, results, strict=True):
             error = result.error
             if error is None:

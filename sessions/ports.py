@@ -355,10 +355,21 @@ class Notification:
 
 class DispatchStore(Protocol):
     async def claim_due(
-        self, now: float, limit: int, lease_s: float, provider: str
+        self,
+        now: float,
+        limit: int,
+        lease_s: float,
+        provider: str,
+        route: Callable[[str], str | None] | None = None,
     ) -> list[ClaimedSms]:
         """Leases queued messages due by `now` to a send through `provider`, in priority, then
-        due, then queue order, counting the attempt; one statement."""
+        due, then queue order, counting the attempt; one statement. With `route`, each message
+        goes to the provider it names for its recipient (None: `provider`), in the same
+        transaction."""
+        ...
+
+    async def reassign(self, message_id: str, attempt: int, provider: str) -> bool:
+        """Moves a message claimed by `attempt` to `provider` before it is handed over."""
         ...
 
     async def claim_unknown(

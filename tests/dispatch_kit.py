@@ -79,11 +79,17 @@ async def enqueue(
     return sms
 
 
-async def enqueue_raw(client: Client, sms_id: str, priority: int, body: str = "hello") -> None:
+async def enqueue_raw(
+    client: Client, sms_id: str, priority: int, body: str = "hello", recipient: str = ME
+) -> None:
     """A message written as is (any priority), due now."""
     now = client.app[CLOCK]()
     await client.app[STORAGE].enqueue(
-        [OutboundSms(sms_id, ME, "keyword_help", "en", {}, body, priority, now, created_at=now)]
+        [
+            OutboundSms(
+                sms_id, recipient, "keyword_help", "en", {}, body, priority, now, created_at=now
+            )
+        ]
     )
 
 

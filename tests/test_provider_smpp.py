@@ -278,3 +278,90 @@ async def test_mo_messages_reach_the_keywords_once(gateway: GatewayFactory, smsc
     await wait_until(answered)
     await asyncio.sleep(0.3)
     assert len(await sms_to(client, ME, "reply_loan_status")) == 1
+
+
+@pytest.fixture
+async def smsc2() -> AsyncIterator[Smsc]:
+    peer = await start_smsc()
+    yield peer
+    await peer.close()
+
+
+IRANCELL = "09351112233"
+
+
+async def test_default_table_routes_each_operator_to_its_own_link(
+    gateway: GatewayFactory, smsc: Smsc, smsc2: Smsc
+) -> None:
+    client = await gateway(
+        **smsc.settings(smsc.link("mci"), smsc2.link("irancell"), sms_provider="console")
+    )
+    await enqueue_raw(client, "to-mci", 1)
+    await enqueue_raw(client, "to-irancell", 1, recipient=IRANCELL)
+    await enqueue_raw(client, "to-rightel", 1, recipient="09211112233")
+    for provider in client.app[PROVIDERS].values():
+        if isinstance(provider, SmppProvider):
+            assert await provider.link.wait_bound(5)
+    await dispatcher(client).run_once()
+    [to_mci] = await smsc.wait_for("submit_sm")
+    [to_irancell] = await smsc2.wait_for("submit_sm")
+    assert to_mci["destination_addr"] == "989121234567"
+    assert to_irancell["destination_addr"] == "989351112233"
+    assert (await row(client, "to-mci"))["provider"] == "smpp:mci"
+    assert (await row(client, "to-irancell"))["provider"] == "smpp:irancell"
+    assert (await row(client, "to-rightel"))["provider"] == "console"  # no Rightel link
+
+
+ROUTES = '[{"name":"mci","prefixes":["0912"],"providers":["smpp:mci","smpp:irancell"]}]'
+
+
+async def test_a_number_that_moved_reaches_its_citizen_through_the_next_route(
+    gateway: GatewayFactory, smsc: Smsc, smsc2: Smsc
+) -> None:
+    client = await gateway(
+        **smsc.settings(smsc.link("mci"), smsc2.link("irancell"), sms_routes=ROUTES)
+    )
+    for provider in client.app[PROVIDERS].values():
+        if isinstance(provider, SmppProvider):
+            assert await provider.link.wait_bound(5)
+    await smsc.send("status 0b 1")  # ESME_RINVDSTADR: not MCI's number any more
+    await enqueue_raw(client, "moved", 1)
+    await dispatcher(client).run_once()
+    assert len(await smsc.wait_for("submit_sm")) == 1
+    assert len(await smsc2.wait_for("submit_sm")) == 1
+    r = await row(client, "moved")
+    assert (r["status"], r["provider"], r["attempts"]) == ("sent", "smpp:irancell", 1)
+
+
+async def test_refused_by_every_route_it_fails(
+    gateway: GatewayFactory, smsc: Smsc, smsc2: Smsc
+) -> None:
+    client = await gateway(
+        **smsc.settings(smsc.link("mci"), smsc2.link("irancell"), sms_routes=ROUTES)
+    )
+    for provider in client.app[PROVIDERS].values():
+        if isinstance(provider, SmppProvider):
+            assert await provider.link.wait_bound(5)
+    await smsc.send("status 0b 1")
+    await smsc2.send("status 0b 1")
+    await enqueue_raw(client, "nowhere", 1)
+    await dispatcher(client).run_once()
+    r = await row(client, "nowhere")
+    assert r["status"] == "failed"
+    assert "ESME_RINVDSTADR" in r["error"]
+    assert len(smsc.pdus("submit_sm")) + len(smsc2.pdus("submit_sm")) == 2
+
+
+async def test_a_route_whose_first_link_is_down_goes_through_the_next(
+    gateway: GatewayFactory, smsc: Smsc, smsc2: Smsc
+) -> None:
+    client = await gateway(
+        **smsc.settings(smsc.link("mci"), smsc2.link("irancell"), sms_routes=ROUTES)
+    )
+    await smsc.send("refuse 1")  # MCI's SMSC refuses binds: its link stays down
+    await enqueue_raw(client, "around", 1)
+    await dispatcher(client).run_once()  # refused for now (link down): marked failing
+    await dispatcher(client).run_once()  # then the route's next provider
+    assert len(await smsc2.wait_for("submit_sm")) == 1
+    r = await row(client, "around")
+    assert (r["status"], r["provider"]) == ("sent", "smpp:irancell")

@@ -30,6 +30,12 @@ async def dispatch_ctx(app: web.Application) -> AsyncIterator[None]:
         if config.fallback and config.fallback != config.primary:
             fallback = build_provider(config.fallback, config, session)
             providers[fallback.name] = fallback
+        table = settings.route_table(config)
+        others = []
+        for name in table.provider_names() if table is not None else []:
+            if name not in providers:
+                providers[name] = build_provider(name, config, session)
+                others.append(providers[name])
         app[PROVIDERS] = providers
         smpp.wire(app, providers)
         # Built even when disabled, so `run_once` can be driven by hand (tests, a one-shot run).
@@ -41,6 +47,8 @@ async def dispatch_ctx(app: web.Application) -> AsyncIterator[None]:
             clock=app[CLOCK],
             sealer=app[DEPS].sealer,
             stats=app[METRICS],
+            table=table,
+            others=others,
         )
         if settings.dispatcher_enabled and app[BACKGROUND]:
             app[DISPATCHER].start()

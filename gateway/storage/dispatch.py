@@ -12,7 +12,8 @@ A sealed text is dropped as soon as the message has been handed over or has ende
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import replace
 
 from gateway.storage.database import Database, Row, Tx
 from gateway.storage.rows import NOTIFICATION_COLUMNS
@@ -240,7 +241,12 @@ class Dispatch:
     db: Database
 
     async def claim_due(
-        self, now: float, limit: int, lease_s: float, provider: str
+        self,
+        now: float,
+        limit: int,
+        lease_s: float,
+        provider: str,
+        route: Callable[[str], str | None] | None = None,
     ) -> list[ClaimedSms]:
         sql = _claim_sql(self.db.skip_locked)
         claimed: list[Row] = []
@@ -251,7 +257,33 @@ class Dispatch:
                     break
                 rows = await tx.fetch(sql, now + lease_s, provider, now, now, priority, now, left)
                 claimed.extend(sorted(rows, key=lambda r: (r[10], r[11])))  # due_at, seq
-        return [_claimed(row, check=False) for row in claimed]
+            out = [_claimed(row, check=False) for row in claimed]
+            if route is not None:
+                # Each message's own route, in the claim's transaction: whoever checks a send
+                # whose dispatcher died asks the provider it really went to.
+                routed = []
+                for claim in out:
+                    name = route(claim.recipient)
+                    if name is not None and name != claim.provider:
+                        await tx.execute(
+                            "UPDATE outbox SET provider = ? WHERE id = ?", name, claim.id
+                        )
+                        claim = replace(claim, provider=name)
+                    routed.append(claim)
+                out = routed
+        return out
+
+    async def reassign(self, message_id: str, attempt: int, provider: str) -> bool:
+        """Moves a claimed message, not yet handed over, to the next route's provider."""
+        async with self.db.transaction() as tx:
+            moved = await tx.execute(
+                "UPDATE outbox SET provider = ? WHERE id = ? AND status = 'sending' "
+                "AND attempts = ?",
+                provider,
+                message_id,
+                attempt,
+            )
+        return moved == 1
 
     async def claim_unknown(
         self, now: float, limit: int, lease_s: float, exclude: Collection[str] = ()
