@@ -307,7 +307,7 @@ async def test_hostile_bodies_and_paths_are_4xx(gateway: GatewayFactory) -> None
     headers = await bearer(client, "requests")
     deep = b"[" * 5000 + b"]" * 5000
     status, body = await call(client, "POST", BASE, headers, raw=deep)
-    assert (status, body["code"]) == (400, "invalid_body")
+    assert (status, body["code"]) == (400, "too_deep")
     status, body = await call(client, "POST", BASE, headers, {**new(), "services": [["x"]]})
     assert status == 400
     assert body["field"] == "services"
