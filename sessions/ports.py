@@ -433,7 +433,25 @@ class DispatchStore(Protocol):
         resume from the operator) may replace a pause made by hand; else False."""
         ...
 
-    async def get_notification(self, message_id: str) -> Notification | None: ...
+    async def get_notification(self, message_id: str, source: str) -> Notification | None:
+        """The message if `source` (the client that asked for it) made it; else None."""
+        ...
+
+    async def find_notifications(
+        self,
+        source: str,
+        *,
+        recipient: str | None = None,
+        statuses: tuple[str, ...] = (),
+        template_id: str | None = None,
+        since: float | None = None,
+        until: float | None = None,
+        after: tuple[float, str] | None = None,
+        limit: int = 50,
+    ) -> list[Notification]:
+        """`source`'s messages, newest first, created in [since, until), after the keyset
+        position `after` (created_at, id)."""
+        ...
 
     async def cancel_notification(
         self, message_id: str, source: str, now: float

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from aiohttp import web
@@ -73,8 +73,13 @@ async def enqueue(
     template_id: str = "complaint_received",
     params: dict[str, Any] | None = None,
     recipient: str = ME,
+    source: str = "portal",
 ) -> OutboundSms:
-    sms = make_sms(client.app[DEPS], recipient, template_id, params or {"ticket": "1234"})
+    """A message as the client `source` (the name `bearer` gives its keys) would have asked."""
+    sms = replace(
+        make_sms(client.app[DEPS], recipient, template_id, params or {"ticket": "1234"}),
+        source=source,
+    )
     await client.app[STORAGE].enqueue([sms])
     return sms
 

@@ -9,8 +9,10 @@ from typing import Literal
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from gateway.api.common import answer, read_model
+from gateway.api.common import answer, read_model, read_query
+from gateway.api.fields import Mobile
 from gateway.api.operations import Op
+from gateway.api.paging import Paged, PageQuery, encode_cursor
 from gateway.appkeys import DEPS, STORAGE
 from gateway.web import edge
 from gateway.web.auth import API_KEY_NAME, require_scope
@@ -137,13 +139,60 @@ def view(n: Notification) -> NotificationView:
 
 @require_scope(SCOPE)
 async def get_notification(request: web.Request) -> web.Response:
+    """The caller's own message; another client's answers exactly as one that does not exist."""
     message_id = request.match_info["id"]
     found = None
     if message_id.isdecimal() and message_id.isascii():
-        found = await request.app[STORAGE].get_notification(message_id)
+        found = await request.app[STORAGE].get_notification(message_id, request[API_KEY_NAME])
     if found is None:
         raise ApiError(404, "not_found", "no notification with this id")
     return web.json_response(view(found).model_dump(mode="json"))
+
+
+# A public status and the stored ones it stands for (a message being handed over shows queued).
+_STORED: dict[str, tuple[str, ...]] = {
+    "queued": ("queued", "sending"),
+    **{s: (s,) for s in ("unknown", "sent", "delivered", "undelivered", "failed", "cancelled")},
+}
+
+
+class NotificationQuery(PageQuery):
+    """The query of `GET /v1/notifications`: the caller's own messages, newest first."""
+
+    recipient: Mobile | None = Field(None, description="Only messages to this number.")
+    status: PublicStatus | None = Field(None, description="Only messages in this state.")
+    template: str | None = Field(None, max_length=64, description="Only this template's.")
+
+
+class NotificationPage(BaseModel):
+    items: list[NotificationView]
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` for the next page; null on the last page."
+    )
+
+
+@require_scope(SCOPE)
+async def list_notifications(request: web.Request) -> web.Response:
+    query = read_query(request, NotificationQuery)
+    window = query.window()
+    rows = await request.app[STORAGE].find_notifications(
+        request[API_KEY_NAME],
+        recipient=query.recipient,
+        statuses=_STORED[query.status] if query.status else (),
+        template_id=query.template,
+        since=window.since,
+        until=window.until,
+        after=window.after,
+        limit=query.limit + 1,
+    )
+    page = Paged(rows, query.limit)
+    last = page.items[-1] if page.more else None
+    return answer(
+        NotificationPage(
+            items=[view(n) for n in page.items],
+            next_cursor=encode_cursor(last.created_at, last.id) if last else None,
+        )
+    )
 
 
 @require_scope(SCOPE)
@@ -281,6 +330,11 @@ OPERATIONS = (
        errors={400: ("invalid_mobile", "unallocated_mobile", "invalid_header", "unknown_template",
                      "missing_parameter", "unknown_parameter", "invalid_parameter"),
                422: ("idempotency_key_reused",), 429: ("resend_too_soon",)}),
+    Op("get", "/v1/notifications", "The caller's own notifications", "notifications",
+       response=NotificationPage, query=NotificationQuery, scope=SCOPE,
+       description="Newest first, keyset-paged; filters by recipient, status, template and "
+       "creation time (ISO 8601 or Jalali). Only the messages this client asked for.",
+       errors={400: ("invalid_field", "invalid_mobile")}),
     Op("get", "/v1/notifications/{id}", "A notification's state", "notifications",
        response=NotificationView, scope=SCOPE,
        path_params={"id": ("notification id", r"^[0-9]{18}$")}, errors={404: ("not_found",)}),
@@ -296,5 +350,6 @@ OPERATIONS = (
 
 def setup(app: web.Application) -> None:
     edge.add(app, "POST", "/v1/notifications", post_notifications)
+    edge.add(app, "GET", "/v1/notifications", list_notifications)
     edge.add(app, "GET", "/v1/notifications/{id}", get_notification)
     edge.add(app, "DELETE", "/v1/notifications/{id}", cancel_notification)

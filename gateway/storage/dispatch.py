@@ -459,9 +459,52 @@ class Dispatch:
             )
         return Notification(*row) if row is not None else None
 
-    async def get_notification(self, message_id: str) -> Notification | None:
+    async def get_notification(self, message_id: str, source: str) -> Notification | None:
         async with self.db.reading() as tx:
             row = await tx.fetchrow(
-                f"SELECT {NOTIFICATION_COLUMNS} FROM outbox WHERE id = ?", message_id
+                f"SELECT {NOTIFICATION_COLUMNS} FROM outbox WHERE id = ? AND source = ?",
+                message_id,
+                source,
             )
         return Notification(*row) if row is not None else None
+
+    async def find_notifications(
+        self,
+        source: str,
+        *,
+        recipient: str | None = None,
+        statuses: tuple[str, ...] = (),
+        template_id: str | None = None,
+        since: float | None = None,
+        until: float | None = None,
+        after: tuple[float, str] | None = None,
+        limit: int = 50,
+    ) -> list[Notification]:
+        clause = "source = ?"
+        args: list[object] = [source]
+        if recipient is not None:
+            clause += " AND recipient = ?"
+            args.append(recipient)
+        if statuses:
+            clause += f" AND status IN ({', '.join('?' * len(statuses))})"
+            args.extend(statuses)
+        if template_id is not None:
+            clause += " AND template_id = ?"
+            args.append(template_id)
+        if since is not None:
+            clause += " AND created_at >= ?"
+            args.append(float(since))
+        if until is not None:
+            clause += " AND created_at < ?"
+            args.append(float(until))
+        if after is not None:  # keyset: newest first, stable under concurrent inserts
+            clause += " AND (created_at, id) < (?, ?)"
+            args.extend((float(after[0]), after[1]))
+        async with self.db.reading() as tx:
+            rows = await tx.fetch(
+                f"SELECT {NOTIFICATION_COLUMNS} FROM outbox WHERE {clause} "
+                "ORDER BY created_at DESC, id DESC LIMIT ?",
+                *args,
+                limit,
+            )
+        return [Notification(*row) for row in rows]
