@@ -18,6 +18,7 @@ from gateway.jobs.callbacks import callbacks_ctx
 from gateway.jobs.cleanup import cleanup_ctx
 from gateway.jobs.dispatch import dispatch_ctx
 from gateway.jobs.inbound import poll_inbound_ctx
+from gateway.jobs.smpp_ussd import ussd_smpp_ctx
 from gateway.routes import docs, health, home, metrics, simulator, sms, ussd
 from gateway.sealkey import load_sealer
 from gateway.settings import ANY, Settings
@@ -105,6 +106,7 @@ def create_app(
     app.cleanup_ctx.append(dispatch_ctx)
     if background:
         app.cleanup_ctx.extend(JOBS)
+        app.cleanup_ctx.append(ussd_smpp_ctx)
     for module in ROUTES:
         module.setup(app)
     if demo:

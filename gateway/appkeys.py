@@ -25,5 +25,7 @@ DEPS: web.AppKey[Deps] = web.AppKey("deps")
 HTTP = web.AppKey("http", aiohttp.ClientSession)
 PROVIDERS: web.AppKey[dict[str, Provider]] = web.AppKey("providers")
 DISPATCHER = web.AppKey("dispatcher", Dispatcher)
+# The USSD-over-SMPP binds (GATEWAY_USSD_SMPP_LINK), for their state in /readyz and /metrics.
+USSD_LINKS: web.AppKey[list[Provider]] = web.AppKey("ussd_links")
 # False in every worker but the first (`GATEWAY_WORKERS`): the background loops run once.
 BACKGROUND = web.AppKey("background", bool)

@@ -66,6 +66,8 @@ class Settings(BaseSettings):
     smpp_links: SecretStr = SecretStr("")
     # The same MO text from the same number within this window over SMPP is one message.
     smpp_mo_window_s: float = Field(600.0, gt=0)
+    # The SMPP link (a name in GATEWAY_SMPP_LINKS) whose bind takes USSD; empty: none.
+    ussd_smpp_link: str = ""
     # Routes by recipient prefix (a JSON list, providers/routes.py); empty: the operators'
     # prefixes, each through an SMPP link of the operator's name where there is one.
     sms_routes: str = ""

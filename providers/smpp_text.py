@@ -117,3 +117,10 @@ def receipt_fields(text: str) -> dict[str, str]:
     for key, value in _RECEIPT_FIELD.findall(text.split(" text:", 1)[0]):
         found.setdefault(key.lower(), value)
     return found
+
+
+def encode_screen(text: str) -> Body:
+    """A USSD screen as one short message: never split (`check` proves every screen fits 160
+    octets on the air: 182 GSM-7 septets, one an octet here, or 80 UCS-2 characters)."""
+    gsm = encoding_of(text) == "gsm7"
+    return Body(DC_DEFAULT if gsm else DC_UCS2, (b"".join(_units(text, gsm)),))

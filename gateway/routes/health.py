@@ -12,7 +12,15 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from gateway.appkeys import BACKGROUND, CLOCK, DISPATCHER, PROVIDERS, SETTINGS, STORAGE
+from gateway.appkeys import (
+    BACKGROUND,
+    CLOCK,
+    DISPATCHER,
+    PROVIDERS,
+    SETTINGS,
+    STORAGE,
+    USSD_LINKS,
+)
 from gateway.jobs.smpp import link_states
 from gateway.web import edge
 from providers.smpp_link import LinkState
@@ -90,7 +98,9 @@ async def sms_state(app: web.Application) -> SmsState:
         last_pass_age_s=max(now - last, 0.0) if last is not None else None,
         oldest_due_age_s=waited,
         stuck=free and waited > bound,
-        links=tuple(link_states(app[PROVIDERS])),
+        links=tuple(
+            link_states(app[PROVIDERS]) + link_states({p.name: p for p in app.get(USSD_LINKS, [])})
+        ),
     )
 
 
