@@ -18,7 +18,7 @@ from pathlib import Path
 from aiohttp import ClientSession, ClientTimeout, web
 from pydantic import ValidationError
 
-from gateway.api.registry import SCOPES
+from gateway.api.registry import KEY_SCOPES
 from gateway.app import create_app
 from gateway.cli.seal import cmd_reseal, cmd_seal_key
 from gateway.settings import Settings
@@ -243,13 +243,14 @@ def cmd_create_api_key(args: argparse.Namespace) -> int:
     """Prints the key alone on stdout (so scripts can capture it); only its hash is stored."""
     name = args.name.strip()
     scopes = frozenset(s.strip() for s in args.scopes.split(",") if s.strip())
-    unknown = sorted(scopes - SCOPES)
+    unknown = sorted(scopes - KEY_SCOPES)
     if not name:
         print("create-api-key: the key needs a name", file=sys.stderr)
         return 2
     if unknown or not scopes:
         what = f"unknown scope(s): {', '.join(unknown)}" if unknown else "no scope given"
-        print(f"create-api-key: {what}; choose from: {', '.join(sorted(SCOPES))}", file=sys.stderr)
+        known = ", ".join(sorted(KEY_SCOPES))
+        print(f"create-api-key: {what}; choose from: {known}", file=sys.stderr)
         return 2
     settings = Settings()
     key, record = new_api_key(name, scopes, time.time())
@@ -321,7 +322,7 @@ def build_parser() -> argparse.ArgumentParser:
     keys = sub.add_parser("create-api-key", help="make an API key; prints it once")
     keys.add_argument("name", help="who uses the key, e.g. the portal's name")
     keys.add_argument(
-        "--scopes", required=True, help=f"comma-separated, of: {', '.join(sorted(SCOPES))}"
+        "--scopes", required=True, help=f"comma-separated, of: {', '.join(sorted(KEY_SCOPES))}"
     )
     revoke = sub.add_parser("revoke-api-key", help="refuse an API key from now on")
     revoke.add_argument("key", help="the key, or its id (the 12 characters after dgk_)")

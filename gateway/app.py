@@ -19,7 +19,7 @@ from gateway.jobs.cleanup import cleanup_ctx
 from gateway.jobs.dispatch import dispatch_ctx
 from gateway.jobs.inbound import poll_inbound_ctx
 from gateway.jobs.smpp_ussd import ussd_smpp_ctx
-from gateway.routes import docs, health, home, metrics, simulator, sms, ussd
+from gateway.routes import docs, health, home, metrics, ops, simulator, sms, ussd
 from gateway.sealkey import load_sealer
 from gateway.settings import ANY, Settings
 from gateway.storage import open_storage
@@ -32,7 +32,7 @@ from sessions.ussd import UssdSessions
 from templates_sms import load_templates
 
 # Each module's `setup(app)` adds its routes behind the edge.
-ROUTES = (health, ussd, sms, *RESOURCES, docs, metrics, home, simulator)
+ROUTES = (health, ussd, sms, *RESOURCES, docs, metrics, home, simulator, ops)
 # Loops that run once per gateway (in the first worker only): the dispatcher is wired in every
 # process, since `run_once` is also driven by hand; it starts only where jobs run.
 JOBS = (cleanup_ctx, poll_inbound_ctx, callbacks_ctx)

@@ -95,6 +95,10 @@ class Settings(BaseSettings):
     # The web phone (`/simulator`) shows the console provider's texts in full, passwords and codes
     # included: only to a caller on this machine unless enabled here (a demo or staging host).
     simulator_enabled: bool = False
+    # The operator's console (`/ops`): a signed-in session ends after this long unused; sign-in
+    # tries per caller address in 15 minutes, right or wrong.
+    ops_idle_timeout_s: int = Field(900, ge=60, le=24 * 3600)
+    ops_login_attempts: int = Field(5, ge=1, le=1000)
 
     # Outbox dispatcher.
     dispatcher_enabled: bool = True

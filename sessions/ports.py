@@ -253,6 +253,50 @@ class ConsoleInboxStore(Protocol):
         ...
 
 
+@dataclass(frozen=True, slots=True)
+class OpsSession:
+    """A signed-in operator: the cookie's token only as its hash, and its forms' CSRF token."""
+
+    token_hash: str
+    key_id: str
+    client: str
+    csrf: str
+    created_at: float
+    last_seen_at: float
+
+
+class ConsoleStore(Protocol):
+    """The operator's console (gateway/routes/ops.py)."""
+
+    async def add_ops_session(self, session: OpsSession) -> None: ...
+
+    async def touch_ops_session(
+        self, token_hash: str, now: float, idle_s: float
+    ) -> OpsSession | None: ...
+
+    async def end_ops_session(self, token_hash: str) -> None: ...
+
+    async def outbox_overview(self, now: float) -> dict[str, Any]: ...
+
+    async def find_messages(self, term: str, recipient: str | None) -> list[dict[str, Any]]: ...
+
+    async def message_timeline(
+        self, message_id: str
+    ) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]: ...
+
+    async def requeue_message(self, message_id: str, now: float, validity_s: float) -> bool: ...
+
+    async def cancel_message(self, message_id: str, now: float) -> bool: ...
+
+    async def list_api_keys(self) -> list[ApiKey]: ...
+
+    async def record_ops_action(
+        self, at: float, client: str, key_id: str, action: str, target: str, outcome: str
+    ) -> None: ...
+
+    async def ops_actions(self, limit: int = 100) -> list[dict[str, Any]]: ...
+
+
 class OutboxStore(Protocol):
     async def enqueue(self, messages: Sequence[OutboundSms]) -> None: ...
 
@@ -514,6 +558,7 @@ class Storage(
     NotificationStore,
     InboundStore,
     ConsoleInboxStore,
+    ConsoleStore,
     Protocol,
 ):
     """Everything the gateway stores."""

@@ -102,11 +102,11 @@ class Gateway:
 
 
 def wait_for(probe: Callable[[], T | None], limit_s: float, what: str) -> T:
-    """Polls `probe` until it answers something (not None, not False)."""
+    """Polls `probe` until it answers something (true: not None, empty or False)."""
     deadline = time.monotonic() + limit_s
     while True:
         found = probe()
-        if found is not None and found is not False:
+        if found:
             return found
         if time.monotonic() > deadline:
             raise AssertionError(f"waited {limit_s:.0f} s for {what}")

@@ -5,6 +5,7 @@ phone's width. Screenshots of each page are saved under the run's temporary dire
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -123,7 +124,7 @@ def test_landing_page_and_docs_at_a_phone_width(
     try:
         driver.get(f"{live.base}/")
         links = [a.get_attribute("href") for a in _all(driver, "ul.cards a")]
-        assert links == [f"{live.base}/docs", f"{live.base}/simulator"]
+        assert links == [f"{live.base}/docs", f"{live.base}/simulator", f"{live.base}/ops"]
         driver.save_screenshot(str(screenshots / "home-fa-390.png"))
         _all(driver, "a.lang")[0].click()
         wait_for(lambda: driver.find_element("tag name", "html").get_attribute("dir") == "ltr",
@@ -146,3 +147,98 @@ def test_landing_page_and_docs_at_a_phone_width(
         driver.save_screenshot(str(screenshots / "docs-390.png"))
     finally:
         driver.set_window_size(1280, 900)
+
+
+def _fetch_status(driver: Any, path: str, body: str) -> int:
+    """A POST from the signed-in page itself (its cookie goes along), without the form."""
+    script = (
+        "const done = arguments[arguments.length - 1];"
+        "fetch(arguments[0], {method: 'POST', body: new URLSearchParams(arguments[1]),"
+        " redirect: 'manual'}).then((r) => done(r.status));"
+    )
+    return int(driver.execute_async_script(script, path, body))
+
+
+def _status_of(driver: Any, base: str, message_id: str) -> str:
+    driver.get(f"{base}/ops/messages/{message_id}")
+    return str(_all(driver, "table.message .status")[0].text)
+
+
+def test_operator_console(browser: Any, live: Gateway, screenshots: Path) -> None:
+    driver = browser
+    driver.get(f"{live.base}/ops")
+    assert driver.current_url == f"{live.base}/ops/login"
+    # A wrong key is refused.
+    _by_id(driver, "key").send_keys("dgk_000000000000_" + "x" * 43)
+    _by_id(driver, "login").click()
+    wait_for(lambda: _all(driver, ".flash.error"), 5, "the refusal")
+    assert "پذیرفته نیست" in _all(driver, ".flash.error")[0].text
+    assert not driver.get_cookie("dargah_ops")
+    driver.save_screenshot(str(screenshots / "ops-login-refused.png"))
+
+    _by_id(driver, "key").send_keys(live.key)
+    _by_id(driver, "login").click()
+    wait_for(lambda: driver.current_url.startswith(f"{live.base}/ops?"), 5, "the overview")
+    cookie = driver.get_cookie("dargah_ops")
+    assert cookie["httpOnly"]
+    assert cookie["sameSite"] == "Strict"
+    assert "active" in _by_id(driver, "state-console").text
+    driver.save_screenshot(str(screenshots / "ops-overview.png"))
+
+    # A form posted without its CSRF token is refused, and changes nothing.
+    assert _fetch_status(driver, "/ops/providers/console/pause", "") == 403
+    driver.refresh()
+    assert "active" in _by_id(driver, "state-console").text
+
+    # The reset SMS of the web phone test (or the demo's notices) found by number, masked.
+    driver.get(f"{live.base}/ops/messages")
+    _by_id(driver, "q").send_keys("۰۹۱۲۱۲۳۴۵۶۷")
+    _by_id(driver, "find").click()
+    wait_for(lambda: _all(driver, "table.found tbody tr"), 5, "the messages found")
+    page = driver.find_element("tag name", "main").text
+    assert "09121234567" not in page
+    assert "0912***4567" in page
+    rows = _all(driver, "table.found tbody tr")
+    reset = next((r for r in rows if "password_reset" in r.text), rows[0])
+    reset.find_element("tag name", "a").click()
+    wait_for(lambda: _all(driver, "table.timeline"), 5, "the timeline")
+    timeline = _all(driver, "table.timeline")[0].text
+    assert "attempt" in timeline
+    assert "sent" in timeline
+    assert "0012345679" not in driver.page_source
+    driver.save_screenshot(str(screenshots / "ops-timeline.png"))
+
+    # Paused by hand: a new message waits.
+    driver.get(f"{live.base}/ops")
+    _by_id(driver, "pause-console").click()
+    wait_for(lambda: "paused" in _by_id(driver, "state-console").text, 5, "the pause")
+    driver.save_screenshot(str(screenshots / "ops-paused.png"))
+    status, body = live.api("POST", "/v1/notifications", {
+        "recipient": "09011234567", "template": "activation_code", "params": {"code": "482913"},
+    })  # fmt: skip
+    assert status == 202, body
+    message_id = body["notifications"][0]["id"]
+    time.sleep(1.0)  # ten dispatcher intervals
+    assert _status_of(driver, live.base, message_id) == "queued"
+    assert "482913" not in driver.page_source
+    driver.save_screenshot(str(screenshots / "ops-message-waits.png"))
+
+    # Resumed: it goes.
+    driver.get(f"{live.base}/ops")
+    _by_id(driver, "resume-console").click()
+    wait_for(lambda: "active" in _by_id(driver, "state-console").text, 5, "the resume")
+    wait_for(lambda: _status_of(driver, live.base, message_id) == "sent", 10, "the send")
+    driver.save_screenshot(str(screenshots / "ops-message-sent.png"))
+
+    driver.get(f"{live.base}/ops/audit")
+    audit = driver.find_element("tag name", "main").text
+    for action in ("login", "csrf_refused", "provider_pause", "provider_resume", "find"):
+        assert action in audit
+    driver.save_screenshot(str(screenshots / "ops-audit.png"))
+
+    # A session that is over (signed out, or past its idle time) is refused.
+    driver.add_cookie({"name": "dargah_ops", "value": "ended-" + "x" * 40, "path": "/ops",
+                       "httpOnly": True, "sameSite": "Strict"})  # fmt: skip
+    driver.get(f"{live.base}/ops")
+    assert driver.current_url.startswith(f"{live.base}/ops/login")
+    assert _fetch_status(driver, "/ops/providers/console/pause", "csrf=x") == 401

@@ -29,3 +29,6 @@ RESOURCES = (
 
 OPERATIONS: tuple[Op, ...] = tuple(op for resource in RESOURCES for op in resource.OPERATIONS)
 SCOPES: frozenset[str] = frozenset(resource.SCOPE for resource in RESOURCES)
+# The operator's console (`/ops`): signs in with a key of this scope; no `/v1` route takes it.
+OPS = "ops"
+KEY_SCOPES: frozenset[str] = SCOPES | {OPS}

@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 
 from aiohttp import web
 
-from gateway.api.registry import SCOPES
+from gateway.api.registry import KEY_SCOPES
 from gateway.appkeys import CLOCK, DEPS, SETTINGS, STORAGE
 from gateway.web.auth import new_api_key
 from sessions.records import BranchQueue, Complaint, Loan, Registration, branch_key
@@ -150,6 +150,7 @@ def banner(lines: list[str], api_key: str, base_url: str, ussd_code: str) -> str
             "An API key with every scope (shown once, store it now):",
             f"  {api_key}",
             f'  curl -H "Authorization: Bearer {api_key}" {base_url}/v1/complaints',
+            f"The operator's console, signed in with that key: {base_url}/ops",
             "",
         ]
     )
@@ -160,7 +161,7 @@ def setup(app: web.Application, out: Callable[[str], None] | None = None) -> Non
 
     async def announce(app: web.Application) -> None:
         lines = await load_demo(app[DEPS])
-        key, record = new_api_key("demo", SCOPES, app[CLOCK]())
+        key, record = new_api_key("demo", KEY_SCOPES, app[CLOCK]())
         await app[STORAGE].add_api_key(record)
         settings = app[SETTINGS]
         text = banner(lines, key, f"http://{settings.host}:{settings.port}", settings.ussd_code)

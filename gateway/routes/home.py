@@ -39,7 +39,11 @@ TEXT: dict[Lang, dict[str, str]] = {
     },
 }
 # Pages linked from the landing page, in order: (path, title key, about key).
-LINKS = (("/docs", "docs", "docs_about"), ("/simulator", "sim", "sim_about"))
+LINKS = (
+    ("/docs", "docs", "docs_about"),
+    ("/simulator", "sim", "sim_about"),
+    ("/ops", "ops", "ops_about"),
+)
 
 
 def _read(name: str) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from contextlib import AbstractAsyncContextManager
 from typing import Literal
 
+from gateway.storage.console import Console
 from gateway.storage.console_inbox import ConsoleInbox
 from gateway.storage.database import Database
 from gateway.storage.dispatch import Dispatch
@@ -37,6 +38,7 @@ class Store(
     Dispatch,
     Inbound,
     ConsoleInbox,
+    Console,
 ):
     """Every store over one database."""
 

@@ -154,6 +154,12 @@ _CLOCK = "#clock"
 PENDING_KEPT_S = 48 * 3600
 
 
+EVENT = (
+    "INSERT INTO outbox_events (message_id, at, kind, attempt, provider, outcome, detail) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?)"
+)
+
+
 async def _write_outcome(tx: Tx, o: SendOutcome, now: float) -> int:
     sql = _outcome_sql(o.status, o.check)
     if o.status == "sent":
@@ -172,6 +178,10 @@ async def _write_outcome(tx: Tx, o: SendOutcome, now: float) -> int:
         )  # fmt: skip
     token: tuple[object, ...] = (o.id, o.attempt, now) if o.check else (o.id, o.attempt)
     written = await tx.execute(sql, *args, *token)
+    if written:  # the message's timeline (the console): this attempt and the provider's answer
+        detail = " ".join(filter(None, (o.provider_status, o.error)))
+        kind = "check" if o.check else "attempt"
+        await tx.execute(EVENT, o.id, now, kind, o.attempt, o.provider, o.status, detail)
     if written and o.status == "sent" and o.provider and o.provider_message_id:
         await _apply_pending(tx, o.provider, o.provider_message_id, now)
     return written
@@ -223,6 +233,9 @@ async def _apply_one(
         final = new_rank == 2
         await tx.execute(
             _REPORT, report.status, report.provider_status, now, final, now, now, final, message_id
+        )
+        await tx.execute(
+            EVENT, message_id, now, "report", 0, provider, report.status, report.provider_status
         )
         changed += 1
     return changed
