@@ -330,7 +330,8 @@ async def provider_action(request: web.Request) -> web.Response:
         return _page(request, "", session, status=404, flash=t["unknown"], error=True)
     now = request.app[CLOCK]()
     if action == "pause":
-        state = ProviderState(name, "paused", f"paused by {session.client}", True, now)
+        # Who paused it is in the audit trail; the reason stays empty, in no one language.
+        state = ProviderState(name, "paused", "", True, now)
     else:
         state = ProviderState(name, "active", "", False, now)
     await request.app[STORAGE].set_provider_state(state, by_hand=True)
