@@ -105,7 +105,12 @@ def wait_for(probe: Callable[[], T | None], limit_s: float, what: str) -> T:
     """Polls `probe` until it answers something (true: not None, empty or False)."""
     deadline = time.monotonic() + limit_s
     while True:
-        found = probe()
+        try:
+            found = probe()
+        except Exception as exc:  # the page replaced what was read meanwhile: read it again
+            if type(exc).__name__ != "StaleElementReferenceException":
+                raise
+            found = None
         if found:
             return found
         if time.monotonic() > deadline:
