@@ -38,7 +38,7 @@ from dataclasses import asdict, is_dataclass
 from pathlib import Path
 from typing import Any
 
-from bench import growth, micro, outbox
+from bench import growth, micro, outbox, smpp
 from bench.common import (
     BENCH,
     OUT,
@@ -255,12 +255,16 @@ def hop_benchmark(
         outbox_result = outbox.run()
         o = outbox_result
         say(f"  outbox: {o.get('sms_per_s')} SMS/s, {o.get('duplicates')} twice")
+    with timed("smpp"):
+        smpp_result = smpp.run()
+        say(f"  smpp: {smpp_result.get('sms_per_s')} SMS/s through one bind")
     results = {key: combine(key, got) for key, got in runs.items()}
     return {
         "results": results,
         "rounds": runs,
         "profiles": profiles,
         "outbox": outbox_result,
+        "smpp": smpp_result,
         "rows": sessions,
     }
 
@@ -440,6 +444,19 @@ def report(
             f"{int(str(o.get('notifications', 0))) - int(str(o.get('delivered_to_fake', 0)))} "
             "lost.\n"
         )
+        sm = hop.get("smpp", {})
+        if sm.get("status") == "measured":
+            w(
+                "\n### SMPP: one bind\n\n"
+                f"{sm.get('notifications', 0):,} notifications through one SMPP bind (window 64, "
+                "no throughput cap) to the Net::SMPP test SMSC, which answers each `submit_sm` "
+                f"at once, after {sm.get('total_seconds')} s: **{sm.get('sms_per_s')} SMS/s** "
+                f"({sm.get('submit_sm_per_s')} `submit_sm`/s, {sm.get('submit_sm')} in all), "
+                f"{sm.get('delivered_to_smsc', 0):,} arrived, {sm.get('duplicates')} twice; the "
+                f"HTTP provider row above: {o.get('sms_per_s')} SMS/s.\n"
+            )
+        else:
+            w(f"\n### SMPP: one bind\n\nNot measured: {sm.get('reason', 'not run')}.\n")
     if cost:
         w(
             "\n### One hop's SQL, alone (bench/micro.py, 2,000 sequential hops, WAL, "
