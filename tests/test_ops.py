@@ -242,3 +242,29 @@ async def test_revoking_the_signed_in_key_ends_its_session(gateway: GatewayFacto
     resp = await _post(client, f"/ops/keys/{key.split('_')[1]}/revoke", csrf)
     assert resp.status == 303
     assert (await client.get("/ops", allow_redirects=False)).status == 303
+
+
+HOSTILE = ["\x00", "a\x00b", "٠٩١٢\u200c١٢٣٤٥٦٧", "%00", "' OR 1=1 --", "\ud7ff", "A" * 5000,
+           "[" * 5000, "<script>x</script>", "..%2f..%2f"]  # fmt: skip
+
+
+async def test_hostile_input_never_breaks_the_console(gateway: GatewayFactory) -> None:
+    client = await gateway()
+    csrf = await _signed_in(client, "records")
+    for bad in HOSTILE:
+        quoted = bad.replace("%", "%25").replace("/", "%2F").replace("?", "%3F")
+        answers = [
+            await client.get("/ops/messages", params={"q": bad}),
+            await client.get("/ops/messages/" + quoted.encode("utf-8", "surrogatepass")
+                             .decode("utf-8", "replace")),
+            await _post(client, "/ops/messages/" + quoted.encode("utf-8", "surrogatepass")
+                        .decode("utf-8", "replace") + "/cancel", csrf),
+            await _post(client, "/ops/keys", csrf, name=bad, scope="records"),
+            await _post(client, "/ops/keys/" + quoted[:60] + "/revoke", csrf),
+            await _post(client, "/ops/providers/" + quoted[:60] + "/pause", csrf),
+            await client.get("/simulator/inbox", params={"msisdn": bad}),
+            await client.post("/ops/login", data={"csrf": bad, "key": bad}),
+        ]  # fmt: skip
+        for resp in answers:
+            assert resp.status < 500, (bad[:20], resp.url, await resp.text())
+            assert "<script>x" not in await resp.text()

@@ -6,6 +6,7 @@ numbers are masked, texts pass through `mask_text`."""
 
 from __future__ import annotations
 
+import re
 import secrets
 from datetime import UTC, datetime
 from typing import Any
@@ -99,6 +100,16 @@ TEXT: dict[Lang, dict[str, str]] = {
 }  # fmt: skip
 _FLASH = ("done_pause", "done_resume", "done_requeue", "done_cancel", "done_revoke",
           "no_requeue", "no_cancel", "welcome")  # fmt: skip
+
+
+# What an id in a path or a search may be: anything else names nothing, and is never sent on to
+# the database (a NUL byte is an error there) nor into a header.
+_ID = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\ud800-\udfff]")
+
+
+def _id(value: str) -> str | None:
+    return value if _ID.fullmatch(value) else None
 
 
 def _when(at: float | None) -> str:
@@ -358,7 +369,7 @@ async def messages(request: web.Request) -> web.Response:
         return refused
     lang = lang_of(request)
     t = TEXT[lang]
-    term = normalize(request.query.get("q", ""))[:128].strip()
+    term = _CONTROL.sub("", normalize(request.query.get("q", "")))[:128].strip()
     lang_field = '<input type="hidden" name="lang" value="en">' if lang == "en" else ""
     body = (
         f'<form method="get" action="/ops/messages" class="row">{lang_field}'
@@ -387,9 +398,11 @@ async def message(request: web.Request) -> web.Response:
         return refused
     lang = lang_of(request)
     t = TEXT[lang]
-    message_id = request.match_info["message_id"][:64]
-    found, events = await request.app[STORAGE].message_timeline(message_id)
-    if found is None:
+    message_id = _id(request.match_info["message_id"])
+    found, events = (
+        await request.app[STORAGE].message_timeline(message_id) if message_id else (None, [])
+    )
+    if found is None or message_id is None:
         return _page(request, "", session, status=404, flash=t["unknown"], error=True)
     head = [t["id"], t["recipient"], t["template"], t["status"], t["provider"], t["attempts"],
             t["created"]]  # fmt: skip
@@ -422,8 +435,12 @@ async def message_action(request: web.Request) -> web.Response:
     if session is None:
         assert refused is not None
         return refused
-    message_id = request.match_info["message_id"][:64]
+    message_id = _id(request.match_info["message_id"])
     action = request.match_info["action"]
+    if message_id is None:
+        await audit(request, session, action, "-", "unknown")
+        t = TEXT[lang_of(request)]
+        return _page(request, "", session, status=404, flash=t["unknown"], error=True)
     store = request.app[STORAGE]
     now = request.app[CLOCK]()
     if action == "requeue":
@@ -485,7 +502,7 @@ async def create_key(request: web.Request) -> web.Response:
     t = TEXT[lang_of(request)]
     post = await request.post()
     wanted = frozenset(str(s) for s in post.getall("scope", []))
-    name = normalize(form.get("name", "")).strip()[:64]
+    name = _CONTROL.sub("", normalize(form.get("name", ""))).strip()[:64]
     mine = await request.app[STORAGE].get_api_key(session.key_id)
     allowed = (mine.scopes if mine else frozenset()) & SCOPES
     # No key made here may sign in to the console, nor hold a scope the signed-in key lacks.
@@ -507,8 +524,8 @@ async def revoke_key(request: web.Request) -> web.Response:
     if session is None:
         assert refused is not None
         return refused
-    key_id = request.match_info["key_id"][:32]
-    ok = await request.app[STORAGE].revoke_api_key(key_id)
+    key_id = _id(request.match_info["key_id"]) or "-"
+    ok = key_id != "-" and await request.app[STORAGE].revoke_api_key(key_id)
     await audit(request, session, "key_revoke", key_id, "ok" if ok else "unknown")
     return _see(with_lang("/ops/keys?m=done_revoke", lang_of(request)))
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+import re
 import secrets
 
 from aiohttp import web
@@ -27,8 +28,12 @@ LOGIN_COOKIE = "dargah_ops_login"
 LOGIN_WINDOW_S = 15 * 60
 
 
+# Never stored: a NUL byte is an error in PostgreSQL, and no target needs control characters.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\ud800-\udfff]")
+
+
 def _hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def set_cookie(request: web.Request, response: web.StreamResponse, name: str, value: str) -> None:
@@ -96,7 +101,8 @@ async def audit(
     ended; the target masked."""
     client = session.client if session else "-"
     key_id = session.key_id if session else "-"
-    shown = mask_text(target)
+    shown = _CONTROL.sub("?", mask_text(target))[:120]
+    action = _CONTROL.sub("?", action)[:40]
     now = request.app[CLOCK]()
     await request.app[STORAGE].record_ops_action(now, client, key_id, action, shown, outcome)
     log.info("ops %s %s by %s (%s): %s", action, shown, client, key_id, outcome)
