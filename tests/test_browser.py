@@ -161,7 +161,7 @@ def _fetch_status(driver: Any, path: str, body: str) -> int:
 
 def _status_of(driver: Any, base: str, message_id: str) -> str:
     driver.get(f"{base}/ops/messages/{message_id}")
-    return str(_all(driver, "table.message .status")[0].text)
+    return str(_all(driver, "table.message .status")[0].get_attribute("data-code"))
 
 
 def test_operator_console(browser: Any, live: Gateway, screenshots: Path) -> None:
@@ -182,13 +182,13 @@ def test_operator_console(browser: Any, live: Gateway, screenshots: Path) -> Non
     cookie = driver.get_cookie("dargah_ops")
     assert cookie["httpOnly"]
     assert cookie["sameSite"] == "Strict"
-    assert "active" in _by_id(driver, "state-console").text
+    assert _by_id(driver, "state-console").get_attribute("data-code") == "active"
     driver.save_screenshot(str(screenshots / "ops-overview.png"))
 
     # A form posted without its CSRF token is refused, and changes nothing.
     assert _fetch_status(driver, "/ops/providers/console/pause", "") == 403
     driver.refresh()
-    assert "active" in _by_id(driver, "state-console").text
+    assert _by_id(driver, "state-console").get_attribute("data-code") == "active"
 
     # The reset SMS of the web phone test (or the demo's notices) found by number, masked.
     driver.get(f"{live.base}/ops/messages")
@@ -202,16 +202,20 @@ def test_operator_console(browser: Any, live: Gateway, screenshots: Path) -> Non
     reset = next((r for r in rows if "password_reset" in r.text), rows[0])
     reset.find_element("tag name", "a").click()
     wait_for(lambda: _all(driver, "table.timeline"), 5, "the timeline")
-    timeline = _all(driver, "table.timeline")[0].text
-    assert "attempt" in timeline
-    assert "sent" in timeline
+    steps = [c.get_attribute("data-code") for c in _all(driver, "table.timeline [data-code]")]
+    assert steps[:3] == ["queued", "attempt", "sent"]
+    assert "تلاش ارسال" in _all(driver, "table.timeline")[0].text  # in Persian words
     assert "0012345679" not in driver.page_source
     driver.save_screenshot(str(screenshots / "ops-timeline.png"))
 
     # Paused by hand: a new message waits.
     driver.get(f"{live.base}/ops")
     _by_id(driver, "pause-console").click()
-    wait_for(lambda: "paused" in _by_id(driver, "state-console").text, 5, "the pause")
+    wait_for(
+        lambda: _by_id(driver, "state-console").get_attribute("data-code") == "paused",
+        5,
+        "the pause",
+    )
     driver.save_screenshot(str(screenshots / "ops-paused.png"))
     status, body = live.api("POST", "/v1/notifications", {
         "recipient": "09011234567", "template": "activation_code", "params": {"code": "482913"},
@@ -226,7 +230,11 @@ def test_operator_console(browser: Any, live: Gateway, screenshots: Path) -> Non
     # Resumed: it goes.
     driver.get(f"{live.base}/ops")
     _by_id(driver, "resume-console").click()
-    wait_for(lambda: "active" in _by_id(driver, "state-console").text, 5, "the resume")
+    wait_for(
+        lambda: _by_id(driver, "state-console").get_attribute("data-code") == "active",
+        5,
+        "the resume",
+    )
     wait_for(lambda: _status_of(driver, live.base, message_id) == "sent", 10, "the send")
     driver.save_screenshot(str(screenshots / "ops-message-sent.png"))
 

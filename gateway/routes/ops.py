@@ -264,13 +264,31 @@ def _table(head: list[str], rows: list[list[str]], cls: str = "") -> str:
     return f'<table class="{cls}"><thead><tr>{th}</tr></thead><tbody>{body}</tbody></table>'
 
 
-def _provider_state(t: dict[str, str], state: ProviderState | None) -> str:
-    if state is None or state.state == "active":
-        return "active"
-    why = t["by_hand"] if state.manual else (t["account"] if state.state == "paused" else "")
-    return f"{state.state} ({why}{': ' if why and state.reason else ''}{state.reason})".replace(
-        " ()", ""
-    )
+# The Persian words for the codes the console shows (statuses, timeline steps, provider states);
+# the code itself rides along as `data-code`.
+_WORDS = {
+    "queued": "در صف", "sending": "در حال ارسال", "unknown": "نامعلوم", "sent": "ارسال شده",
+    "delivered": "تحویل شده", "undelivered": "تحویل نشده", "failed": "ناموفق",
+    "cancelled": "لغو شده", "attempt": "تلاش ارسال", "check": "بررسی نتیجه",
+    "report": "گزارش تحویل", "requeued": "دوباره در صف", "active": "فعال", "paused": "متوقف",
+    "failing": "ناپایدار",
+}  # fmt: skip
+
+
+def _code(lang: Lang, code: str, cls: str = "code", extra: str = "") -> str:
+    word = _WORDS.get(code, code) if lang == "fa" else code
+    return f'<span class="{cls}" data-code="{e(code)}"{extra}>{e(word)}</span>'
+
+
+def _provider_state(lang: Lang, name: str, state: ProviderState | None) -> str:
+    t = TEXT[lang]
+    code = state.state if state is not None else "active"
+    why = ""
+    if state is not None and state.state != "active":
+        why = t["by_hand"] if state.manual else (t["account"] if state.state == "paused" else "")
+        reason = state.reason if state.reason and not state.manual else ""
+        why = f" ({why}{': ' if why and reason else ''}{reason})" if why or reason else ""
+    return _code(lang, code, "state", f' id="state-{e(name)}"') + e(why)
 
 
 async def overview(request: web.Request) -> web.Response:
@@ -304,7 +322,7 @@ async def overview(request: web.Request) -> web.Response:
         action, label = ("resume", t["resume"]) if paused else ("pause", t["pause"])
         kind = "" if paused else "danger"
         button = f'<button id="{e(action)}-{e(name)}" class="{kind}">{e(label)}</button>'
-        shown = f'<span class="state" id="state-{e(name)}">{e(_provider_state(t, state))}</span>'
+        shown = _provider_state(lang_of(request), name, state)
         form = _form(request, session, f"/ops/providers/{name}/{action}", button)
         rows.append([e(name), shown, "—", form])
     providers = _table([e(t["provider"]), e(t["state"]), e(t["credit"]), ""], rows, "providers")
@@ -357,7 +375,7 @@ def _message_row(lang: Lang, m: dict[str, Any]) -> list[str]:
     link = f'<a href="{e(with_lang("/ops/messages/" + str(m["id"]), lang))}">{e(m["id"])}</a>'
     return [
         link, f'<bdi class="ltr">{e(mask_msisdn(m["recipient"]))}</bdi>', e(m["template_id"]),
-        f'<span class="status">{e(m["status"])}</span>', e(m["provider"] or "—"),
+        _code(lang, m["status"], "status"), e(m["provider"] or "—"),
         e(m["attempts"]), e(_when(m["created_at"])),
     ]  # fmt: skip
 
@@ -410,11 +428,11 @@ async def message(request: web.Request) -> web.Response:
     text = (
         f'<p>{e(t["text"])}: <span class="body" dir="auto">{e(mask_text(found["body"]))}</span></p>'
     )
-    steps = [[e(_when(found["created_at"])), e(t["queued"]), "", "", "", ""]]
+    steps = [[e(_when(found["created_at"])), _code(lang, "queued"), "", "", "", ""]]
     for ev in events:
         steps.append([
-            e(_when(ev["at"])), e(ev["kind"]), e(ev["attempt"] or ""), e(ev["provider"] or ""),
-            e(ev["outcome"]), e(mask_text(ev["detail"] or "")),
+            e(_when(ev["at"])), _code(lang, ev["kind"]), e(ev["attempt"] or ""),
+            e(ev["provider"] or ""), _code(lang, ev["outcome"]), e(mask_text(ev["detail"] or "")),
         ])  # fmt: skip
     timeline = _table(
         [e(t["at"]), "", "#", e(t["provider"]), e(t["outcome"]), e(t["reason"])], steps, "timeline"
