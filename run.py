@@ -1,4 +1,4 @@
-"""The command line: serve (the default), dial, check, create-api-key, revoke-api-key."""
+"""The command line: serve (the default), dial, check, create-api-key, revoke-api-key, audit."""
 
 from __future__ import annotations
 
@@ -20,9 +20,12 @@ from pydantic import ValidationError
 
 from gateway.api.registry import KEY_SCOPES
 from gateway.app import create_app
+from gateway.cli.audit import add_parser as add_audit_parser
+from gateway.cli.audit import cmd_audit
 from gateway.cli.seal import cmd_reseal, cmd_seal_key
 from gateway.settings import Settings
 from gateway.storage import open_storage
+from gateway.storage.audit import OPERATOR, Actor, acting_as
 from gateway.version import VERSION
 from gateway.web import logs
 from gateway.web.access import callback_secret, exposure_problem
@@ -234,7 +237,8 @@ def cmd_dial(args: argparse.Namespace) -> int:
 async def _store_key(settings: Settings, key: ApiKey) -> None:
     storage = await open_storage(settings.resolved_database_url())
     try:
-        await storage.add_api_key(key)
+        with acting_as(Actor("", OPERATOR)):  # in the audit trail as the operator's
+            await storage.add_api_key(key)
     finally:
         await storage.close()
 
@@ -266,7 +270,8 @@ def cmd_create_api_key(args: argparse.Namespace) -> int:
 async def _revoke_key(settings: Settings, key_id: str) -> bool:
     storage = await open_storage(settings.resolved_database_url())
     try:
-        return await storage.revoke_api_key(key_id)
+        with acting_as(Actor("", OPERATOR)):
+            return await storage.revoke_api_key(key_id)
     finally:
         await storage.close()
 
@@ -326,6 +331,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     revoke = sub.add_parser("revoke-api-key", help="refuse an API key from now on")
     revoke.add_argument("key", help="the key, or its id (the 12 characters after dgk_)")
+    add_audit_parser(sub)
     sub.add_parser("seal-key", help="print a new key for GATEWAY_SEAL_KEY")
     sub.add_parser("reseal", help="seal every waiting secret again under the newest seal key")
     return parser
@@ -339,6 +345,7 @@ def _main(argv: Sequence[str] | None) -> int:
         "check": cmd_check,
         "create-api-key": cmd_create_api_key,
         "revoke-api-key": cmd_revoke_api_key,
+        "audit": cmd_audit,
         "seal-key": cmd_seal_key,
         "reseal": cmd_reseal,
     }

@@ -232,6 +232,42 @@ class KeyStore(Protocol):
 
 
 @dataclass(frozen=True, slots=True)
+class AuditEntry:
+    """One change in the audit trail (gateway/storage/audit.py): who, when, what, masked."""
+
+    id: str
+    created_at: float
+    key_id: str  # the API key's id; "" for the command line
+    client: str  # the key's name, or "operator"
+    action: str  # `<object>.<verb>`: complaints.changed
+    target: str
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+
+
+class AuditStore(Protocol):
+    async def audit_event(
+        self, action: str, target: str, after: object = None, *, personal_target: bool = True
+    ) -> None:
+        """An audit entry for an act that changes nothing else, in its own transaction."""
+        ...
+
+    async def find_audit(
+        self,
+        *,
+        client: str | None = None,
+        key_id: str | None = None,
+        action: str | None = None,
+        since: float | None = None,
+        until: float | None = None,
+        after: tuple[float, str] | None = None,
+        limit: int = 50,
+    ) -> list[AuditEntry]:
+        """Entries newest first; `action` whole or an object's prefix (`complaints.`)."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
 class ConsoleSms:
     """A text the console provider "delivered": kept for the web phone's inbox, sealed."""
 
@@ -559,6 +595,7 @@ class Storage(
     InboundStore,
     ConsoleInboxStore,
     ConsoleStore,
+    AuditStore,
     Protocol,
 ):
     """Everything the gateway stores."""

@@ -5,6 +5,7 @@ operations, and API keys may be given exactly the scopes they require."""
 from __future__ import annotations
 
 from gateway.api import (
+    audit,
     branch_queues,
     complaints,
     loans,
@@ -25,6 +26,7 @@ RESOURCES = (
     resets,
     verifications,
     notifications,
+    audit,
 )
 
 OPERATIONS: tuple[Op, ...] = tuple(op for resource in RESOURCES for op in resource.OPERATIONS)

@@ -63,6 +63,9 @@ async def verify(request: web.Request) -> web.StreamResponse:
             429, "rate_limited", "too many verifications; try again later", retry_after=wait
         )
     valid = await reset.verify(deps, body.national_id, body.password)
+    # A check changes nothing when it succeeds, and only a counter when it fails: the act itself
+    # is what the trail keeps.
+    await deps.store.audit_event("password_resets.verified", body.national_id, {"valid": valid})
     return answer(VerifyOut(valid=valid))
 
 

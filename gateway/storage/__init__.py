@@ -9,6 +9,7 @@ from __future__ import annotations
 from contextlib import AbstractAsyncContextManager
 from typing import Literal
 
+from gateway.storage.audit import Audit
 from gateway.storage.console import Console
 from gateway.storage.console_inbox import ConsoleInbox
 from gateway.storage.database import Database
@@ -39,6 +40,7 @@ class Store(
     Inbound,
     ConsoleInbox,
     Console,
+    Audit,
 ):
     """Every store over one database."""
 

@@ -15,6 +15,7 @@ import contextlib
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import replace
 
+from gateway.storage.audit import append_audit
 from gateway.storage.database import Database, Row, Tx
 from gateway.storage.rows import NOTIFICATION_COLUMNS
 from sessions.ports import (
@@ -456,7 +457,7 @@ class Dispatch:
     ) -> Notification | None:
         async with self.db.transaction() as tx:
             # Only a queued message: a claimed one (`sending`) may be on its way to the provider.
-            await tx.execute(
+            cancelled = await tx.execute(
                 "UPDATE outbox SET status = 'cancelled', error = 'cancelled by its sender', "
                 "final_at = ?, updated_at = ?, lease_until = NULL, sealed = NULL "
                 "WHERE id = ? AND source = ? AND status = 'queued'",
@@ -465,6 +466,15 @@ class Dispatch:
                 message_id,
                 source,
             )
+            if cancelled == 1:
+                await append_audit(
+                    tx,
+                    "notifications.cancelled",
+                    message_id,
+                    {"status": "queued"},
+                    {"status": "cancelled"},
+                    personal_target=False,
+                )
             row = await tx.fetchrow(
                 f"SELECT {NOTIFICATION_COLUMNS} FROM outbox WHERE id = ? AND source = ?",
                 message_id,

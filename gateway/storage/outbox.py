@@ -8,6 +8,7 @@ import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from gateway.storage.audit import append_audit
 from gateway.storage.database import Database, Tx
 from gateway.storage.rows import NOTIFICATION_COLUMNS
 from sessions.ports import Notification
@@ -158,6 +159,19 @@ class Notifications:
                 accepted.append(item)
                 outcomes.append(Outcome(raw, id=item.id))
             await insert_outbox(tx, accepted)
+            if accepted:
+                await append_audit(
+                    tx,
+                    "notifications.created",
+                    accepted[0].id if len(accepted) == 1 else f"{len(accepted)} messages",
+                    after={
+                        "ids": [m.id for m in accepted],
+                        "template_id": accepted[0].template_id,
+                        "recipients": [m.recipient for m in accepted],
+                        "count": len(accepted),
+                    },
+                    personal_target=False,
+                )
             result = Result(outcomes)
             if idempotency is not None:
                 stored = await tx.fetchval(

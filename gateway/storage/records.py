@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import astuple, fields
 from typing import Any
 
+from gateway.storage.audit import append_audit
 from gateway.storage.database import Database, Tx
 from gateway.storage.outbox import insert_outbox
 from sessions.ports import Cap, KeyTaken, Notify, Rec
@@ -102,6 +103,8 @@ class Records:
                     return old, False  # nothing changed: keep the old timestamp, owe nothing
             await _upsert(tx, record)
             await insert_outbox(tx, notify(old, record))
+            verb = "created" if old is None else "changed"
+            await append_audit(tx, f"{kind.TABLE}.{verb}", str(key), old, record)
             return record, old is None
 
     async def create_record(
@@ -124,6 +127,9 @@ class Records:
             if inserted != 1:
                 raise KeyTaken(getattr(record, kind.KEY))
             await insert_outbox(tx, notify(None, record))
+            await append_audit(
+                tx, f"{kind.TABLE}.created", str(getattr(record, kind.KEY)), None, record
+            )
             return record
 
     async def change_record(
@@ -139,6 +145,7 @@ class Records:
                 return old
             await _upsert(tx, new)
             await insert_outbox(tx, notify(old, new))
+            await append_audit(tx, f"{kind.TABLE}.changed", key, old, new)
             return new
 
     async def find_records(

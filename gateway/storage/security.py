@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from gateway.storage.audit import append_audit
 from gateway.storage.database import Database
 from gateway.storage.outbox import insert_outbox
 from sessions.records import ApiKey, Limit, OutboundSms, PasswordReset
@@ -106,10 +107,30 @@ class Security:
                 key.created_at,
                 int(key.revoked),
             )
+            await append_audit(
+                tx,
+                "api_keys.created",
+                key.key_id,
+                after={"key_id": key.key_id, "name": key.name, "scopes": sorted(key.scopes)},
+                personal_target=False,
+            )
 
     async def revoke_api_key(self, key_id: str) -> bool:
         async with self.db.transaction() as tx:
-            return await tx.execute("UPDATE api_keys SET revoked = 1 WHERE key_id = ?", key_id) == 1
+            revoked = await tx.execute(
+                "UPDATE api_keys SET revoked = 1 WHERE key_id = ? AND revoked = 0", key_id
+            )
+            if revoked == 1:
+                await append_audit(
+                    tx,
+                    "api_keys.revoked",
+                    key_id,
+                    {"revoked": False},
+                    {"revoked": True},
+                    personal_target=False,
+                )
+                return True
+            return await tx.fetchval("SELECT 1 FROM api_keys WHERE key_id = ?", key_id) is not None
 
     async def get_api_key(self, key_id: str) -> ApiKey | None:
         async with self.db.reading() as tx:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 
+from gateway.storage.audit import append_audit
 from gateway.storage.database import Database
 from gateway.storage.outbox import insert_outbox
 from sessions.records import OutboundSms, Verification, VerifyRules
@@ -84,6 +85,7 @@ class Verifications:
                 v.message_id, v.created_at, v.expires_at, v.status, v.attempts,
             )  # fmt: skip
             await insert_outbox(tx, [sms])
+            await append_audit(tx, "verifications.created", v.id, None, v, personal_target=False)
         return None
 
     async def get_verification(self, verification_id: str) -> Verification | None:
@@ -119,6 +121,14 @@ class Verifications:
                 now,
                 verification_id,
             )
+            if changed == 1:
+                await append_audit(
+                    tx,
+                    "verifications.approved",
+                    verification_id,
+                    after={"status": "approved"},
+                    personal_target=False,
+                )
         return changed == 1
 
     async def spend_verification(self, verification_id: str, now: float) -> None:

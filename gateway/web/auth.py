@@ -14,7 +14,8 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from gateway.appkeys import STORAGE
+from gateway.appkeys import CLOCK, STORAGE
+from gateway.storage.audit import Actor, acting_as
 from gateway.web.errors import ApiError
 from sessions.ports import KeyStore
 from sessions.records import ApiKey
@@ -66,7 +67,9 @@ def require_scope(scope: str) -> Callable[[Handler], Handler]:
                 raise ApiError(403, "forbidden", f"this API key lacks the {scope!r} scope")
             request[API_KEY_NAME] = key.name
             request[API_KEY_ID] = key.key_id
-            return await handler(request)
+            # Every change this request makes is audited as this key's (gateway/storage/audit.py).
+            with acting_as(Actor(key.key_id, key.name, request.app[CLOCK])):
+                return await handler(request)
 
         guarded.__name__ = handler.__name__
         guarded.__doc__ = handler.__doc__
