@@ -7,7 +7,9 @@ USSD hop: wrk drives 3-hop Africa's Talking sessions (bench/ussd.lua) at 64 conn
   b  the same 4-screen menu on the npm library ussd-menu-builder, its session store in Redis
      (started here as its users deploy it: its own port, appendonly on); b0 the same with its
      session store in memory; b2 two processes (node's cluster module)
-  c  dargah, `python run.py serve`, with its durable SQLite session store, a worker per core;
+  c  dargah, `python run.py serve`, every hop committed to SQLite (synchronous=NORMAL: a crash
+     of the process loses nothing answered, a power cut the last second) before its answer, a
+     worker per core;
      c1w one worker
 The headline compares like with like: c1/a1, c2/a2, c1/b1, c2/b2 (1 or 2 processes each).
 then profiles dargah under the same load with py-spy, probes the outbox step, and measures
@@ -349,7 +351,7 @@ def report(
             "b": "b: ussd-menu-builder + Redis (appendonly)",
             "b0": "b0: ussd-menu-builder, in-memory store",
             "b2": "b2: ussd-menu-builder + Redis, 2 processes (cluster)",
-            "c": f"c: dargah, {WORKERS} workers, durable SQLite sessions",
+            "c": f"c: dargah, {WORKERS} workers, each hop committed to SQLite before its answer",
             "c1w": "c, 1 worker (one process)",
         }
         w(
