@@ -268,3 +268,18 @@ async def test_hostile_input_never_breaks_the_console(gateway: GatewayFactory) -
         for resp in answers:
             assert resp.status < 500, (bad[:20], resp.url, await resp.text())
             assert "<script>x" not in await resp.text()
+
+
+async def test_hops_a_minute_by_dialect(gateway: GatewayFactory, clock: FakeClock) -> None:
+    client = await gateway()
+    await _signed_in(client)
+    first = await (await client.get("/ops")).text()
+    assert "data-dialect" not in first  # no hop yet, and no span to measure over
+    phone = WebPhone(client)
+    await phone.dial("ops-rate")
+    await phone.send("2")
+    await phone.send("0")
+    clock.advance(30)
+    page = await (await client.get("/ops")).text()
+    [rate] = re.findall(r'data-dialect="json">([^<]+)<', page)
+    assert float(rate) == 6.0  # three hops in half a minute

@@ -17,6 +17,8 @@ from gateway.api.registry import OPS, SCOPES
 from gateway.appkeys import CLOCK, SETTINGS, STORAGE
 from gateway.web import edge
 from gateway.web.auth import new_api_key
+from gateway.web.counters import METRICS
+from gateway.web.hop_rate import HopRate
 from gateway.web.ops_auth import (
     COOKIE,
     LOGIN_COOKIE,
@@ -48,6 +50,7 @@ TEXT: dict[Lang, dict[str, str]] = {
         "by_hand": "به دست اپراتور", "account": "خطای حساب", "credit": "اعتبار",
         "pause": "توقف", "resume": "ادامه", "sessions": "جلسه‌های یو‌اس‌اس‌دی زنده",
         "dialect": "گویش", "live": "زنده", "last_minute": "فعال در دقیقهٔ گذشته",
+        "hops": "گام در دقیقه",
         "find": "جستجو", "find_hint": "شماره، شناسهٔ اعلان یا شناسهٔ محلی",
         "recipient": "گیرنده", "created": "ساخته", "template": "الگو", "attempts": "تلاش",
         "id": "شناسه",
@@ -79,6 +82,7 @@ TEXT: dict[Lang, dict[str, str]] = {
         "by_hand": "by an operator", "account": "account error", "credit": "Credit",
         "pause": "Pause", "resume": "Resume", "sessions": "Live USSD sessions",
         "dialect": "Dialect", "live": "Live", "last_minute": "Active in the last minute",
+        "hops": "Hops a minute",
         "find": "Find", "find_hint": "number, notification id or local id",
         "recipient": "Recipient", "created": "Created", "template": "Template",
         "attempts": "Attempts", "id": "Id",
@@ -98,6 +102,7 @@ TEXT: dict[Lang, dict[str, str]] = {
         "unknown": "Not found.", "welcome": "Welcome.",
     },
 }  # fmt: skip
+HOP_RATE = web.AppKey("ops_hop_rate", HopRate)
 _FLASH = ("done_pause", "done_resume", "done_requeue", "done_cancel", "done_revoke",
           "no_requeue", "no_cancel", "welcome")  # fmt: skip
 
@@ -326,14 +331,17 @@ async def overview(request: web.Request) -> web.Response:
         form = _form(request, session, f"/ops/providers/{name}/{action}", button)
         rows.append([e(name), shown, "—", form])
     providers = _table([e(t["provider"]), e(t["state"]), e(t["credit"]), ""], rows, "providers")
-    dialects = sorted(set(seen["sessions"]) | set(seen["sessions_last_minute"]))
+    rate = request.app[HOP_RATE].per_minute(request.app[METRICS], request.app[CLOCK]())
+    dialects = sorted(set(seen["sessions"]) | set(seen["sessions_last_minute"]) | set(rate or {}))
     sessions = _table(
-        [e(t["dialect"]), e(t["live"]), e(t["last_minute"])],
+        [e(t["dialect"]), e(t["live"]), e(t["last_minute"]), e(t["hops"])],
         [
-            [e(d), e(seen["sessions"].get(d, 0)), e(seen["sessions_last_minute"].get(d, 0))]
+            [e(d), e(seen["sessions"].get(d, 0)), e(seen["sessions_last_minute"].get(d, 0)),
+             f'<span class="hops" data-dialect="{e(d)}">'
+             f"{e(round(rate.get(d, 0.0), 1) if rate is not None else '—')}</span>"]
             for d in dialects
         ],
-    )
+    )  # fmt: skip
     body = (
         f'<div class="grid"><section class="panel"><h2>{e(t["messages"])}</h2>{counts}{figures}'
         f'</section><section class="panel"><h2>{e(t["failures"])}</h2>{failures}</section>'
@@ -568,6 +576,7 @@ async def keys_page(request: web.Request) -> web.Response:
 
 
 def setup(app: web.Application) -> None:
+    app[HOP_RATE] = HopRate()
     edge.add(app, "GET", "/ops", overview)
     edge.add(app, "GET", "/ops/login", login_form)
     edge.add(app, "POST", "/ops/login", login)
