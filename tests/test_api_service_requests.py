@@ -319,3 +319,25 @@ async def test_hostile_bodies_and_paths_are_4xx(gateway: GatewayFactory) -> None
     assert status == 400
     assert body["field"] == "status"
     assert await storage(client).find_records(ServiceRequest, {}) == []
+
+
+async def test_the_audit_trail_keeps_each_change_and_nothing_refused(
+    gateway: GatewayFactory,
+) -> None:
+    client = await gateway()
+    mine = await bearer(client, "requests", name="kartaban")
+    theirs = await bearer(client, "requests", name="other-portal")
+    number = await _file(client, mine)
+    await _walk(client, mine, number, "in_review")
+    assert (await call(client, "PATCH", f"{BASE}/{number}", mine, STEP["paid"]))[0] == 409
+    assert (await call(client, "PATCH", f"{BASE}/{number}", theirs, STEP["cancelled"]))[0] == 404
+    citizen = await requests.file(deps(client), OTHER_MOBILE, ["payroll"], channel="ussd")
+    assert citizen is not None
+    trail = await storage(client).find_audit(action="service_requests.")
+    assert [(e.action, e.client) for e in trail] == [  # newest first
+        ("service_requests.changed", "kartaban"),
+        ("service_requests.created", "kartaban"),
+    ]
+    assert trail[0].before is not None
+    assert trail[0].after is not None
+    assert (trail[0].before["status"], trail[0].after["status"]) == ("submitted", "in_review")
