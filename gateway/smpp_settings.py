@@ -68,7 +68,7 @@ def parse_smpp_links(raw: str, mo_window_s: float = 600.0) -> tuple[SmppLinkConf
         return ()
     try:
         data = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):  # nested past the parser's depth too
         raise ValueError("GATEWAY_SMPP_LINKS is not JSON") from None
     if not isinstance(data, list):
         raise ValueError("GATEWAY_SMPP_LINKS must be a JSON list of links")

@@ -73,6 +73,8 @@ def _smpp(name: str, config: ProviderConfig) -> Provider:
     for link in config.smpp_links:
         if not wanted or link.name == wanted:
             return SmppProvider(link)
+    if not wanted:
+        raise ValueError("GATEWAY_SMPP_LINKS has no link")
     raise ValueError(f"no SMPP link named {wanted!r} in GATEWAY_SMPP_LINKS")
 
 

@@ -85,7 +85,7 @@ def parse_routes(
         return None
     try:
         data = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):  # nested past the parser's depth too
         raise ValueError("GATEWAY_SMS_ROUTES is not JSON") from None
     if not isinstance(data, list):
         raise ValueError("GATEWAY_SMS_ROUTES must be a JSON list of routes")

@@ -25,6 +25,9 @@ from sessions.masking import mask_text
 log = logging.getLogger("dargah.providers.smpp")
 
 LINK_STATES = ("bound", "binding", "down")
+# deliver_sm handled at once per bind: one caller's slow USSD hop or a slow write never holds up
+# the others (hops of one session are serialised by the session engine's own lock).
+DELIVER_CONCURRENCY = 64
 
 
 class LinkDown(Exception):
@@ -78,6 +81,8 @@ class SmppLink:
         self._task: asyncio.Task[None] | None = None
         self._bound = asyncio.Event()
         self._closing = False
+        self._handling: set[asyncio.Task[None]] = set()
+        self._handlers = asyncio.Semaphore(DELIVER_CONCURRENCY)
 
     def snapshot(self) -> LinkState:
         return LinkState(self.config.name, self.state, self.reason, self.binds, self._outstanding)
@@ -149,10 +154,18 @@ class SmppLink:
             )  # fmt: skip
             if self.on_deliver is None:
                 continue
-            try:
-                await self.on_deliver(pdu)
-            except Exception:
-                log.exception("smpp link %s: a deliver_sm could not be handled", self.config.name)
+            await self._handlers.acquire()  # at the bound, reading waits: back-pressure
+            task = asyncio.create_task(self._handle(self.on_deliver, pdu))
+            self._handling.add(task)
+            task.add_done_callback(self._handling.discard)
+
+    async def _handle(self, handler: DeliverHandler, pdu: Deliver) -> None:
+        try:
+            await handler(pdu)
+        except Exception:
+            log.exception("smpp link %s: a deliver_sm could not be handled", self.config.name)
+        finally:
+            self._handlers.release()
 
     async def submit(self, **fields: Any) -> smpp34.SubmitSmResp:
         """One `submit_sm`. LinkDown: not written. TimeoutError or SmppError: it may have left."""
@@ -183,4 +196,6 @@ class SmppLink:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        if self._handling:  # what was taken off the wire is finished, within a bound
+            await asyncio.wait(set(self._handling), timeout=5.0)
         self.state, self.reason = "down", "closed"

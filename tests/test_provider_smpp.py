@@ -4,13 +4,17 @@ the exact PDUs it reads, refusals, lost answers, a dropped bind, receipts and MO
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 
+from gateway.app import create_app
 from gateway.appkeys import PROVIDERS, STORAGE
+from gateway.settings import Settings
+from gateway.smpp_settings import parse_smpp_links
 from providers.smpp import SmppProvider
 from tests.conftest import FakeClock, GatewayFactory
 from tests.dispatch_kit import ME, Client, dispatcher, enqueue_raw, row
@@ -355,13 +359,81 @@ async def test_refused_by_every_route_it_fails(
 async def test_a_route_whose_first_link_is_down_goes_through_the_next(
     gateway: GatewayFactory, smsc: Smsc, smsc2: Smsc
 ) -> None:
+    await smsc.send("refuse 1")  # MCI's SMSC refuses binds: its link never comes up
     client = await gateway(
         **smsc.settings(smsc.link("mci"), smsc2.link("irancell"), sms_routes=ROUTES)
     )
-    await smsc.send("refuse 1")  # MCI's SMSC refuses binds: its link stays down
     await enqueue_raw(client, "around", 1)
     await dispatcher(client).run_once()  # refused for now (link down): marked failing
     await dispatcher(client).run_once()  # then the route's next provider
     assert len(await smsc2.wait_for("submit_sm")) == 1
     r = await row(client, "around")
     assert (r["status"], r["provider"]) == ("sent", "smpp:irancell")
+
+
+async def test_hostile_deliver_sm_is_dropped_and_the_link_goes_on(
+    gateway: GatewayFactory, smsc: Smsc
+) -> None:
+    client = await gateway(**smsc.settings())
+    provider = await bound(client)
+    await add_loan(client, "12345678", "bank_no_credit")
+    await smsc.deliver(source_addr="3000", destination_addr="3000123", short_message_hex="ff1b")
+    await smsc.deliver(
+        source_addr="989121234567", destination_addr="3000123", esm_class=4,
+        short_message_hex=b"stat:DELIVRD".hex(),  # a receipt without an id
+    )  # fmt: skip
+    await smsc.deliver(
+        source_addr="989121234567", destination_addr="3000123", data_coding=8,
+        esm_class=0x40, short_message_hex="ff" + "d8" * 3,  # a UDH longer than the text
+    )  # fmt: skip
+    await smsc.deliver(
+        source_addr="989121234567", destination_addr="3000123",
+        short_message_hex=b"STATUS 12345678".hex(),
+    )  # fmt: skip
+
+    async def answered() -> bool:
+        return bool(await sms_to(client, ME, "reply_loan_status"))
+
+    await wait_until(answered)
+    assert provider.link.state == "bound"
+    assert provider.link.binds == 1
+
+
+async def test_a_slow_deliver_sm_holds_up_no_other(smsc: Smsc) -> None:
+    """Each deliver_sm is handled on its own: the first waits for the second to be handled."""
+    [config] = parse_smpp_links(json.dumps([smsc.link()]))
+    provider = SmppProvider(config)
+    second = asyncio.Event()
+    seen: list[str] = []
+
+    async def inbound(_name: str, sms: Any) -> None:
+        seen.append(sms.text)
+        if sms.text == "first":
+            await asyncio.wait_for(second.wait(), 5)
+        else:
+            second.set()
+
+    provider.listen(on_inbound=inbound)
+    try:
+        assert await provider.link.wait_bound(5)
+        for text in ("first", "second"):
+            await smsc.deliver(
+                source_addr="989121234567", destination_addr="3000123",
+                short_message_hex=text.encode().hex(),
+            )  # fmt: skip
+        await asyncio.wait_for(second.wait(), 3)  # before the first gives up waiting
+        await asyncio.sleep(0.1)
+        assert seen == ["first", "second"]
+    finally:
+        await provider.close()
+
+
+async def test_only_the_background_process_binds(
+    aiohttp_client: Any, settings: Any, clock: FakeClock, smsc: Smsc
+) -> None:
+    cfg = Settings.model_validate({**settings.model_dump(), **smsc.settings()})
+    client = await aiohttp_client(create_app(cfg, clock=clock, background=False))
+    await asyncio.sleep(0.5)
+    assert smsc.pdus("bind_transceiver") == []
+    ready = await (await client.get("/readyz")).json()
+    assert ready["sms"]["smpp_links"] == {}

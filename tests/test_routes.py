@@ -45,6 +45,7 @@ def test_routes_longest_prefix_wins_and_caps_their_own_throughput() -> None:
     "bad",
     [
         "{",
+        "[" * 100_000,
         "{}",
         json.dumps([{"name": "x", "prefixes": ["0912"]}]),
         json.dumps([{"name": "x", "prefixes": ["912"], "providers": ["console"]}]),

@@ -92,6 +92,7 @@ def test_links_parse_with_defaults() -> None:
     "bad",
     [
         "[{",
+        "[" * 100_000,
         json.dumps({"name": "x"}),
         json.dumps([{**LINK, "password": ""}]),
         json.dumps([{**LINK, "password": "pw1234567890"}]),  # over SMPP's 8 octets

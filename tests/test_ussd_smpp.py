@@ -57,7 +57,7 @@ async def test_a_session_walked_over_smpp(gateway: GatewayFactory, smsc: Smsc) -
     assert menu["data_coding"] == 8
     assert menu["tlvs"] == {"0x0501": "02", "0x1383": "0502"}  # USSR request, sequence 1
     assert screen(menu).startswith("۱ پیگیری ثبت‌نام")
-    for i, answer in enumerate(["3", "1", "12345678"], 1):
+    for i, answer in enumerate(["۳", "1", "١٢٣٤٥٦٧٨"], 1):  # any digit script
         await dial(smsc, 18, answer, f"05{2 * i:02x}")  # USSR confirm: the caller's answer
         pdus = await smsc.wait_for("submit_sm", i + 1)
         assert pdus[-1]["tlvs"] == {"0x0501": "02", "0x1383": f"05{2 * i + 2:02x}"}

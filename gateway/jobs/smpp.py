@@ -8,7 +8,7 @@ from collections.abc import Mapping
 
 from aiohttp import web
 
-from gateway.appkeys import CLOCK, DEPS, STORAGE
+from gateway.appkeys import BACKGROUND, CLOCK, DEPS, STORAGE
 from providers.base import DeliveryReport, InboundSms, Provider
 from providers.outbox import status_updates
 from providers.smpp import SmppProvider
@@ -19,7 +19,8 @@ log = logging.getLogger("gateway.smpp")
 
 
 def wire(app: web.Application, providers: Mapping[str, Provider]) -> None:
-    """Starts every SMPP provider's bind with its listeners."""
+    """Sets every SMPP provider's listeners and, in the process that runs the background jobs,
+    starts its bind: one bind a link per gateway, however many workers serve the port."""
 
     async def reports(name: str, found: list[DeliveryReport]) -> None:
         updated = await app[STORAGE].apply_reports(name, status_updates(found), app[CLOCK]())
@@ -33,7 +34,8 @@ def wire(app: web.Application, providers: Mapping[str, Provider]) -> None:
     for provider in providers.values():
         if isinstance(provider, SmppProvider):
             provider.listen(on_reports=reports, on_inbound=inbound, on_ussd=provider.on_ussd)
-            provider.start()
+            if app[BACKGROUND]:
+                provider.start()
 
 
 def link_states(providers: dict[str, Provider]) -> list[LinkState]:

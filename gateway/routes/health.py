@@ -98,9 +98,12 @@ async def sms_state(app: web.Application) -> SmsState:
         last_pass_age_s=max(now - last, 0.0) if last is not None else None,
         oldest_due_age_s=waited,
         stuck=free and waited > bound,
+        # A bind lives in the process of the background jobs: only that one reports links.
         links=tuple(
             link_states(app[PROVIDERS]) + link_states({p.name: p for p in app.get(USSD_LINKS, [])})
-        ),
+        )
+        if app[BACKGROUND]
+        else (),
     )
 
 
