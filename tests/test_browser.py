@@ -240,7 +240,14 @@ def test_operator_console(browser: Any, live: Gateway, screenshots: Path) -> Non
 
     driver.get(f"{live.base}/ops/audit")
     audit = driver.find_element("tag name", "main").text
-    for action in ("login", "csrf_refused", "provider_pause", "provider_resume", "find"):
+    for action in (
+        "ops_sessions.refused",
+        "ops_sessions.created",
+        "ops.csrf_refused",
+        "providers.paused",
+        "providers.resumed",
+        "notifications.searched",
+    ):
         assert action in audit
     driver.save_screenshot(str(screenshots / "ops-audit.png"))
 

@@ -188,6 +188,11 @@ async def test_requeue_a_failed_notice_and_cancel_a_queued_one(gateway: GatewayF
     timeline = await (await client.get(url)).text()
     for kind in ("cancelled", "requeued", "attempt"):
         assert f'data-code="{kind}"' in timeline
+    [requeued] = await storage(client).find_audit(action="notifications.requeued")
+    assert (requeued.target, requeued.after) == (notice["id"], {"status": "queued"})
+    assert requeued.client == "staff"
+    [cancelled] = await storage(client).find_audit(action="notifications.cancelled")
+    assert cancelled.before == {"status": "queued"}
 
 
 async def test_a_code_or_an_unknown_outcome_is_never_requeued(gateway: GatewayFactory) -> None:
@@ -229,7 +234,12 @@ async def test_keys_made_without_escalation_shown_once_and_revoked(
     assert (await _post(client, f"/ops/keys/{key_id}/revoke", csrf)).status == 303
     assert (await call(client, "GET", "/v1/registrations/" + NID, auth))[0] == 401
     audit = await (await client.get("/ops/audit")).text()
-    for action in ("login", "key_create", "key_revoke"):
+    for action in (
+        "ops_sessions.created",
+        "api_keys.created",
+        "api_keys.revoked",
+        "api_keys.refused",
+    ):
         assert action in audit
     assert key not in audit
 

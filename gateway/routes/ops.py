@@ -15,6 +15,7 @@ from aiohttp import web
 
 from gateway.api.registry import OPS, SCOPES
 from gateway.appkeys import CLOCK, SETTINGS, STORAGE
+from gateway.storage.audit import acting_as
 from gateway.web import edge
 from gateway.web.auth import new_api_key
 from gateway.web.counters import METRICS
@@ -22,6 +23,7 @@ from gateway.web.hop_rate import HopRate
 from gateway.web.ops_auth import (
     COOKIE,
     LOGIN_COOKIE,
+    actor,
     audit,
     current,
     login_allowed,
@@ -189,7 +191,7 @@ async def _checked_form(
         return None, {}, refused
     form = {k: v for k, v in (await request.post()).items() if isinstance(v, str)}
     if not same(form.get("csrf", ""), session.csrf):
-        await audit(request, session, "csrf_refused", request.path, "refused")
+        await audit(request, session, "ops.csrf_refused", request.path, "refused")
         t = TEXT[lang_of(request)]
         return None, {}, _page(request, "", session, status=403, flash=t["csrf"], error=True)
     return session, form, None
@@ -228,19 +230,20 @@ async def login(request: web.Request) -> web.Response:
     form = {k: v for k, v in (await request.post()).items() if isinstance(v, str)}
     expected = request.cookies.get(LOGIN_COOKIE, "")
     if not expected or not same(form.get("csrf", ""), expected):
-        await audit(request, None, "login", "-", "csrf_refused")
+        await audit(request, None, "ops_sessions.refused", "-", "csrf_refused")
         return _login_page(request, 403, t["csrf"])
     if not await login_allowed(request):
-        await audit(request, None, "login", "-", "rate_limited")
+        await audit(request, None, "ops_sessions.refused", "-", "rate_limited")
         response = _login_page(request, 429, t["too_many"])
         response.headers["Retry-After"] = "900"
         return response
     found = await sign_in(request, form.get("key", "")[:200])
     if found is None:
-        await audit(request, None, "login", "-", "refused")
+        await audit(request, None, "ops_sessions.refused", "-", "wrong_key")
         return _login_page(request, 401, t["bad_key"])
     session, token = found
-    await audit(request, session, "login", session.key_id, "ok")
+    await audit(request, session, "ops_sessions.created", session.key_id, "ok",
+                personal_target=False)  # fmt: skip
     response = _see(with_lang("/ops?m=welcome", lang_of(request)))
     set_cookie(request, response, COOKIE, token)
     response.del_cookie(LOGIN_COOKIE, path="/ops")
@@ -252,7 +255,8 @@ async def logout(request: web.Request) -> web.Response:
     if session is None:
         assert refused is not None
         return refused
-    await audit(request, session, "logout", session.key_id, "ok")
+    await audit(request, session, "ops_sessions.ended", session.key_id, "ok",
+                personal_target=False)  # fmt: skip
     await sign_out(request)
     response = _see(with_lang("/ops/login", lang_of(request)))
     response.del_cookie(COOKIE, path="/ops")
@@ -362,7 +366,7 @@ async def provider_action(request: web.Request) -> web.Response:
         "pause",
         "resume",
     ):
-        await audit(request, session, f"provider_{action}"[:40], name[:40], "unknown")
+        await audit(request, session, f"providers.{action}"[:40], name[:40], "unknown")
         t = TEXT[lang_of(request)]
         return _page(request, "", session, status=404, flash=t["unknown"], error=True)
     now = request.app[CLOCK]()
@@ -372,7 +376,8 @@ async def provider_action(request: web.Request) -> web.Response:
     else:
         state = ProviderState(name, "active", "", False, now)
     await request.app[STORAGE].set_provider_state(state, by_hand=True)
-    await audit(request, session, f"provider_{action}", name, "ok")
+    verb = "paused" if action == "pause" else "resumed"
+    await audit(request, session, f"providers.{verb}", name, "ok", personal_target=False)
     return _see(with_lang(f"/ops?m=done_{action}", lang_of(request)))
 
 
@@ -408,7 +413,7 @@ async def messages(request: web.Request) -> web.Response:
         except ValueError:
             recipient = None
         found = await request.app[STORAGE].find_messages(term, recipient)
-        await audit(request, session, "find", term, f"{len(found)} found")
+        await audit(request, session, "notifications.searched", term, f"{len(found)} found")
         head = [t["id"], t["recipient"], t["template"], t["status"], t["provider"], t["attempts"],
                 t["created"]]  # fmt: skip
         rows = [_message_row(lang, m) for m in found]
@@ -464,17 +469,20 @@ async def message_action(request: web.Request) -> web.Response:
     message_id = _id(request.match_info["message_id"])
     action = request.match_info["action"]
     if message_id is None:
-        await audit(request, session, action, "-", "unknown")
+        await audit(request, session, f"notifications.{action}", "-", "unknown")
         t = TEXT[lang_of(request)]
         return _page(request, "", session, status=404, flash=t["unknown"], error=True)
     store = request.app[STORAGE]
     now = request.app[CLOCK]()
-    if action == "requeue":
-        validity = request.app[SETTINGS].message_validity_s
-        ok = await store.requeue_message(message_id, now, validity)
-    else:
-        ok = await store.cancel_message(message_id, now)
-    await audit(request, session, action, message_id, "ok" if ok else "refused")
+    with acting_as(actor(request, session)):  # audited with the change, when there is one
+        if action == "requeue":
+            validity = request.app[SETTINGS].message_validity_s
+            ok = await store.requeue_message(message_id, now, validity)
+        else:
+            ok = await store.cancel_message(message_id, now)
+    if not ok:
+        await audit(request, session, f"notifications.{action}", message_id, "refused",
+                    personal_target=False)  # fmt: skip
     code = f"done_{action}" if ok else f"no_{action}"
     return _see(with_lang(f"/ops/messages/{message_id}?m={code}", lang_of(request)))
 
@@ -533,13 +541,13 @@ async def create_key(request: web.Request) -> web.Response:
     allowed = (mine.scopes if mine else frozenset()) & SCOPES
     # No key made here may sign in to the console, nor hold a scope the signed-in key lacks.
     if not wanted or OPS in wanted or not wanted <= allowed:
-        await audit(request, session, "key_create", name or "-", "refused: scopes")
+        await audit(request, session, "api_keys.refused", name or "-", "scopes")
         return await keys(request, flash=t["no_scope"])
     if not name:
         return await keys(request, flash=t["bad_name"])
     key, record = new_api_key(name, wanted, request.app[CLOCK]())
-    await request.app[STORAGE].add_api_key(record)
-    await audit(request, session, "key_create", f"{record.key_id} {name}", "ok")
+    with acting_as(actor(request, session)):  # audited with the key
+        await request.app[STORAGE].add_api_key(record)
     response = await keys(request, created=key)
     response.headers["Cache-Control"] = "no-store"
     return response
@@ -551,8 +559,10 @@ async def revoke_key(request: web.Request) -> web.Response:
         assert refused is not None
         return refused
     key_id = _id(request.match_info["key_id"]) or "-"
-    ok = key_id != "-" and await request.app[STORAGE].revoke_api_key(key_id)
-    await audit(request, session, "key_revoke", key_id, "ok" if ok else "unknown")
+    with acting_as(actor(request, session)):  # audited with the change
+        ok = key_id != "-" and await request.app[STORAGE].revoke_api_key(key_id)
+    if not ok:
+        await audit(request, session, "api_keys.revoke_refused", key_id, "unknown")
     return _see(with_lang("/ops/keys?m=done_revoke", lang_of(request)))
 
 
@@ -563,12 +573,25 @@ async def audit_view(request: web.Request) -> web.Response:
         return refused
     t = TEXT[lang_of(request)]
     rows = [
-        [e(_when(a["at"])), e(f"{a['client']} ({a['key_id']})"), e(a["action"]),
-         f'<bdi class="ltr">{e(mask_text(a["target"]))}</bdi>', e(a["outcome"])]
-        for a in await request.app[STORAGE].ops_actions()
+        [e(_when(a.created_at)), e(f"{a.client} ({a.key_id or '-'})"), e(a.action),
+         f'<bdi class="ltr">{e(mask_text(a.target))}</bdi>', _change(a.before, a.after)]
+        for a in await request.app[STORAGE].find_audit(limit=SHOWN_AUDIT)
     ]  # fmt: skip
     head = [t["at"], t["who"], t["action"], t["target"], t["outcome"]]
     return _page(request, _table([e(h) for h in head], rows, "audit"), session)
+
+
+SHOWN_AUDIT = 100
+
+
+def _change(before: dict[str, Any] | None, after: dict[str, Any] | None) -> str:
+    """The entry's values, already masked by the trail, shown compactly."""
+    parts = []
+    for label, value in (("−", before), ("+", after)):
+        if value:
+            text = ", ".join(f"{k}={v}" for k, v in value.items())
+            parts.append(f"{label} {mask_text(text)}"[:200])
+    return f'<bdi class="ltr">{e(" ".join(parts))}</bdi>'
 
 
 async def keys_page(request: web.Request) -> web.Response:

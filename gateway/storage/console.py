@@ -1,10 +1,11 @@
 """The operator's console: its sessions, the outbox at a glance, a message and its timeline, the
-operator's requeue and cancel, API keys listed, and the console's own actions."""
+operator's requeue and cancel (each in the audit trail with its change), API keys listed."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from gateway.storage.audit import append_audit
 from gateway.storage.database import Database
 from gateway.storage.dispatch import EVENT
 from sessions.ports import OpsSession
@@ -136,6 +137,8 @@ class Console:
             )
             if changed:
                 await tx.execute(EVENT, message_id, now, "requeued", 0, None, "queued", "")
+                await append_audit(tx, "notifications.requeued", message_id, {"status": "failed"},
+                                   {"status": "queued"}, personal_target=False)  # fmt: skip
         return changed == 1
 
     async def cancel_message(self, message_id: str, now: float) -> bool:
@@ -151,6 +154,8 @@ class Console:
             )
             if changed:
                 await tx.execute(EVENT, message_id, now, "cancelled", 0, None, "cancelled", "")
+                await append_audit(tx, "notifications.cancelled", message_id, {"status": "queued"},
+                                   {"status": "cancelled"}, personal_target=False)  # fmt: skip
         return changed == 1
 
     # --- keys and actions -------------------------------------------------------------------
@@ -165,26 +170,3 @@ class Console:
             ApiKey(r[0], r[1], r[2], frozenset(s for s in r[3].split(",") if s), r[4], bool(r[5]))
             for r in rows
         ]
-
-    async def record_ops_action(
-        self, at: float, client: str, key_id: str, action: str, target: str, outcome: str
-    ) -> None:
-        async with self.db.transaction() as tx:
-            await tx.execute(
-                "INSERT INTO ops_actions (at, client, key_id, action, target, outcome) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                at,
-                client,
-                key_id,
-                action,
-                target,
-                outcome,
-            )
-
-    async def ops_actions(self, limit: int = 100) -> list[dict[str, Any]]:
-        async with self.db.reading() as tx:
-            return await tx.fetch_dicts(
-                "SELECT at, client, key_id, action, target, outcome FROM ops_actions "
-                "ORDER BY seq DESC LIMIT ?",
-                limit,
-            )

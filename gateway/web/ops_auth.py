@@ -1,7 +1,7 @@
 """The operator console's sign-in: an `ops`-scoped API key exchanged for a session cookie
 (HttpOnly, SameSite=Strict, path /ops; only its hash stored), a CSRF token on every form (the
 session's; before sign-in a double-submit cookie), a short idle timeout, sign-in tries limited
-per caller address. Every action is recorded (`audit`)."""
+per caller address. Every action is in the audit trail (gateway/storage/audit.py)."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from aiohttp import web
 
 from gateway.api.registry import OPS
 from gateway.appkeys import CLOCK, SETTINGS, STORAGE
+from gateway.storage.audit import Actor, acting_as
 from gateway.web.access import client_address
 from gateway.web.auth import authenticate
 from sessions.masking import mask_text
@@ -23,6 +24,7 @@ from sessions.records import Limit
 
 log = logging.getLogger("dargah.audit")
 
+ANONYMOUS = "-"  # the client of a refused sign-in
 COOKIE = "dargah_ops"
 LOGIN_COOKIE = "dargah_ops_login"
 LOGIN_WINDOW_S = 15 * 60
@@ -94,15 +96,27 @@ async def sign_out(request: web.Request) -> None:
         await request.app[STORAGE].end_ops_session(_hash(token))
 
 
+def actor(request: web.Request, session: OpsSession | None) -> Actor:
+    """Who acts in the audit trail: the signed-in key, or (a refused sign-in) no one known."""
+    if session is None:
+        return Actor("", ANONYMOUS, request.app[CLOCK])
+    return Actor(session.key_id, session.client, request.app[CLOCK])
+
+
 async def audit(
-    request: web.Request, session: OpsSession | None, action: str, target: str, outcome: str
+    request: web.Request,
+    session: OpsSession | None,
+    action: str,
+    target: str,
+    outcome: str,
+    *,
+    personal_target: bool = True,
 ) -> None:
-    """Records an operator's action: who (the key's client and id), what, on what, and how it
-    ended; the target masked."""
-    client = session.client if session else "-"
-    key_id = session.key_id if session else "-"
-    shown = _CONTROL.sub("?", mask_text(target))[:120]
-    action = _CONTROL.sub("?", action)[:40]
-    now = request.app[CLOCK]()
-    await request.app[STORAGE].record_ops_action(now, client, key_id, action, shown, outcome)
-    log.info("ops %s %s by %s (%s): %s", action, shown, client, key_id, outcome)
+    """An operator's act that changes nothing audited elsewhere, in the audit trail
+    (`<object>.<verb>`, the target masked unless the gateway made it, how it ended)."""
+    shown = _CONTROL.sub("?", target)[:120]
+    with acting_as(actor(request, session)):
+        await request.app[STORAGE].audit_event(
+            action, shown, {"outcome": outcome}, personal_target=personal_target
+        )
+    log.info("ops %s %s: %s", action, mask_text(shown), outcome)
