@@ -23,16 +23,18 @@ from gateway.app import create_app
 from gateway.cli.audit import add_parser as add_audit_parser
 from gateway.cli.audit import cmd_audit
 from gateway.cli.seal import cmd_reseal, cmd_seal_key
+from gateway.sealkey import load_sealer
 from gateway.settings import Settings
 from gateway.storage import open_storage
 from gateway.storage.audit import OPERATOR, Actor, acting_as
 from gateway.version import VERSION
-from gateway.web import logs
+from gateway.web import logs, signing
 from gateway.web.access import callback_secret, exposure_problem
 from gateway.web.auth import new_api_key
 from gateway.web.counters_share import DIR_ENV, share_counters
 from gateway.workers import exit_with_supervisor, port_problem, supervise
 from providers.registry import build_provider
+from sessions.ports import Storage
 from sessions.records import ApiKey
 
 
@@ -234,13 +236,51 @@ def cmd_dial(args: argparse.Namespace) -> int:
         return 130
 
 
-async def _store_key(settings: Settings, key: ApiKey) -> None:
+async def _store_key(settings: Settings, key: ApiKey) -> str | None:
+    """Stores the key; the client's new callback signing secret when it had none yet."""
     storage = await open_storage(settings.resolved_database_url())
     try:
         with acting_as(Actor("", OPERATOR)):  # in the audit trail as the operator's
             await storage.add_api_key(key)
+            return await _new_signing_secret(storage, settings, key.name, replace=False)
     finally:
         await storage.close()
+
+
+async def _new_signing_secret(
+    storage: Storage, settings: Settings, client: str, *, replace: bool
+) -> str | None:
+    secret = signing.new_secret()
+    sealed = load_sealer(settings).seal(secret)
+    stored = await storage.set_signing_secret(client, sealed, time.time(), replace=replace)
+    return secret if stored else None
+
+
+async def _rotate_secret(settings: Settings, client: str) -> str | None:
+    storage = await open_storage(settings.resolved_database_url())
+    try:
+        if not await storage.has_api_key_named(client):
+            return None
+        with acting_as(Actor("", OPERATOR)):
+            return await _new_signing_secret(storage, settings, client, replace=True)
+    finally:
+        await storage.close()
+
+
+def cmd_rotate_signing_secret(args: argparse.Namespace) -> int:
+    """Prints the client's new callback signing secret once; the old one stops at once."""
+    client = args.name.strip()
+    secret = asyncio.run(_rotate_secret(Settings(), client))
+    if secret is None:
+        print(f"rotate-signing-secret: no API key was created for {client!r}", file=sys.stderr)
+        return 1
+    print(secret, flush=True)
+    print(
+        f"the callback signing secret of {client!r}: shown once; callbacks are signed with it "
+        "from now on",
+        file=sys.stderr,
+    )
+    return 0
 
 
 def cmd_create_api_key(args: argparse.Namespace) -> int:
@@ -258,12 +298,22 @@ def cmd_create_api_key(args: argparse.Namespace) -> int:
         return 2
     settings = Settings()
     key, record = new_api_key(name, scopes, time.time())
-    asyncio.run(_store_key(settings, record))
+    secret = asyncio.run(_store_key(settings, record))
     print(key, flush=True)
     print(
         f"API key {name!r} with scopes {', '.join(sorted(scopes))}: shown once, store it now.",
         file=sys.stderr,
     )
+    if secret is not None:
+        print(
+            f"callback signing secret of {name!r} (X-Dargah-Signature), shown once: {secret}",
+            file=sys.stderr,
+        )
+    else:
+        print(
+            f"{name!r} keeps its callback signing secret (rotate-signing-secret makes a new one)",
+            file=sys.stderr,
+        )
     return 0
 
 
@@ -331,6 +381,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     revoke = sub.add_parser("revoke-api-key", help="refuse an API key from now on")
     revoke.add_argument("key", help="the key, or its id (the 12 characters after dgk_)")
+    rotate = sub.add_parser(
+        "rotate-signing-secret", help="a client's new callback signing secret, printed once"
+    )
+    rotate.add_argument("name", help="the client: the name its API keys were created under")
     add_audit_parser(sub)
     sub.add_parser("seal-key", help="print a new key for GATEWAY_SEAL_KEY")
     sub.add_parser("reseal", help="seal every waiting secret again under the newest seal key")
@@ -345,6 +399,7 @@ def _main(argv: Sequence[str] | None) -> int:
         "check": cmd_check,
         "create-api-key": cmd_create_api_key,
         "revoke-api-key": cmd_revoke_api_key,
+        "rotate-signing-secret": cmd_rotate_signing_secret,
         "audit": cmd_audit,
         "seal-key": cmd_seal_key,
         "reseal": cmd_reseal,

@@ -141,6 +141,10 @@ class Settings(BaseSettings):
     callback_token_header: str = Field("X-Gateway-Token", min_length=1)
     # Comma-separated CIDRs; empty: any address (the secret still applies).
     callback_allow: Annotated[list[Network], NoDecode] = Field(default_factory=list)
+    # Hosts a notification's `callback_url` may name although they resolve to a private address
+    # or are called over plain http (comma-separated names or addresses); every other host must
+    # be https and public (gateway/web/outbound.py).
+    callback_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)
     # Proxies whose X-Forwarded-For is believed; empty: the header is ignored.
     trusted_proxies: Annotated[list[Network], NoDecode] = Field(default_factory=list)
     # Comma-separated mobile prefixes (`0941,09981`) allocated after the `phonenumbers` release
@@ -213,6 +217,13 @@ class Settings(BaseSettings):
         if not isinstance(value, str):
             return value
         return [ip_network(item.strip(), strict=False) for item in value.split(",") if item.strip()]
+
+    @field_validator("callback_hosts", mode="before")
+    @classmethod
+    def _hosts(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        return [h.strip().strip("[]").rstrip(".").lower() for h in value.split(",") if h.strip()]
 
     @field_validator("extra_mobile_prefixes", mode="before")
     @classmethod

@@ -226,6 +226,10 @@ class KeyStore(Protocol):
 
     async def get_api_key(self, key_id: str) -> ApiKey | None: ...
 
+    async def has_api_key_named(self, name: str) -> bool:
+        """Whether any key (revoked or not) was created for this client."""
+        ...
+
     async def revoke_api_key(self, key_id: str) -> bool:
         """Refuses the key from now on; False when no such key exists."""
         ...
@@ -243,6 +247,19 @@ class AuditEntry:
     target: str
     before: dict[str, Any] | None
     after: dict[str, Any] | None
+
+
+class SigningSecretStore(Protocol):
+    async def set_signing_secret(
+        self, client: str, sealed: bytes, now: float, *, replace: bool
+    ) -> bool:
+        """Stores a client's sealed callback signing secret; an existing one is kept unless
+        `replace`. True when this one was stored."""
+        ...
+
+    async def signing_secret(self, client: str) -> bytes | None: ...
+
+    async def reseal_signing_secrets(self, reseal: Callable[[bytes], bytes]) -> int: ...
 
 
 class AuditStore(Protocol):
@@ -550,9 +567,11 @@ class NotificationStore(Protocol):
         `resend_after_s`, enqueues the rest and stores the answer under the key."""
         ...
 
-    async def due_callbacks(self, now: float, limit: int) -> list[tuple[Notification, str, int]]:
+    async def due_callbacks(
+        self, now: float, limit: int
+    ) -> list[tuple[Notification, str, int, str]]:
         """Final messages whose requester asked for a callback that is due: (message, url,
-        attempts so far)."""
+        attempts so far, the client that asked)."""
         ...
 
     async def record_callback(
@@ -590,6 +609,7 @@ class Storage(
     ConsoleInboxStore,
     ConsoleStore,
     AuditStore,
+    SigningSecretStore,
     Protocol,
 ):
     """Everything the gateway stores."""

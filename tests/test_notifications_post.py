@@ -3,14 +3,16 @@ scheduling (ISO and Jalali), the resend interval, and final-status callbacks."""
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from gateway.appkeys import DISPATCHER, HTTP
-from gateway.jobs.callbacks import deliver_due
+from gateway.appkeys import DISPATCHER
+from gateway.jobs.callbacks import deliver_due as deliver_calls
+from gateway.web import outbound
 from tests.api_helpers import Client, bearer, call, sms, storage
 from tests.conftest import FakeClock, GatewayFactory
 
@@ -80,7 +82,7 @@ async def test_template_and_parameter_errors_name_the_field_and_write_nothing(
         ),
         (
             {**ACTIVATION, "recipient": "09121234567", "callback_url": "ftp://x"},
-            "invalid_field",
+            "callback_url_refused",
             "callback_url",
         ),
         ({**ACTIVATION, "recipient": "09121234567", "colour": "red"}, "unknown_field", "colour"),
@@ -194,7 +196,7 @@ async def test_final_status_is_posted_to_the_callback_url_with_retries(
     hook_app = web.Application()
     hook_app.router.add_post("/hook", hook)
     async with TestServer(hook_app) as server:
-        client = await gateway()
+        client = await gateway(callback_hosts="127.0.0.1")  # the hook is on this machine
         auth = await bearer(client, "notify")
         url = str(server.make_url("/hook"))
         _, body = await post(
@@ -204,14 +206,17 @@ async def test_final_status_is_posted_to_the_callback_url_with_retries(
         app = client.app
         await app[DISPATCHER].run_once()
         store = storage(client)
-        assert await deliver_due(store, app[HTTP], clock()) == 0  # sent is not final
+        hooks = outbound.guarded_session(["127.0.0.1"])
+        deliver_due = functools.partial(deliver_calls, listed=["127.0.0.1"])
+        assert await deliver_due(store, hooks, clock()) == 0  # sent is not final
         clock.advance(3600)
         await app[DISPATCHER].poll_once()  # the console provider reports delivered
-        assert await deliver_due(store, app[HTTP], clock()) == 0  # the hook answered 500
-        assert await deliver_due(store, app[HTTP], clock()) == 0  # not due again yet
+        assert await deliver_due(store, hooks, clock()) == 0  # the hook answered 500
+        assert await deliver_due(store, hooks, clock()) == 0  # not due again yet
         clock.advance(3600)
-        assert await deliver_due(store, app[HTTP], clock()) == 1
-        assert await deliver_due(store, app[HTTP], clock() + 10_000) == 0  # done: never again
+        assert await deliver_due(store, hooks, clock()) == 1
+        assert await deliver_due(store, hooks, clock() + 10_000) == 0  # done: never again
+        await hooks.close()
     assert [r["status"] for r in received] == ["delivered", "delivered"]
     assert received[0]["id"] == message_id
     assert received[0]["recipient"] == "0912***4567"

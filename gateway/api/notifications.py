@@ -13,8 +13,8 @@ from gateway.api.common import answer, read_model, read_query
 from gateway.api.fields import Mobile
 from gateway.api.operations import Op
 from gateway.api.paging import Paged, PageQuery, encode_cursor
-from gateway.appkeys import DEPS, STORAGE
-from gateway.web import edge
+from gateway.appkeys import DEPS, SETTINGS, STORAGE
+from gateway.web import edge, outbound
 from gateway.web.auth import API_KEY_NAME, require_scope
 from gateway.web.errors import ApiError
 from sessions.masking import mask_msisdn
@@ -70,7 +70,10 @@ class NotificationRequest(BaseModel):
         default=None, description="defaults to the template's kind: codes high, notices normal"
     )
     callback_url: str | None = Field(
-        default=None, max_length=2048, description="receives each message's final status (POST)"
+        default=None,
+        max_length=2048,
+        description="receives each message's final status (POST, signed with "
+        "`X-Dargah-Signature`); https, and a public address unless the operator lists the host",
     )
 
     @field_validator("recipients")
@@ -78,13 +81,6 @@ class NotificationRequest(BaseModel):
     def _short_numbers(cls, value: list[str] | None) -> list[str] | None:
         if value is not None and any(len(v) > 32 for v in value):
             raise ValueError("a recipient is longer than 32 characters")
-        return value
-
-    @field_validator("callback_url")
-    @classmethod
-    def _http_url(cls, value: str | None) -> str | None:
-        if value is not None and not value.startswith(("http://", "https://")):
-            raise ValueError("callback_url must be an http:// or https:// address")
         return value
 
     @model_validator(mode="after")
@@ -240,6 +236,16 @@ class NotificationBatch(BaseModel):
     replayed: bool = Field(description="true when this answers a repeated Idempotency-Key")
 
 
+async def _allowed_callback(url: str, listed: list[str]) -> None:
+    """The gateway calls only where the operator allows (gateway/web/outbound.py)."""
+    try:
+        await outbound.check_resolved(outbound.check_url(url, listed), listed)
+    except outbound.Refused as exc:
+        raise ApiError(
+            400, "callback_url_refused", f"callback_url is refused: {exc}", field="callback_url"
+        ) from None
+
+
 def _due_at(send_at: str | None, now: float) -> float | None:
     if send_at is None:
         return None
@@ -279,6 +285,8 @@ async def post_notifications(request: web.Request) -> web.Response:
     if key is not None and not 0 < len(key) <= IDEMPOTENCY_KEY_MAX:
         raise ApiError(400, "invalid_header", "Idempotency-Key must have 1 to 128 characters")
     deps = request.app[DEPS]
+    if body.callback_url is not None:
+        await _allowed_callback(body.callback_url, request.app[SETTINGS].callback_hosts)
     # A template only the gateway's own services send (a verification code) is not the
     # caller's to name: it answers as if it did not exist.
     if (
@@ -328,6 +336,7 @@ OPERATIONS = (
        description="Send `Idempotency-Key` to make a retry return the first answer. "
        "429 `resend_too_soon` when the template's resend interval has not passed.",
        errors={400: ("invalid_mobile", "unallocated_mobile", "invalid_header", "unknown_template",
+                     "callback_url_refused",
                      "missing_parameter", "unknown_parameter", "invalid_parameter"),
                422: ("idempotency_key_reused",), 429: ("resend_too_soon",)}),
     Op("get", "/v1/notifications", "The caller's own notifications", "notifications",

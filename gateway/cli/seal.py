@@ -25,7 +25,8 @@ async def _reseal(settings: Settings) -> int:
     sealer = load_sealer(settings)
     storage = await open_storage(settings.resolved_database_url())
     try:
-        return await storage.reseal(sealer.reseal)
+        count = await storage.reseal(sealer.reseal)
+        return count + await storage.reseal_signing_secrets(sealer.reseal)
     finally:
         await storage.close()
 

@@ -19,6 +19,7 @@ from gateway.storage.outbox import Notifications, Outbox
 from gateway.storage.records import Records
 from gateway.storage.security import Security
 from gateway.storage.sessions import SessionRows
+from gateway.storage.signing_secrets import SigningSecrets
 from gateway.storage.sqlite.database import SqliteDatabase
 from gateway.storage.verifications import Verifications
 from sessions.ports import Storage
@@ -41,6 +42,7 @@ class Store(
     ConsoleInbox,
     Console,
     Audit,
+    SigningSecrets,
 ):
     """Every store over one database."""
 

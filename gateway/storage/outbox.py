@@ -186,7 +186,9 @@ class Notifications:
                     raise _KeyTaken
             return result
 
-    async def due_callbacks(self, now: float, limit: int) -> list[tuple[Notification, str, int]]:
+    async def due_callbacks(
+        self, now: float, limit: int
+    ) -> list[tuple[Notification, str, int, str]]:
         async with self.db.transaction() as tx:
             rows = await tx.fetch(
                 "UPDATE outbox SET callback_state = 'pending', callback_due_at = ? "
@@ -194,13 +196,13 @@ class Notifications:
                 "AND final_at IS NOT NULL AND (callback_state IS NULL "
                 "OR (callback_state = 'pending' AND callback_due_at <= ?)) "
                 f"ORDER BY final_at LIMIT ?{self.db.skip_locked}) "
-                f"RETURNING {NOTIFICATION_COLUMNS}, callback_url, callback_attempts",
+                f"RETURNING {NOTIFICATION_COLUMNS}, callback_url, callback_attempts, source",
                 now + CALLBACK_LEASE_S,
                 now,
                 limit,
             )
         ordered = sorted(rows, key=lambda r: (r[9], r[0]))  # final_at, then id
-        return [(Notification(*row[:-2]), row[-2], int(row[-1])) for row in ordered]
+        return [(Notification(*row[:-3]), row[-3], int(row[-2]), row[-1]) for row in ordered]
 
     async def record_callback(
         self, message_id: str, delivered: bool, attempts: int, retry_at: float | None

@@ -132,6 +132,11 @@ class Security:
                 return True
             return await tx.fetchval("SELECT 1 FROM api_keys WHERE key_id = ?", key_id) is not None
 
+    async def has_api_key_named(self, name: str) -> bool:
+        async with self.db.reading() as tx:
+            found = await tx.fetchval("SELECT 1 FROM api_keys WHERE name = ? LIMIT 1", name)
+        return found is not None
+
     async def get_api_key(self, key_id: str) -> ApiKey | None:
         async with self.db.reading() as tx:
             row = await tx.fetchrow(
