@@ -80,11 +80,17 @@ async def live(tmp_path: Path) -> AsyncIterator[LiveGateway]:
         await gateway.stop()
 
 
+def _sigint_as_at_a_terminal() -> None:
+    # A suite started in the background (`make test &`) ignores SIGINT, and an ignored signal is
+    # inherited across exec; a person at a terminal starts dial with the default one.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 async def _dial(live: LiveGateway, *args: str) -> asyncio.subprocess.Process:
     return await asyncio.create_subprocess_exec(
         sys.executable, "run.py", "dial", "--url", live.base, *args, cwd=ROOT, env=live.env,
         stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE, preexec_fn=_sigint_as_at_a_terminal,
     )  # fmt: skip
 
 
