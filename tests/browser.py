@@ -107,8 +107,13 @@ def wait_for(probe: Callable[[], T | None], limit_s: float, what: str) -> T:
     while True:
         try:
             found = probe()
-        except Exception as exc:  # the page replaced what was read meanwhile: read it again
-            if type(exc).__name__ != "StaleElementReferenceException":
+        except Exception as exc:
+            # The page replaced what was read meanwhile, or the next page is not in yet after a
+            # click: read it again.
+            if type(exc).__name__ not in (
+                "StaleElementReferenceException",
+                "NoSuchElementException",
+            ):
                 raise
             found = None
         if found:
