@@ -4,10 +4,12 @@ serve a whole test module; screenshots go under the test run's temporary directo
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
 import shutil
+import sqlite3
 import subprocess
 import sys
 import time
@@ -55,10 +57,12 @@ class Gateway:
         self.log = workdir / "gateway.log"
         self._stack = ExitStack()
         url = postgres_kit.backend_url()
+        self._database: str | None = None
         if url is not None:  # the PostgreSQL leg: a schema of its own, dropped after
-            scoped = self._stack.enter_context(postgres_kit.fresh_schema(url))
-            settings = {"database_url": scoped, "seal_key": new_seal_key(), **settings}
-        env = gateway_env(workdir / "gateway.db", self.port, **settings)
+            self._database = self._stack.enter_context(postgres_kit.fresh_schema(url))
+            settings = {"database_url": self._database, "seal_key": new_seal_key(), **settings}
+        self._file = workdir / "gateway.db"
+        env = gateway_env(self._file, self.port, **settings)
         self._out = self.log.open("wb")
         self.proc = subprocess.Popen(
             [sys.executable, "run.py", "serve", "--demo"], cwd=ROOT, env=env,
@@ -89,6 +93,14 @@ class Gateway:
                 return resp.status, json.loads(resp.read())
         except urllib.error.HTTPError as err:
             return err.code, json.loads(err.read())
+
+    def execute(self, sql: str) -> None:
+        """One statement on the gateway's own database, as an operator's psql or sqlite3 would."""
+        if self._database is not None:
+            postgres_kit.execute(self._database, sql)
+            return
+        with contextlib.closing(sqlite3.connect(self._file, timeout=10)) as conn, conn:
+            conn.execute(sql)
 
     def close(self) -> None:
         self.proc.terminate()

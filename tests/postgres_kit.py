@@ -81,6 +81,11 @@ async def _execute(url: str, sql: str) -> None:
         await conn.close()
 
 
+def execute(url: str, sql: str) -> None:
+    """Runs one statement on the database `url` selects (a test reaching into a gateway's)."""
+    _run(lambda: _execute(url, sql))
+
+
 RUN_PREFIX = f"t{secrets.token_hex(3)}"  # this run's schemas, swept at its end
 
 

@@ -251,7 +251,16 @@ def test_operator_console(browser: Any, live: Gateway, screenshots: Path) -> Non
         assert action in audit
     driver.save_screenshot(str(screenshots / "ops-audit.png"))
 
-    # A session that is over (signed out, or past its idle time) is refused.
+    # This very session, idle for an hour (past the 15 minutes allowed), is refused: a form with
+    # its own CSRF token is refused, and the page asks to sign in again.
+    token = _all(driver, "input[name=csrf]")[0].get_attribute("value")
+    live.execute("UPDATE ops_sessions SET last_seen_at = last_seen_at - 3600")
+    assert _fetch_status(driver, "/ops/providers/console/pause", f"csrf={token}") == 401
+    driver.get(f"{live.base}/ops")
+    assert driver.current_url.startswith(f"{live.base}/ops/login")
+    assert "expired=1" in driver.current_url
+    driver.save_screenshot(str(screenshots / "ops-expired.png"))
+    # A cookie the gateway never made (or one signed out) is refused the same way.
     driver.add_cookie({"name": "dargah_ops", "value": "ended-" + "x" * 40, "path": "/ops",
                        "httpOnly": True, "sameSite": "Strict"})  # fmt: skip
     driver.get(f"{live.base}/ops")
