@@ -73,8 +73,7 @@ async def post_notifications(base: str, key: str, numbers: list[str]) -> list[st
         for i in range(0, len(numbers), PER_REQUEST):
             body = {
                 "recipients": numbers[i : i + PER_REQUEST],
-                "template": "complaint_received",
-                "params": {"ticket": str(1000 + i)},
+                "template": "keyword_help",
             }
             async with http.post(f"{base}/v1/notifications", json=body) as resp:
                 assert resp.status == 202, await resp.text()

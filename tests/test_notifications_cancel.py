@@ -12,7 +12,7 @@ from tests.api_helpers import bearer, call, storage
 from tests.conftest import FakeClock, GatewayFactory
 from tests.dispatch_kit import Client, Fakes
 
-NOTICE = {"template": "complaint_received", "params": {"ticket": "12345678"}}
+NOTICE = {"template": "keyword_help"}
 
 
 async def notify(client: Client, auth: dict[str, str], *numbers: str, **extra: Any) -> list[str]:
