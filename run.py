@@ -36,6 +36,7 @@ from gateway.workers import exit_with_supervisor, port_problem, supervise
 from providers.registry import build_provider
 from sessions.ports import Storage
 from sessions.records import ApiKey
+from sessions.sealing import Sealer
 
 
 def _refuse(problem: str) -> int:
@@ -236,41 +237,53 @@ def cmd_dial(args: argparse.Namespace) -> int:
         return 130
 
 
-async def _store_key(settings: Settings, key: ApiKey) -> str | None:
+async def _store_key(settings: Settings, sealer: Sealer, key: ApiKey) -> str | None:
     """Stores the key; the client's new callback signing secret when it had none yet."""
     storage = await open_storage(settings.resolved_database_url())
     try:
         with acting_as(Actor("", OPERATOR)):  # in the audit trail as the operator's
             await storage.add_api_key(key)
-            return await _new_signing_secret(storage, settings, key.name, replace=False)
+            return await _new_signing_secret(storage, sealer, key.name, replace=False)
     finally:
         await storage.close()
 
 
 async def _new_signing_secret(
-    storage: Storage, settings: Settings, client: str, *, replace: bool
+    storage: Storage, sealer: Sealer, client: str, *, replace: bool
 ) -> str | None:
     secret = signing.new_secret()
-    sealed = load_sealer(settings).seal(secret)
+    sealed = sealer.seal(secret)
     stored = await storage.set_signing_secret(client, sealed, time.time(), replace=replace)
     return secret if stored else None
 
 
-async def _rotate_secret(settings: Settings, client: str) -> str | None:
+async def _rotate_secret(settings: Settings, sealer: Sealer, client: str) -> str | None:
     storage = await open_storage(settings.resolved_database_url())
     try:
         if not await storage.has_api_key_named(client):
             return None
         with acting_as(Actor("", OPERATOR)):
-            return await _new_signing_secret(storage, settings, client, replace=True)
+            return await _new_signing_secret(storage, sealer, client, replace=True)
     finally:
         await storage.close()
+
+
+def _sealer_or_none(settings: Settings, command: str) -> Sealer | None:
+    try:
+        return load_sealer(settings)
+    except ValueError as exc:  # PostgreSQL without GATEWAY_SEAL_KEY
+        print(f"{command}: {exc}", file=sys.stderr)
+        return None
 
 
 def cmd_rotate_signing_secret(args: argparse.Namespace) -> int:
     """Prints the client's new callback signing secret once; the old one stops at once."""
     client = args.name.strip()
-    secret = asyncio.run(_rotate_secret(Settings(), client))
+    settings = Settings()
+    sealer = _sealer_or_none(settings, "rotate-signing-secret")
+    if sealer is None:
+        return 2
+    secret = asyncio.run(_rotate_secret(settings, sealer, client))
     if secret is None:
         print(f"rotate-signing-secret: no API key was created for {client!r}", file=sys.stderr)
         return 1
@@ -297,8 +310,12 @@ def cmd_create_api_key(args: argparse.Namespace) -> int:
         print(f"create-api-key: {what}; choose from: {known}", file=sys.stderr)
         return 2
     settings = Settings()
+    # The signing secret is sealed: without a seal key nothing is stored, not even the key.
+    sealer = _sealer_or_none(settings, "create-api-key")
+    if sealer is None:
+        return 2
     key, record = new_api_key(name, scopes, time.time())
-    secret = asyncio.run(_store_key(settings, record))
+    secret = asyncio.run(_store_key(settings, sealer, record))
     print(key, flush=True)
     print(
         f"API key {name!r} with scopes {', '.join(sorted(scopes))}: shown once, store it now.",

@@ -100,3 +100,23 @@ async def test_a_revoked_key_is_refused_from_then_on(tmp_path: Path) -> None:
     unknown = await cli(tmp_path, "revoke-api-key", "abcdef123456")
     assert unknown.returncode == 1
     assert "no API key" in unknown.stderr
+
+
+async def test_without_a_seal_key_on_postgresql_nothing_is_stored_and_one_line_says_why(
+    tmp_path: Path,
+) -> None:
+    """The signing secret is sealed: a PostgreSQL gateway with no GATEWAY_SEAL_KEY refuses the
+    command before it connects (port 9 answers nothing), instead of storing a key it never shows."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GATEWAY_")}
+    env["GATEWAY_DATABASE_URL"] = "postgresql://nobody@127.0.0.1:9/none"
+    for args in (("create-api-key", "portal", "--scopes", "notify"),
+                 ("rotate-signing-secret", "portal")):  # fmt: skip
+        done = await asyncio.to_thread(
+            subprocess.run, [sys.executable, str(RUN), *args], cwd=tmp_path, env=env,
+            capture_output=True, text=True, timeout=30, check=False,
+        )  # fmt: skip
+        assert done.returncode == 2, done.stderr
+        assert done.stdout == ""
+        assert done.stderr.strip() == (
+            f"{args[0]}: GATEWAY_SEAL_KEY is required with PostgreSQL (every node needs it)"
+        )
