@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from typing import Any, ClassVar, Literal
 
-from templates_sms.digits import Lang, format_amount, localize_digits
+from templates_sms.digits import Lang, format_amount, localize_digits, to_ascii_digits
 from templates_sms.errors import TemplateDefinitionError, TemplateError
 from templates_sms.jalali import (
     MONTHS_EN,
@@ -112,9 +112,20 @@ class TextPlaceholder(Placeholder):
 
 @dataclass(frozen=True, slots=True)
 class NamePlaceholder(TextPlaceholder):
-    """A person's name, a bank or a branch: free text under another name for readability."""
+    """A name: letters of any script (Persian, Latin), their marks, spaces and ZWNJ, nothing else.
+
+    A caller could otherwise put a link or a sentence where a name goes and have it sent from
+    the official line.
+    """
 
     type_name: ClassVar[str] = "name"
+
+    def check(self, value: object) -> object:
+        text = str(TextPlaceholder.check(self, value))
+        for ch in text:
+            if ch not in (" ", _ZWNJ) and unicodedata.category(ch)[0] not in ("L", "M"):
+                raise _invalid(self.key, "expected letters and spaces only")
+        return text
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,20 +159,31 @@ class CodePlaceholder(Placeholder):
     """A password or tracking code: Latin letters and digits, never converted, typed as shown."""
 
     max_len: int = 0
+    min_len: int = 1
+    # A code the reader types back as digits (an activation code): no letters.
+    digits: bool = False
     type_name: ClassVar[str] = "code"
 
     def check(self, value: object) -> object:
-        if not isinstance(value, str) or not _CODE_RE.fullmatch(value):
+        if not isinstance(value, str):
+            raise _invalid(self.key, "expected a string")
+        # Typed back in ASCII, so digits of every script are written as ASCII ones.
+        value = to_ascii_digits(value)
+        if self.digits and not (value.isascii() and value.isdigit()):
+            raise _invalid(self.key, "expected digits")
+        if not _CODE_RE.fullmatch(value):
             raise _invalid(self.key, "expected Latin letters and digits")
-        if len(value) > self.max_len:
-            raise _invalid(self.key, f"longer than {self.max_len} characters")
+        if not self.min_len <= len(value) <= self.max_len:
+            raise _invalid(
+                self.key, f"expected {self.min_len} to {self.max_len} characters ({len(value)})"
+            )
         return value
 
     def format(self, value: Any, lang: Lang, values: Mapping[str, object]) -> str:
         return str(value)
 
     def worst_values(self, lang: Lang) -> list[object]:
-        return ["W" * self.max_len]
+        return ["9" * self.max_len if self.digits else "W" * self.max_len]
 
 
 def _as_datetime(key: str, value: object) -> datetime:
@@ -318,7 +340,7 @@ _TYPE_KEYS: Mapping[str, set[str]] = {
     "name": {"max_len"},
     "text": {"max_len"},
     "digits": {"length", "max_len"},
-    "code": {"max_len"},
+    "code": {"max_len", "min_len", "digits"},
     "date": set(),
     "datetime": set(),
     "amount": {"max"},
@@ -384,7 +406,14 @@ def parse_placeholder(source: str, key: str, table: object) -> Placeholder:
         case "text":
             return TextPlaceholder(**common, max_len=_positive_int(where, table, "max_len"))
         case "code":
-            return CodePlaceholder(**common, max_len=_positive_int(where, table, "max_len"))
+            max_len = _positive_int(where, table, "max_len")
+            min_len = _positive_int(where, table, "min_len") if "min_len" in table else 1
+            if min_len > max_len:
+                raise TemplateDefinitionError(where, "min_len must not exceed max_len")
+            digits = table.get("digits", False)
+            if not isinstance(digits, bool):
+                raise TemplateDefinitionError(where, "digits must be true or false")
+            return CodePlaceholder(**common, max_len=max_len, min_len=min_len, digits=digits)
         case "digits":
             if "length" in table and "max_len" in table:
                 raise TemplateDefinitionError(where, "give either length or max_len, not both")

@@ -115,6 +115,29 @@ class TemplateRegistry:
                     )
         return breaches
 
+    def untyped(self) -> list[str]:
+        """Parameters a caller may fill that accept free text: each must have a narrower type.
+
+        Free text from a caller would be sent from the official line in the organisation's voice
+        (a link, a sentence); only the gateway's own flows, filling from their records, use it.
+        """
+        found: list[str] = []
+        for template_id in self.ids():
+            template = self._templates[template_id]
+            if template.audience != "callers":
+                continue
+            for key, placeholder in template.placeholders.items():
+                if placeholder.type_name in FREE_TEXT_TYPES:
+                    found.append(
+                        f"{template_id}: parameter {key} is {placeholder.type_name}; a template "
+                        "callers may send needs a narrower type (name, digits, code, amount, "
+                        "date, datetime, enum, gender)"
+                    )
+        return found
+
+
+FREE_TEXT_TYPES = frozenset({"text"})
+
 
 def _language(lang: str) -> Lang:
     for known in LANGS:

@@ -11,7 +11,7 @@ from typing import Literal
 
 from templates_sms.digits import Lang
 from templates_sms.errors import TemplateDefinitionError
-from templates_sms.placeholders import LANGS, NamePlaceholder, Placeholder, parse_placeholder
+from templates_sms.placeholders import LANGS, Placeholder, TextPlaceholder, parse_placeholder
 
 Kind = Literal["otp", "transactional", "bulk"]
 # Who may ask for a template: `callers` through `/v1/notifications`, or only the `gateway`'s own
@@ -69,9 +69,9 @@ def _check_text(
 def _check_references(source: str, placeholders: Mapping[str, Placeholder]) -> None:
     for key, placeholder in placeholders.items():
         for ref in placeholder.references():
-            if not isinstance(placeholders.get(ref), NamePlaceholder):
+            if not isinstance(placeholders.get(ref), TextPlaceholder):
                 raise TemplateDefinitionError(
-                    source, f"placeholders.{key} refers to {ref!r}, which is not a name placeholder"
+                    source, f"placeholders.{key} refers to {ref!r}, not a name or text placeholder"
                 )
 
 

@@ -19,6 +19,7 @@ from templates_sms.placeholders import (
     DigitsPlaceholder,
     EnumPlaceholder,
     GenderPlaceholder,
+    NamePlaceholder,
     Placeholder,
     TextPlaceholder,
 )
@@ -35,6 +36,11 @@ TYPED = st.characters(
 
 
 def value_strategy(placeholder: Placeholder) -> st.SearchStrategy[Any]:
+    if isinstance(placeholder, NamePlaceholder):
+        letters = st.characters(
+            max_codepoint=0xFFFF, categories=["L", "M"], include_characters=" \u200c"
+        )
+        return st.text(letters, min_size=1, max_size=placeholder.max_len).filter(str.strip)
     if isinstance(placeholder, TextPlaceholder):
         return st.text(TYPED, min_size=1, max_size=placeholder.max_len).filter(str.strip)
     if isinstance(placeholder, DigitsPlaceholder):
@@ -42,7 +48,9 @@ def value_strategy(placeholder: Placeholder) -> st.SearchStrategy[Any]:
         return st.text("0123456789", min_size=placeholder.length or 1, max_size=size)
     if isinstance(placeholder, CodePlaceholder):
         alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
-        return st.text(alphabet, min_size=1, max_size=placeholder.max_len)
+        if placeholder.digits:
+            alphabet = "0123456789"
+        return st.text(alphabet, min_size=placeholder.min_len, max_size=placeholder.max_len)
     if isinstance(placeholder, DatePlaceholder | DateTimePlaceholder):
         start = datetime(2000, 1, 1, tzinfo=UTC)
         return st.integers(0, 60 * 365 * 24 * 60).map(lambda m: start + timedelta(minutes=m))

@@ -1,4 +1,5 @@
-"""`run.py check`: every USSD screen and every SMS template against its telecom budget."""
+"""`run.py check`: every USSD screen and every SMS template against its telecom budget, and every
+parameter a caller may fill typed more narrowly than free text."""
 
 from __future__ import annotations
 
@@ -11,11 +12,15 @@ def run_check(verbose: bool = False) -> int:
     screen_breaches = [r.breach for r in reports if r.breach]
     templates = load_templates()
     sms_breaches = [str(b) for b in templates.check()]
+    untyped = templates.untyped()
     if verbose:
         for r in reports:
             print(f"{r.where} [{r.lang}] {len(r.pages)} page(s)")
     for breach in [*screen_breaches, *sms_breaches]:
         print(f"BREACH {breach}")
+    for problem in untyped:
+        print(f"UNTYPED {problem}")
     print(f"screens: {len(reports)} checked, {len(screen_breaches)} over budget")
     print(f"sms templates: {len(templates)} checked, {len(sms_breaches)} over budget")
-    return 1 if screen_breaches or sms_breaches else 0
+    print(f"caller templates: {len(untyped)} untyped parameter(s)")
+    return 1 if screen_breaches or sms_breaches or untyped else 0
