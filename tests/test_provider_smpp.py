@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -15,6 +16,7 @@ from gateway.app import create_app
 from gateway.appkeys import PROVIDERS, STORAGE
 from gateway.settings import Settings
 from gateway.smpp_settings import parse_smpp_links
+from gateway.web.auth import new_api_key
 from providers.smpp import SmppProvider
 from tests.conftest import FakeClock, GatewayFactory
 from tests.dispatch_kit import ME, Client, dispatcher, enqueue_raw, row
@@ -437,3 +439,20 @@ async def test_only_the_background_process_binds(
     assert smsc.pdus("bind_transceiver") == []
     ready = await (await client.get("/readyz")).json()
     assert ready["sms"]["smpp_links"] == {}
+
+
+async def test_link_state_in_the_operators_console(gateway: GatewayFactory, smsc: Smsc) -> None:
+    client = await gateway(**smsc.settings())
+    await bound(client)
+    key, record = new_api_key("staff", frozenset({"ops"}), 0.0)
+    await client.app[STORAGE].add_api_key(record)
+    page = await (await client.get("/ops/login")).text()
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page)
+    assert csrf is not None
+    signed = await client.post("/ops/login", data={"csrf": csrf.group(1), "key": key})
+    assert signed.status == 200
+    overview = await (await client.get("/ops")).text()
+    assert '<span class="state" data-code="bound" id="link-mci">وصل</span>' in overview
+    english = await (await client.get("/ops?lang=en")).text()
+    assert 'data-code="bound" id="link-mci">bound</span>' in english
+    assert "SMPP links" in english

@@ -14,7 +14,8 @@ from typing import Any
 from aiohttp import web
 
 from gateway.api.registry import OPS, SCOPES
-from gateway.appkeys import CLOCK, SETTINGS, STORAGE
+from gateway.appkeys import CLOCK, PROVIDERS, SETTINGS, STORAGE, USSD_LINKS
+from gateway.jobs.smpp import link_states
 from gateway.storage.audit import acting_as
 from gateway.web import edge
 from gateway.web.auth import new_api_key
@@ -70,6 +71,9 @@ TEXT: dict[Lang, dict[str, str]] = {
         "no_cancel": "فقط پیامکی که هنوز برداشته نشده لغو می‌شود.",
         "no_scope": "این دسترسی‌ها داده نمی‌شود.", "bad_name": "نام مشتری لازم است.",
         "unknown": "پیدا نشد.", "welcome": "خوش آمدید.",
+        "links": "پیوندهای SMPP", "link": "پیوند", "binds": "اتصال‌ها",
+        "outstanding": "در انتظار پاسخ",
+        "links_elsewhere": "این فرایند پیوندی نگه نمی‌دارد؛ پیوندها در فرایند کارهای پس‌زمینه‌اند.",
     },
     "en": {
         "title": "Operator console", "login": "Sign in", "key": "API key with the ops scope",
@@ -102,6 +106,10 @@ TEXT: dict[Lang, dict[str, str]] = {
         "no_cancel": "Only a message no dispatcher has taken yet can be cancelled.",
         "no_scope": "Those scopes cannot be granted.", "bad_name": "A client name is needed.",
         "unknown": "Not found.", "welcome": "Welcome.",
+        "links": "SMPP links", "link": "Link", "binds": "Binds",
+        "outstanding": "Awaiting an answer",
+        "links_elsewhere": "This process holds no link: the links live in the process of the "
+        "background jobs.",
     },
 }  # fmt: skip
 HOP_RATE = web.AppKey("ops_hop_rate", HopRate)
@@ -280,7 +288,7 @@ _WORDS = {
     "delivered": "تحویل شده", "undelivered": "تحویل نشده", "failed": "ناموفق",
     "cancelled": "لغو شده", "attempt": "تلاش ارسال", "check": "بررسی نتیجه",
     "report": "گزارش تحویل", "requeued": "دوباره در صف", "active": "فعال", "paused": "متوقف",
-    "failing": "ناپایدار",
+    "failing": "ناپایدار", "bound": "وصل", "binding": "در حال وصل شدن", "down": "قطع",
 }  # fmt: skip
 
 
@@ -298,6 +306,28 @@ def _provider_state(lang: Lang, name: str, state: ProviderState | None) -> str:
         reason = state.reason if state.reason and not state.manual else ""
         why = f" ({why}{': ' if why and reason else ''}{reason})" if why or reason else ""
     return _code(lang, code, "state", f' id="state-{e(name)}"') + e(why)
+
+
+def _links_panel(request: web.Request) -> str:
+    """The SMPP binds, as /readyz tells them: they live in the process of the background jobs."""
+    app, lang = request.app, lang_of(request)
+    t = TEXT[lang]
+    links = link_states(app[PROVIDERS]) + link_states({p.name: p for p in app.get(USSD_LINKS, [])})
+    if not links and not app[SETTINGS].smpp_links.get_secret_value():
+        return ""
+    rows = [
+        [
+            e(link.name),
+            _code(lang, link.state, "state", f' id="link-{e(link.name)}"')
+            + e(f" ({link.reason})" if link.reason else ""),
+            e(link.binds),
+            e(link.outstanding),
+        ]
+        for link in links
+    ]
+    head = [e(t["link"]), e(t["state"]), e(t["binds"]), e(t["outstanding"])]
+    shown = _table(head, rows, "links") if rows else f"<p>{e(t['links_elsewhere'])}</p>"
+    return f'<section class="panel"><h2>{e(t["links"])}</h2>{shown}</section>'
 
 
 async def overview(request: web.Request) -> web.Response:
@@ -350,6 +380,7 @@ async def overview(request: web.Request) -> web.Response:
         f'<div class="grid"><section class="panel"><h2>{e(t["messages"])}</h2>{counts}{figures}'
         f'</section><section class="panel"><h2>{e(t["failures"])}</h2>{failures}</section>'
         f'<section class="panel"><h2>{e(t["providers"])}</h2>{providers}</section>'
+        f"{_links_panel(request)}"
         f'<section class="panel"><h2>{e(t["sessions"])}</h2>{sessions}</section></div>'
     )
     return _page(request, body, session)
