@@ -145,6 +145,9 @@ class Settings(BaseSettings):
     # or are called over plain http (comma-separated names or addresses); every other host must
     # be https and public (gateway/web/outbound.py).
     callback_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # Hosts a `link` parameter of a template callers may send can point to (comma-separated);
+    # empty: no link is accepted.
+    template_link_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)
     # Proxies whose X-Forwarded-For is believed; empty: the header is ignored.
     trusted_proxies: Annotated[list[Network], NoDecode] = Field(default_factory=list)
     # Comma-separated mobile prefixes (`0941,09981`) allocated after the `phonenumbers` release
@@ -218,7 +221,7 @@ class Settings(BaseSettings):
             return value
         return [ip_network(item.strip(), strict=False) for item in value.split(",") if item.strip()]
 
-    @field_validator("callback_hosts", mode="before")
+    @field_validator("callback_hosts", "template_link_hosts", mode="before")
     @classmethod
     def _hosts(cls, value: object) -> object:
         if not isinstance(value, str):

@@ -186,6 +186,40 @@ class CodePlaceholder(Placeholder):
         return ["9" * self.max_len if self.digits else "W" * self.max_len]
 
 
+# Characters a link may hold: each one GSM-7 basic, so the worst case stays what the budget saw.
+_LINK_RE = re.compile(r"https://[A-Za-z0-9.-]+(?:/[A-Za-z0-9\-._/?#!$&'()*+,;=%:]*)?")
+
+
+def link_host(value: str) -> str:
+    """The host of a link LinkPlaceholder has checked, lower-cased."""
+    return value[len("https://") :].split("/", 1)[0].rstrip(".").lower()
+
+
+@dataclass(frozen=True, slots=True)
+class LinkPlaceholder(Placeholder):
+    """An https link, only where a template declares one. No user info or port; the host must
+    also be in GATEWAY_TEMPLATE_LINK_HOSTS, which the API checks (the setting is not ours)."""
+
+    max_len: int = 0
+    type_name: ClassVar[str] = "link"
+
+    def check(self, value: object) -> object:
+        if not isinstance(value, str):
+            raise _invalid(self.key, "expected an https link")
+        link = value.strip()
+        if not _LINK_RE.fullmatch(link):
+            raise _invalid(self.key, "expected an https link to a host name, without user or port")
+        if len(link) > self.max_len:
+            raise _invalid(self.key, f"longer than {self.max_len} characters ({len(link)})")
+        return link
+
+    def format(self, value: Any, lang: Lang, values: Mapping[str, object]) -> str:
+        return str(value)
+
+    def worst_values(self, lang: Lang) -> list[object]:
+        return ["https://" + "w" * (self.max_len - len("https://"))]
+
+
 def _as_datetime(key: str, value: object) -> datetime:
     """In Tehran time, so that `.date()` is the day the reader lives in."""
     if isinstance(value, str):
@@ -332,6 +366,7 @@ PLACEHOLDER_TYPES: Mapping[str, type[Placeholder]] = {
         AmountPlaceholder,
         EnumPlaceholder,
         GenderPlaceholder,
+        LinkPlaceholder,
     )
 }
 
@@ -346,6 +381,7 @@ _TYPE_KEYS: Mapping[str, set[str]] = {
     "amount": {"max"},
     "enum": {"choices"},
     "gender": {"name"},
+    "link": {"max_len"},
 }
 _KEY_RE = re.compile(r"[a-z][a-z0-9_]*")
 
@@ -421,6 +457,11 @@ def parse_placeholder(source: str, key: str, table: object) -> Placeholder:
                 length = _positive_int(where, table, "length")
                 return DigitsPlaceholder(**common, length=length, max_len=length)
             return DigitsPlaceholder(**common, max_len=_positive_int(where, table, "max_len"))
+        case "link":
+            max_len = _positive_int(where, table, "max_len")
+            if max_len < len("https://a.ir"):
+                raise TemplateDefinitionError(where, "max_len is too short for a link")
+            return LinkPlaceholder(**common, max_len=max_len)
         case "date":
             return DatePlaceholder(**common)
         case "datetime":

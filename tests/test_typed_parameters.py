@@ -4,12 +4,14 @@ caller may send still takes free text."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
 
+from gateway import app as app_module
 from gateway.cli import check
-from templates_sms import TemplateError, TemplateRegistry, load_templates
+from templates_sms import DATA_DIR, TemplateError, TemplateRegistry, load_templates
 from tests.api_helpers import bearer, call, sms
 from tests.conftest import GatewayFactory
 
@@ -128,3 +130,83 @@ def test_check_passes_once_the_parameter_is_typed(
 
 def test_the_shipped_caller_templates_are_all_typed() -> None:
     assert load_templates().untyped() == []
+
+
+LINKED = """
+id = "linked"
+kind = "transactional"
+budget_parts = 2
+description = "A notice with a link, declared as one."
+
+[placeholders.link]
+type = "link"
+max_len = 60
+
+[text]
+fa = "رسید پرداخت شما: {link}"
+en = "Your payment receipt: {link}"
+"""
+
+
+@pytest.fixture
+def with_link(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> TemplateRegistry:
+    for source in DATA_DIR.glob("*.toml"):
+        shutil.copy(source, tmp_path / source.name)
+    (tmp_path / "linked.toml").write_text(LINKED, encoding="utf-8")
+    registry = load_templates(tmp_path)
+    monkeypatch.setattr(app_module, "load_templates", lambda: registry)
+    return registry
+
+
+async def _send_link(gateway: GatewayFactory, link: object) -> tuple[int, dict[str, object]]:
+    client = await gateway(template_link_hosts="my.gov.ir, Pay.Example.IR")
+    auth = await bearer(client, "notify")
+    body = {"recipient": "09121234567", "template": "linked", "params": {"link": link}}
+    return await call(client, "POST", "/v1/notifications", auth, body)
+
+
+@pytest.mark.parametrize(
+    "link",
+    [
+        "https://evil.example/x?a=1",  # a host not listed
+        "http://my.gov.ir/receipt",  # plain http
+        "https://my.gov.ir.evil.example/",  # a listed name as a prefix
+        "https://user@my.gov.ir/",  # user info
+        "https://my.gov.ir:8443/",  # a port
+        "https://my.gov.ir/a b",  # a space
+        "https://my.gov.ir/~x",  # a character outside GSM-7's basic set
+        "javascript:alert(1)",
+        "https://my.gov.ir/" + "a" * 50,  # longer than declared
+        7,
+    ],
+)
+async def test_a_link_outside_its_type_or_allow_list_is_refused(
+    gateway: GatewayFactory, with_link: TemplateRegistry, link: object
+) -> None:
+    status, answer = await _send_link(gateway, link)
+    assert (status, answer["code"], answer["field"]) == (400, "invalid_parameter", "params.link")
+
+
+@pytest.mark.parametrize("link", ["https://my.gov.ir/r?id=12", "https://pay.example.ir"])
+async def test_a_link_to_a_listed_host_is_accepted(
+    gateway: GatewayFactory, with_link: TemplateRegistry, link: str
+) -> None:
+    status, answer = await _send_link(gateway, link)
+    assert status == 202, answer
+    assert link in with_link.render("linked", "fa", {"link": link})
+
+
+async def test_no_link_is_accepted_while_no_host_is_listed(
+    gateway: GatewayFactory, with_link: TemplateRegistry
+) -> None:
+    client = await gateway()
+    auth = await bearer(client, "notify")
+    params = {"link": "https://my.gov.ir/r"}
+    body = {"recipient": "09121234567", "template": "linked", "params": params}
+    status, answer = await call(client, "POST", "/v1/notifications", auth, body)
+    assert (status, answer["code"], answer["field"]) == (400, "invalid_parameter", "params.link")
+
+
+def test_a_link_counts_as_typed_and_fits_its_budget(with_link: TemplateRegistry) -> None:
+    assert with_link.untyped() == []
+    assert with_link.check() == []

@@ -3,6 +3,7 @@ what became of each (GET), scope `notify`."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Literal
 
@@ -21,7 +22,8 @@ from sessions.masking import mask_msisdn
 from sessions.ports import Notification
 from sessions.records import PRIORITY_BULK, PRIORITY_OTP, PRIORITY_TRANSACTIONAL, Result
 from sessions.services import notify
-from templates_sms import TemplateError, parse_send_at
+from templates_sms import Template, TemplateError, parse_send_at
+from templates_sms.placeholders import LinkPlaceholder, link_host
 
 SCOPE = "notify"
 
@@ -246,6 +248,24 @@ async def _allowed_callback(url: str, listed: list[str]) -> None:
         ) from None
 
 
+def _allowed_links(template: Template, params: Mapping[str, Param], hosts: list[str]) -> None:
+    """A link parameter points only to a host the operator lists; its form is the type's check."""
+    for key, placeholder in template.placeholders.items():
+        if not isinstance(placeholder, LinkPlaceholder) or key not in params:
+            continue
+        try:
+            link = str(placeholder.check(params[key]))
+        except TemplateError:
+            continue  # its form is refused with the other parameters, naming it the same way
+        if link_host(link) not in hosts:
+            raise ApiError(
+                400,
+                "invalid_parameter",
+                f"{key}: the link's host is not one the gateway may link to",
+                field=f"params.{key}",
+            )
+
+
 def _due_at(send_at: str | None, now: float) -> float | None:
     if send_at is None:
         return None
@@ -296,6 +316,8 @@ async def post_notifications(request: web.Request) -> web.Response:
         raise ApiError(
             400, "unknown_template", f"no template named {body.template!r}", field="template"
         )
+    hosts = request.app[SETTINGS].template_link_hosts
+    _allowed_links(deps.templates.get(body.template), body.params, hosts)
     req = notify.Request(
         recipients=body.recipients if body.recipients is not None else [body.recipient or ""],
         template_id=body.template,
