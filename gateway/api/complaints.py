@@ -11,7 +11,7 @@ from pydantic import AfterValidator, BaseModel, Field
 from gateway.api.common import answer, read_model, read_query, rendering_as
 from gateway.api.fields import STRICT, Timestamp, at, sms_text
 from gateway.api.operations import Op
-from gateway.api.paging import Paged, PageQuery, encode_cursor
+from gateway.api.paging import PageQuery, record_page
 from gateway.appkeys import DEPS, STORAGE
 from gateway.web import edge
 from gateway.web.auth import API_KEY_NAME, require_scope
@@ -103,23 +103,9 @@ def _ticket(request: web.Request) -> str:
 @require_scope(SCOPE)
 async def list_complaints(request: web.Request) -> web.StreamResponse:
     query = read_query(request, ComplaintQuery)
-    window = query.window()
-    rows = await request.app[STORAGE].find_records(
-        Complaint,
-        {"status": query.status} if query.status is not None else {},
-        since=window.since,
-        until=window.until,
-        after=window.after,
-        limit=query.limit + 1,  # one more than asked tells whether another page follows
-    )
-    page = Paged(rows, query.limit)
-    last = page.items[-1] if page.more else None
-    return answer(
-        ComplaintPage(
-            items=[ComplaintOut.of(c) for c in page.items],
-            next_cursor=encode_cursor(last.created_at, last.ticket) if last else None,
-        )
-    )
+    where = {"status": query.status} if query.status is not None else {}
+    items, cursor = await record_page(request.app[STORAGE], Complaint, where, query)
+    return answer(ComplaintPage(items=[ComplaintOut.of(c) for c in items], next_cursor=cursor))
 
 
 @require_scope(SCOPE)

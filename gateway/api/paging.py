@@ -7,6 +7,7 @@ import base64
 import json
 import math
 import re
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Annotated, Generic, NamedTuple, TypeVar
 
@@ -14,6 +15,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSche
 
 from gateway.web.errors import ApiError
 from sessions.normalize import digits_only, normalize
+from sessions.ports import Rec, Storage
 from templates_sms import parse_send_at
 
 R = TypeVar("R")
@@ -111,3 +113,21 @@ class Paged(Generic[R]):
     def __init__(self, rows: list[R], limit: int) -> None:
         self.items = rows[:limit]
         self.more = len(rows) > limit
+
+
+async def record_page(
+    store: Storage, kind: type[Rec], where: Mapping[str, object], query: PageQuery
+) -> tuple[list[Rec], str | None]:
+    """One page of a record list (oldest first) and the cursor of the next, when one follows."""
+    window = query.window()
+    rows = await store.find_records(
+        kind,
+        where,
+        since=window.since,
+        until=window.until,
+        after=window.after,
+        limit=query.limit + 1,  # one more than asked tells whether another page follows
+    )
+    page = Paged(rows, query.limit)
+    last = page.items[-1] if page.more else None
+    return page.items, encode_cursor(last.created_at, getattr(last, kind.KEY)) if last else None

@@ -16,7 +16,7 @@ from pydantic import AfterValidator, BaseModel, Field
 from gateway.api.common import answer, read_model, read_query, rendering_as
 from gateway.api.fields import STRICT, Mobile, NationalId, Timestamp, at, sms_text
 from gateway.api.operations import Op
-from gateway.api.paging import Paged, PageQuery, encode_cursor
+from gateway.api.paging import PageQuery, record_page
 from gateway.appkeys import DEPS, STORAGE
 from gateway.web import edge
 from gateway.web.auth import API_KEY_NAME, require_scope
@@ -241,22 +241,9 @@ async def list_requests(request: web.Request) -> web.StreamResponse:
         where["status"] = query.status
     if query.mobile is not None:
         where["mobile"] = query.mobile
-    window = query.window()
-    rows = await request.app[STORAGE].find_records(
-        ServiceRequest,
-        where,
-        since=window.since,
-        until=window.until,
-        after=window.after,
-        limit=query.limit + 1,
-    )
-    page = Paged(rows, query.limit)
-    last = page.items[-1] if page.more else None
+    items, cursor = await record_page(request.app[STORAGE], ServiceRequest, where, query)
     return answer(
-        ServiceRequestPage(
-            items=[ServiceRequestOut.of(r) for r in page.items],
-            next_cursor=encode_cursor(last.created_at, last.number) if last else None,
-        )
+        ServiceRequestPage(items=[ServiceRequestOut.of(r) for r in items], next_cursor=cursor)
     )
 
 

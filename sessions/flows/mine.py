@@ -59,13 +59,9 @@ GIVE_UP = T("لطفاً دوباره شماره‌گیری کنید.", "Please d
 SKIP_KEY = "1"
 
 
-def _fa(text: str) -> str:
-    return to_persian_digits(text)
-
-
 def _label(item: Item) -> T:
     return T(
-        f"{mine.kind_label(item, 'fa')} {_fa(item.number)}",
+        f"{mine.kind_label(item, 'fa')} {to_persian_digits(item.number)}",
         f"{mine.kind_label(item, 'en')} {item.number}",
     )
 
@@ -143,7 +139,7 @@ async def _item_again(ctx: Ctx, text: str) -> Outcome:
 
 
 def _too_many(limit: int) -> Screen:
-    return end(T(TOO_MANY.fa.format(n=_fa(str(limit))), TOO_MANY.en.format(n=limit)))
+    return end(T(TOO_MANY.fa.format(n=to_persian_digits(str(limit))), TOO_MANY.en.format(n=limit)))
 
 
 async def _gate(ctx: Ctx) -> Outcome:
@@ -181,7 +177,7 @@ async def _confirmed(ctx: Ctx, text: str) -> Outcome:
 
 
 def _filed(number: str) -> Screen:
-    return end(T(FILED.fa.format(n=_fa(number)), FILED.en.format(n=number)))
+    return end(T(FILED.fa.format(n=to_persian_digits(number)), FILED.en.format(n=number)))
 
 
 async def _file(ctx: Ctx) -> Outcome:
