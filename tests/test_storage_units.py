@@ -107,3 +107,30 @@ async def test_a_write_outside_a_unit_commits_the_open_group_first(tmp_path: Pat
         conn.close()
     assert seen == {"u", "u-2", "t"}
     await store.close()
+
+
+async def _undone(db: SqliteDatabase) -> None:
+    async with db.transaction() as inner:
+        await inner.execute("INSERT INTO taken (name) VALUES ('undone')")
+        raise Refused
+
+
+async def test_savepoints_keep_one_name_each_so_sqlite_reuses_their_statements(
+    tmp_path: Path,
+) -> None:
+    """A fresh name a savepoint compiled a new statement each time; the same names nest as
+    well (each ROLLBACK TO and RELEASE reaches the innermost), so a failed inner write of a
+    unit still undoes only itself. The sub-journals savepoints write stay in memory."""
+    store, db = await _open(tmp_path)
+    said: list[str] = []
+    db.raw.set_trace_callback(lambda sql: said.append(sql) if "SAVEPOINT" in sql else None)
+    await asyncio.gather(*(_take(db, f"n{i}") for i in range(3)))
+    async with db.unit(), db.transaction() as tx:
+        await tx.execute("INSERT INTO taken (name) VALUES ('kept')")
+        with pytest.raises(Refused):
+            await _undone(db)
+    assert set(said) == {"SAVEPOINT unit", "SAVEPOINT write"}, set(said)
+    assert "kept" in _names(db)
+    assert "undone" not in _names(db)
+    assert db.raw.execute("PRAGMA temp_store").fetchone()[0] == 2  # MEMORY
+    await store.close()

@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
-import itertools
 import logging
 import os
 import sqlite3
@@ -82,7 +81,6 @@ class _Group:
 
 
 _UNITS: UnitSlot[_Unit] = UnitSlot("dargah_sqlite_unit")
-_SAVEPOINTS = itertools.count(1)
 
 
 def _create_private(path: str) -> None:
@@ -134,6 +132,9 @@ class SqliteDatabase:
         raw.execute(f"PRAGMA synchronous={synchronous.upper()}")
         raw.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         raw.execute("PRAGMA foreign_keys=ON")
+        # The savepoints' sub-journals (a unit's pages, copied before its writes) in memory:
+        # they matter only while their transaction is open, never after a crash.
+        raw.execute("PRAGMA temp_store=MEMORY")
         raw.execute(f"PRAGMA journal_size_limit={JOURNAL_SIZE_LIMIT}")
         # Checkpoints (the fsync) run on a thread, never inside a commit on the loop.
         raw.execute("PRAGMA wal_autocheckpoint=0")
@@ -202,7 +203,9 @@ class SqliteDatabase:
         try:
             if self._group is None:
                 self._group = self._open_group()
-            name = f"unit_{next(_SAVEPOINTS)}"
+            # One name for every unit and one for every write (below): their SQL is compiled
+            # once, not per savepoint; a name reaches its innermost savepoint, and these nest.
+            name = "unit"
             self._control(f"SAVEPOINT {name}")
         except BaseException:
             self._lock.release()
@@ -304,7 +307,7 @@ class SqliteDatabase:
         key) undoes only itself, as its own transaction would have."""
         if not unit.open:
             await self._begin_unit(unit)
-        name = f"unit_{next(_SAVEPOINTS)}"
+        name = "write"
         self._control(f"SAVEPOINT {name}")
         try:
             yield self.tx
