@@ -122,10 +122,13 @@ def wait_for(probe: Callable[[], T | None], limit_s: float, what: str) -> T:
         except Exception as exc:
             # The page replaced what was read meanwhile, or the next page is not in yet after a
             # click: read it again.
-            if type(exc).__name__ not in (
+            # Chromium reports a node read while its document is replaced either as stale or,
+            # mid-navigation, as an inspector error naming a node of another document.
+            stale = type(exc).__name__ in (
                 "StaleElementReferenceException",
                 "NoSuchElementException",
-            ):
+            ) or "does not belong to the document" in str(exc)
+            if not stale:
                 raise
             found = None
         if found:
