@@ -7,7 +7,16 @@ from __future__ import annotations
 import time
 
 from gateway.storage import Store
-from gateway.storage.dispatch import _check_sql, _claim_sql, _expire_sql, _twins_sql
+from gateway.storage.console import _SENT_SINCE
+from gateway.storage.dispatch import (
+    _REPORTED,
+    _check_sql,
+    _claim_sql,
+    _expire_sql,
+    _polls_sql,
+    _twins_sql,
+)
+from gateway.storage.outbox import _callbacks_sql
 from gateway.storage.sessions import _LATEST_OPEN, _SESSION_OR_LATEST
 from gateway.storage.sqlite.database import SqliteDatabase
 from sessions.records import OutboundSms
@@ -16,6 +25,8 @@ from tests.conftest import GatewayFactory
 
 BACKLOG = 3_000
 SESSIONS = 5_000
+# The indexes that only some states read: a queued message enters none of them.
+PARTIAL = {"outbox_lease", "outbox_sent", "outbox_provider_id", "outbox_callbacks"}
 
 
 async def _plan(store: Store, sql: str, *args: object) -> str:
@@ -23,6 +34,18 @@ async def _plan(store: Store, sql: str, *args: object) -> str:
     async with store.db.reading() as tx:
         rows = await tx.fetch(("EXPLAIN QUERY PLAN " if sqlite else "EXPLAIN ") + sql, *args)
     return "\n".join(str(row[-1]) for row in rows)
+
+
+async def _partial_indexes(store: Store) -> set[str]:
+    async with store.db.reading() as tx:
+        if isinstance(store.db, SqliteDatabase):
+            rows = await tx.fetch("PRAGMA index_list(outbox)")
+            return {str(row[1]) for row in rows if row[4]}  # seq, name, unique, origin, partial
+        rows = await tx.fetch(
+            "SELECT c.relname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+            "WHERE i.indrelid = 'outbox'::regclass AND i.indpred IS NOT NULL"
+        )
+    return {str(row[0]) for row in rows}
 
 
 async def _filled(gateway: GatewayFactory) -> Store:
@@ -91,3 +114,27 @@ async def test_the_resume_look_up_goes_by_the_caller(gateway: GatewayFactory) ->
     ):
         assert "ussd_sessions_caller" in plan, plan
         assert "ussd_sessions_updated" not in plan, plan  # never a walk of every session
+
+
+async def test_the_indexes_of_some_states_hold_only_them_and_are_still_read(
+    gateway: GatewayFactory,
+) -> None:
+    store = await _filled(gateway)
+    partial = await _partial_indexes(store)
+    assert PARTIAL.issubset(partial), partial
+    skip = store.db.skip_locked
+    now = time.time()
+    plans = {
+        "outbox_lease": [await _plan(store, _check_sql(skip, True, 0), now, now, now, now, 200)],
+        "outbox_sent": [
+            await _plan(store, _polls_sql(skip), now, now - 60, now - 3600, now - 60, 200),
+            await _plan(store, _SENT_SINCE, now - 60),
+        ],
+        "outbox_provider_id": [await _plan(store, _REPORTED, "kavenegar", "8812")],
+        "outbox_callbacks": [await _plan(store, _callbacks_sql(skip), now, now, 200)],
+    }
+    for index, found in plans.items():
+        for plan in found:
+            assert index in plan, plan
+            assert f"SCAN outbox USING INDEX {index}" not in plan, plan  # never all of it
+            assert "Seq Scan on outbox" not in plan, plan

@@ -17,6 +17,11 @@ _MESSAGE = (
     "expires_at, handed_at FROM outbox"
 )
 SHOWN = 50
+# Sends of the last minute, by the sent index (`sent_at` compared, so its partial WHERE holds).
+_SENT_SINCE = (
+    "SELECT COUNT(*) FROM outbox WHERE status IN ('sent', 'delivered', 'undelivered') "
+    "AND sent_at >= ?"
+)
 
 
 class Console:
@@ -64,11 +69,7 @@ class Console:
                 "GROUP BY status, provider"
             )
             oldest = await tx.fetchval("SELECT MIN(due_at) FROM outbox WHERE status = 'queued'")
-            minute = await tx.fetchval(
-                "SELECT COUNT(*) FROM outbox WHERE status IN ('sent', 'delivered', "
-                "'undelivered') AND sent_at >= ?",
-                now - 60,
-            )
+            minute = await tx.fetchval(_SENT_SINCE, now - 60)
             failures = await tx.fetch(
                 "SELECT COALESCE(error, ''), COUNT(*) FROM outbox WHERE status = 'failed' "
                 "GROUP BY error ORDER BY COUNT(*) DESC LIMIT 20"

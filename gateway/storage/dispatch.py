@@ -85,6 +85,26 @@ def _twins_sql(numbers: int) -> str:
     )
 
 
+def _polls_sql(skip_locked: str) -> str:
+    """Sends whose provider was last asked (or that were sent) before the poll is due, oldest
+    first: by the sent index's range (`sent_at` compared, so its partial WHERE holds)."""
+    return (
+        "UPDATE outbox SET polled_at = ? WHERE id IN (SELECT id FROM outbox "
+        "WHERE status = 'sent' AND sent_at <= ? AND sent_at > ? "
+        "AND provider_message_id IS NOT NULL AND COALESCE(polled_at, sent_at) <= ? "
+        f"ORDER BY sent_at LIMIT ?{skip_locked}) "
+        "RETURNING provider, provider_message_id, sent_at, seq"
+    )
+
+
+# A provider's id for its messages (a report's): by the provider id index, which holds only the
+# messages that have one (an id compared is never NULL, so its partial WHERE holds).
+_REPORTED = (
+    "SELECT id, status, provider_status FROM outbox "
+    "WHERE provider = ? AND provider_message_id = ? ORDER BY id"
+)
+
+
 def _expire_sql(skip_locked: str) -> str:
     # A message under a check's lease is its holder's to record: it ends after the check.
     held = {"queued": "", "unknown": "AND (lease_until IS NULL OR lease_until <= ?) "}
@@ -210,12 +230,7 @@ async def _apply_pending(tx: Tx, provider: str, provider_message_id: str, now: f
 async def _apply_one(
     tx: Tx, provider: str, report: StatusUpdate, now: float, *, keep_unmatched: bool = True
 ) -> int:
-    rows = await tx.fetch(
-        "SELECT id, status, provider_status FROM outbox "
-        "WHERE provider = ? AND provider_message_id = ? ORDER BY id",
-        provider,
-        report.provider_message_id,
-    )
+    rows = await tx.fetch(_REPORTED, provider, report.provider_message_id)
     if not rows and keep_unmatched:
         # Its send's outcome is not recorded yet (the answer is still on its way, or is being
         # checked): kept, and applied when it is.
@@ -364,11 +379,7 @@ class Dispatch:
     ) -> dict[str, list[str]]:
         async with self.db.transaction() as tx:
             rows = await tx.fetch(
-                "UPDATE outbox SET polled_at = ? WHERE id IN (SELECT id FROM outbox "
-                "WHERE status = 'sent' AND sent_at <= ? AND sent_at > ? "
-                "AND provider_message_id IS NOT NULL AND COALESCE(polled_at, sent_at) <= ? "
-                f"ORDER BY sent_at LIMIT ?{self.db.skip_locked}) "
-                "RETURNING provider, provider_message_id, sent_at, seq",
+                _polls_sql(self.db.skip_locked),
                 now,
                 sent_before,
                 sent_after,
