@@ -57,19 +57,23 @@ class StoredSession:
     updated_at: float
 
 
+@dataclass(frozen=True, slots=True)
+class OpenedSession:
+    """What a hop reads as it takes its session's lock, in one read. `previous` (the caller's
+    newest open session) and `lang` are read only for a new session's first hop (`lang_read`);
+    `previous` is None when `stored` is not."""
+
+    stored: StoredSession | None
+    previous: StoredSession | None = None
+    lang: str | None = None
+    lang_read: bool = False
+
+
 class SessionStore(Protocol):
     async def get_session(self, key: str) -> StoredSession | None: ...
 
     async def latest_open_session(self, msisdn: str, since: float) -> StoredSession | None:
         """The newest session of this number, updated at or after `since`, not ended."""
-        ...
-
-    async def session_or_latest(
-        self, key: str, msisdn: str, since: float
-    ) -> tuple[StoredSession | None, StoredSession | None]:
-        """`get_session(key)` and, when that is None, `latest_open_session(msisdn, since)`, in
-        one read: what the first hop of a new session needs. The second is None when the first
-        is not."""
         ...
 
     async def put_session(self, session: StoredSession) -> None: ...
@@ -84,9 +88,13 @@ class SessionStore(Protocol):
 
     async def remember_language(self, msisdn: str, lang: str, now: float) -> None: ...
 
-    def session_lock(self, key: str) -> AbstractAsyncContextManager[None]:
-        """Held around one hop of a session: hops of one session run one at a time, also when
-        several gateway processes share the database (embedded SQLite: nothing to do)."""
+    def locked_session(
+        self, key: str, msisdn: str, since: float | None
+    ) -> AbstractAsyncContextManager[OpenedSession]:
+        """Holds the session's lock around one hop (hops of one session run one at a time, also
+        across gateway processes sharing the database) and yields what the hop reads first, read
+        once the lock is held: the session and, with `since` (a new session's first hop), the
+        caller's newest open session updated at or after `since` and the caller's language."""
         ...
 
 

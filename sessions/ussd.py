@@ -8,7 +8,7 @@ from typing import Any
 from sessions.engine import Ctx, Engine, Page
 from sessions.hop import SessionEvent, UssdHop, UssdReply
 from sessions.locks import KeyedLocks
-from sessions.ports import SessionStore, StoredSession
+from sessions.ports import OpenedSession, SessionStore, StoredSession
 from sessions.screens import Screen, T, render_pages
 from sessions.state import State
 
@@ -49,27 +49,31 @@ class UssdSessions:
     async def handle(self, hop: UssdHop) -> UssdReply:
         # Two hops of one session (an operator's retry racing the original) run one at a time,
         # within this process and, through the store, across processes sharing the database.
+        # A new session's first hop reads the caller's last session and language with its own.
         key = hop.session_key
-        async with self._locks.hold(key), self._store.session_lock(key):
-            return await self._handle(hop, key)
-
-    async def _handle(self, hop: UssdHop, key: str) -> UssdReply:
         now = self._clock()
-        previous: StoredSession | None = None
-        if hop.event is SessionEvent.NEW:  # the caller's last session read with this one
-            since = now - self._resume_window
-            stored, previous = await self._store.session_or_latest(key, hop.msisdn, since)
-        else:
-            stored = await self._store.get_session(key)
+        since = now - self._resume_window if hop.event is SessionEvent.NEW else None
+        async with (
+            self._locks.hold(key),
+            self._store.locked_session(key, hop.msisdn, since) as opened,
+        ):
+            return await self._handle(hop, key, opened)
+
+    async def _handle(self, hop: UssdHop, key: str, opened: OpenedSession) -> UssdReply:
+        now = self._clock()
+        stored = opened.stored
         if hop.event is SessionEvent.END:
             if stored is not None and stored.status == ACTIVE:
                 await self._store.set_session_status(stored.key, INTERRUPTED)
             return UssdReply("", end=True)
         if stored is None:
             state = State()
-            if await self._store.caller_language(hop.msisdn) == "en":
+            lang = opened.lang
+            if not opened.lang_read:
+                lang = await self._store.caller_language(hop.msisdn)
+            if lang == "en":
                 state.lang = "en"  # the language this number chose last time
-            page = await self._open(Ctx(state, hop.msisdn, now, self._deps), hop, previous)
+            page = await self._open(Ctx(state, hop.msisdn, now, self._deps), hop, opened.previous)
             created = now
         else:
             if stored.msisdn != hop.msisdn:

@@ -166,7 +166,7 @@ async def test_a_session_lock_holds_across_storages(stores: list[Storage]) -> No
     order: list[str] = []
 
     async def hop(store: Storage, name: str, hold_s: float) -> None:
-        async with store.session_lock("africastalking:ATUid_1"):
+        async with store.locked_session("africastalking:ATUid_1", "09121234567", None):
             order.append(f"{name} in")
             await asyncio.sleep(hold_s)
             order.append(f"{name} out")
@@ -179,7 +179,7 @@ async def test_a_session_lock_holds_across_storages(stores: list[Storage]) -> No
     assert time.monotonic() - started >= 0.15
     # Other sessions do not wait for each other.
     async with (
-        stores[1].session_lock("africastalking:ATUid_2"),
-        stores[2].session_lock("africastalking:ATUid_3"),
+        stores[1].locked_session("africastalking:ATUid_2", "09121234567", None),
+        stores[2].locked_session("africastalking:ATUid_3", "09121234567", None),
     ):
         pass

@@ -17,7 +17,7 @@ from gateway.settings import Settings
 from gateway.storage import Store
 from gateway.storage.sqlite.database import SqliteDatabase
 from gateway.web.access import CALLBACK_MAX_BODY
-from sessions.ports import StoredSession
+from sessions.ports import Storage, StoredSession
 from tests import postgres_kit
 from tests.api_helpers import storage
 from tests.conftest import FakeClock, GatewayFactory
@@ -47,14 +47,17 @@ def _session(
 
 
 def _session_selects(client: TestClient[Any, Any]) -> list[str]:
-    """The statements reading `ussd_sessions` that the gateway's connection runs from now on."""
+    """The statements reading `ussd_sessions` or `caller_languages` that the gateway's connection
+    runs from now on."""
     store = storage(client)
     assert isinstance(store, Store)
     assert isinstance(store.db, SqliteDatabase)
     seen: list[str] = []
     store.db.raw.set_trace_callback(
         lambda sql: (
-            seen.append(sql) if sql.startswith("SELECT") and "ussd_sessions" in sql else None
+            seen.append(sql)
+            if sql.startswith("SELECT") and ("ussd_sessions" in sql or "caller_languages" in sql)
+            else None
         )
     )
     return seen
@@ -62,7 +65,8 @@ def _session_selects(client: TestClient[Any, Any]) -> list[str]:
 
 @sqlite_only
 async def test_a_new_sessions_first_hop_reads_the_database_once(gateway: GatewayFactory) -> None:
-    """The session and the caller's last open one (an offer to resume) come in one statement."""
+    """The session, the caller's last open one (an offer to resume) and the caller's language
+    come in one statement."""
     client = await gateway()
     seen = _session_selects(client)
     phone = Phone(client)
@@ -72,22 +76,37 @@ async def test_a_new_sessions_first_hop_reads_the_database_once(gateway: Gateway
     assert len(seen) == 2, seen
 
 
+async def _first_read(
+    store: Storage, key: str, msisdn: str, since: float
+) -> tuple[StoredSession | None, StoredSession | None, str | None]:
+    async with store.locked_session(key, msisdn, since) as opened:
+        assert opened.lang_read
+        return opened.stored, opened.previous, opened.lang
+
+
 async def test_the_first_read_finds_the_session_or_the_callers_last_open_one(
     gateway: GatewayFactory,
 ) -> None:
     store = storage(await gateway())
-    assert await store.session_or_latest("at:new", CALLER, 50.0) == (None, None)
+    assert await _first_read(store, "at:new", CALLER, 50.0) == (None, None, None)
     older = _session("at:older", updated=90.0)
     ended = _session("at:ended", status="ended", updated=99.0)
     for session in (older, ended):
         await store.put_session(session)
     # The newest not ended, within the window; an ended one is never offered.
-    assert await store.session_or_latest("at:new", CALLER, 50.0) == (None, older)
-    assert await store.session_or_latest("at:new", CALLER, 95.0) == (None, None)
-    assert await store.session_or_latest("at:new", "09350000000", 50.0) == (None, None)
+    assert await _first_read(store, "at:new", CALLER, 50.0) == (None, older, None)
+    assert await _first_read(store, "at:new", CALLER, 95.0) == (None, None, None)
+    assert await _first_read(store, "at:new", "09350000000", 50.0) == (None, None, None)
     # A stored session is answered alone, whatever the caller has open besides.
-    assert await store.session_or_latest("at:older", CALLER, 50.0) == (older, None)
-    assert await store.session_or_latest("at:ended", CALLER, 50.0) == (ended, None)
+    assert await _first_read(store, "at:older", CALLER, 50.0) == (older, None, None)
+    assert await _first_read(store, "at:ended", CALLER, 50.0) == (ended, None, None)
+    # The caller's language comes with it, and only the caller's.
+    await store.remember_language(CALLER, "en", 100.0)
+    assert await _first_read(store, "at:new", CALLER, 50.0) == (None, older, "en")
+    assert await _first_read(store, "at:new", "09350000000", 50.0) == (None, None, None)
+    # A later hop reads its session alone.
+    async with store.locked_session("at:older", CALLER, None) as opened:
+        assert (opened.stored, opened.previous, opened.lang_read) == (older, None, False)
 
 
 async def test_a_later_hops_row_deleted_meanwhile_is_written_again(

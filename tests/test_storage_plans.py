@@ -17,7 +17,7 @@ from gateway.storage.dispatch import (
     _twins_sql,
 )
 from gateway.storage.outbox import _callbacks_sql
-from gateway.storage.sessions import _LATEST_OPEN, _SESSION_OR_LATEST
+from gateway.storage.sessions import _FIRST_READ, _LATEST_OPEN
 from gateway.storage.sqlite.database import SqliteDatabase
 from sessions.records import OutboundSms
 from tests.api_helpers import storage
@@ -110,7 +110,7 @@ async def test_the_resume_look_up_goes_by_the_caller(gateway: GatewayFactory) ->
     now = time.time()
     for plan in (
         await _plan(store, _LATEST_OPEN, "09350000007", now - 300),
-        await _plan(store, _SESSION_OR_LATEST, "k7", "09350000007", now - 300),
+        await _plan(store, _FIRST_READ, "k7", "09350000007", now - 300, "09350000007"),
     ):
         assert "ussd_sessions_caller" in plan, plan
         assert "ussd_sessions_updated" not in plan, plan  # never a walk of every session

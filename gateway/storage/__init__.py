@@ -50,9 +50,6 @@ class Store(
         super().__init__()
         self.db = db
 
-    def session_lock(self, key: str) -> AbstractAsyncContextManager[None]:
-        return self.db.session_lock(key)
-
     def unit_of_work(self) -> AbstractAsyncContextManager[None]:
         return self.db.unit()
 

@@ -111,8 +111,12 @@ class Database(Protocol):
         """A single-statement read as plain tuples: the reads of every USSD hop."""
         ...
 
-    def session_lock(self, key: str) -> AbstractAsyncContextManager[None]:
-        """Held around one hop of a USSD session across every process on this database."""
+    def session_lock(
+        self, key: str, read: str, params: Sequence[Any]
+    ) -> AbstractAsyncContextManager[list[tuple[Any, ...]]]:
+        """Held around one hop of a USSD session across every process on this database; yields
+        the rows of `read` (`fetch_tuples`), run once the lock is held (on PostgreSQL in the same
+        round trip as the lock)."""
         ...
 
     async def close(self) -> None: ...

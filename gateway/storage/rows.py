@@ -8,7 +8,7 @@ from typing import Any
 
 import orjson
 
-from sessions.ports import StoredSession
+from sessions.ports import OpenedSession, StoredSession
 
 NOTIFICATION_COLUMNS = (
     "id, recipient, template_id, status, error, attempts, provider, created_at, sent_at, final_at"
@@ -72,14 +72,16 @@ def session_from_row(row: Any) -> StoredSession | None:
     )
 
 
-def sessions_by_key(
-    rows: Iterable[Any], key: str
-) -> tuple[StoredSession | None, StoredSession | None]:
-    """`session_or_latest`'s answer from its rows: the one of `key`, else the other one."""
+def opened_from_rows(rows: Iterable[Any], key: str) -> OpenedSession:
+    """The first read of a new session's hop (`sessions._FIRST_READ`): the row of `key`, else the
+    caller's newest open session, and the language row (no key; the language last)."""
     stored = latest = None
+    lang: str | None = None
     for row in rows:
-        if row[0] == key:
+        if row[0] is None:
+            lang = None if row[9] is None else str(row[9])
+        elif row[0] == key:
             stored = session_from_row(row)
         else:
             latest = session_from_row(row)
-    return (stored, None) if stored is not None else (None, latest)
+    return OpenedSession(stored, latest if stored is None else None, lang, lang_read=True)

@@ -12,16 +12,18 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from gateway.storage.database import Database
 from gateway.storage.rows import (
     SESSION_COLUMNS,
     encode_state_utf8,
+    opened_from_rows,
     session_from_row,
-    sessions_by_key,
 )
-from sessions.ports import StoredSession
+from sessions.ports import OpenedSession, StoredSession
 
 _UPSERT = (
     f"INSERT INTO ussd_sessions ({SESSION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
@@ -42,10 +44,17 @@ _LATEST_OPEN = (
     f"SELECT {SESSION_COLUMNS} FROM ussd_sessions WHERE msisdn = ? AND updated_at >= ? "
     "AND status != 'ended' ORDER BY updated_at + 0 DESC LIMIT 1"
 )
-# The session and the caller's newest open one, in one statement (one round trip; on SQLite a
-# read costs ~3 µs of locking on its own). When the session is stored, the second row may be
+# What a new session's first hop reads as it takes the lock, in one statement: the session, the
+# caller's newest open one and the caller's language (a row with no key; `rows.opened_from_rows`).
+# One round trip on PostgreSQL, where it runs inside the call that takes the lock; on SQLite a
+# read costs ~3 µs of locking on its own. When the session is stored, the second row may be
 # anything; it is not used.
-_SESSION_OR_LATEST = f"{_GET} UNION ALL SELECT * FROM ({_LATEST_OPEN}) AS latest"
+_NULLS = ", ".join(["NULL"] * len(SESSION_COLUMNS.split(",")))
+_FIRST_READ = (
+    f"SELECT {SESSION_COLUMNS}, NULL AS lang FROM ussd_sessions WHERE key = ? "
+    f"UNION ALL SELECT *, NULL FROM ({_LATEST_OPEN}) AS latest "
+    f"UNION ALL SELECT {_NULLS}, lang FROM caller_languages WHERE msisdn = ?"
+)
 
 _Write = tuple[tuple[Any, ...], "asyncio.Future[None]"]
 
@@ -65,12 +74,17 @@ class SessionRows:
         rows = await self.db.fetch_tuples(_LATEST_OPEN, (msisdn, since))
         return session_from_row(rows[0]) if rows else None
 
-    async def session_or_latest(
-        self, key: str, msisdn: str, since: float
-    ) -> tuple[StoredSession | None, StoredSession | None]:
-        return sessions_by_key(
-            await self.db.fetch_tuples(_SESSION_OR_LATEST, (key, msisdn, since)), key
-        )
+    @asynccontextmanager
+    async def locked_session(
+        self, key: str, msisdn: str, since: float | None
+    ) -> AsyncIterator[OpenedSession]:
+        if since is None:
+            async with self.db.session_lock(key, _GET, (key,)) as rows:
+                yield OpenedSession(session_from_row(rows[0]) if rows else None)
+            return
+        params = (key, msisdn, since, msisdn)
+        async with self.db.session_lock(key, _FIRST_READ, params) as rows:
+            yield opened_from_rows(rows, key)
 
     async def put_session(self, session: StoredSession) -> None:
         encoded = encode_state_utf8(session.state)

@@ -5,17 +5,17 @@ single writer is made explicit here: row locks (`FOR UPDATE`, `SKIP LOCKED` for 
 upserts, and transaction-scoped advisory locks where a rule spans rows that may not exist yet
 (`Tx.lock`). The stores' SQL is written with `?`; each statement is spelled with `$n` once.
 
-A second, small pool holds the per-session advisory locks (`session_lock`) for the length of a
-USSD hop; kept apart from the query pool, a hop waiting for a lock never holds a connection that
-another hop needs to finish. A lock held elsewhere past `LOCK_WAIT_S`, or no connection free in
-that time, is `Busy`, as on SQLite.
+A few connections of their own hold the per-session advisory locks (`session_lock`,
+`session_locks.py`) for the length of a USSD hop, each taking its lock and the hop's first read in
+one round trip; kept apart from the query pool, a hop waiting for a lock never holds a connection
+that another hop needs to finish. A lock held elsewhere past `LOCK_WAIT_S`, or no lock connection
+free in that time, is `Busy`, as on SQLite.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import re
 import time
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -28,6 +28,7 @@ import asyncpg  # type: ignore[import-untyped]  # asyncpg ships no type informat
 
 from gateway.storage.database import Row, UnitSlot
 from gateway.storage.migrations import migration_scripts
+from gateway.storage.postgres.session_locks import LockLinks, locked_read, numbered
 from sessions.ports import Busy
 
 log = logging.getLogger(__name__)
@@ -49,7 +50,6 @@ TYPES = {
     "{bytes}": "BYTEA",
 }
 
-_MARK = re.compile(r"\?")
 _SPELLED: dict[str, str] = {}
 
 
@@ -58,8 +58,7 @@ def spelled(sql: str) -> str:
     literal); remembered, as the stores use a fixed set of statements."""
     found = _SPELLED.get(sql)
     if found is None:
-        count = iter(range(1, 1_000_000))
-        found = _MARK.sub(lambda _: f"${next(count)}", sql)
+        found = numbered(sql)
         if len(_SPELLED) < 4096:
             _SPELLED[sql] = found
     return found
@@ -160,10 +159,6 @@ async def _keep_session(conn: Any) -> None:
     """The query pool's reset: nothing beyond asyncpg's own rollback of an open transaction."""
 
 
-async def _unlock_all(conn: Any) -> None:
-    await conn.execute("SELECT pg_advisory_unlock_all()")
-
-
 async def _bounded_waits(conn: Any) -> None:
     # A row or advisory lock held elsewhere this long is a stuck peer, not a queue: Busy.
     await conn.execute(f"SET lock_timeout = '{int(LOCK_WAIT_S * 1000)}ms'")
@@ -195,7 +190,7 @@ class PostgresDatabase:
     counts_many = False
     state_as_text = True
 
-    def __init__(self, pool: asyncpg.Pool, locks: asyncpg.Pool) -> None:
+    def __init__(self, pool: asyncpg.Pool, locks: LockLinks) -> None:
         self._pool = pool
         self._locks = locks
 
@@ -209,7 +204,7 @@ class PostgresDatabase:
             await conn.close()
         # Query connections keep no session state (advisory locks here are transaction-scoped),
         # so handing one back costs no reset round trip; asyncpg still rolls back an open
-        # transaction. A lock connection hands back its session lock as it is returned.
+        # transaction. Lock connections are connected as hops first need them.
         pool = await asyncpg.create_pool(
             url,
             min_size=1,
@@ -218,13 +213,17 @@ class PostgresDatabase:
             reset=_keep_session,
             init=_bounded_waits,
         )
-        try:
-            locks = await asyncpg.create_pool(
-                url, min_size=0, max_size=lock_size, reset=_unlock_all, init=_bounded_waits
-            )
-        except BaseException:
-            await pool.close()
-            raise
+
+        async def lock_connection() -> Any:
+            conn = await asyncpg.connect(url, command_timeout=COMMAND_TIMEOUT_S)
+            try:
+                await _bounded_waits(conn)
+            except BaseException:
+                conn.terminate()
+                raise
+            return conn
+
+        locks = LockLinks(lock_connection, lock_size, LOCK_WAIT_S)
         return cls(pool, locks)
 
     @asynccontextmanager
@@ -311,24 +310,34 @@ class PostgresDatabase:
             return [tuple(row) for row in await tx.conn.fetch(spelled(sql), *params)]
 
     @asynccontextmanager
-    async def session_lock(self, key: str) -> AsyncIterator[None]:
+    async def session_lock(
+        self, key: str, read: str, params: Sequence[Any]
+    ) -> AsyncIterator[list[tuple[Any, ...]]]:
         """Serialises the hops of one USSD session across every process on this database: a
-        session advisory lock on a connection of the lock pool, released as the connection goes
-        back (`_unlock_all`; should that fail, the connection is closed, which releases it too)."""
+        session advisory lock on a lock connection, taken with the hop's first read, released as
+        the connection goes back (should that fail, the connection is closed, which releases it
+        too). The hop's later reads run on that connection (`_held_conn`)."""
         try:
-            async with self._locks.acquire(timeout=LOCK_WAIT_S) as conn:
-                await conn.execute(
-                    "SELECT pg_advisory_lock(hashtextextended($1, 0))", f"session:{key}"
-                )
-                held = _HELD.set((self, asyncio.current_task(), conn))
-                try:
-                    yield
-                finally:
-                    _HELD.reset(held)
-        except Exception as exc:
-            if _busy(exc):
-                raise Busy(f"session lock held elsewhere too long: {exc}") from None
-            raise
+            link = await self._locks.acquire()
+        except TimeoutError:
+            raise Busy("no session lock connection came free in time") from None
+        clean = False
+        try:
+            try:
+                rows = await locked_read(link, f"session:{key}", read, params)
+            except Exception as exc:
+                clean = True  # an answer came: the connection is sound
+                if _busy(exc):
+                    raise Busy(f"session lock held elsewhere too long: {exc}") from None
+                raise
+            clean = True
+            held = _HELD.set((self, asyncio.current_task(), link.conn))
+            try:
+                yield rows
+            finally:
+                _HELD.reset(held)
+        finally:
+            await self._locks.release(link, clean=clean)
 
     async def close(self) -> None:
         await asyncio.gather(self._locks.close(), self._pool.close())

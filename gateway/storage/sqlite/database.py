@@ -159,10 +159,17 @@ class SqliteDatabase:
             with self._writer():
                 yield
 
-    def session_lock(self, key: str) -> contextlib.AbstractAsyncContextManager[None]:
+    @asynccontextmanager
+    async def session_lock(
+        self, key: str, read: str, params: Sequence[Any]
+    ) -> AsyncIterator[list[tuple[Any, ...]]]:
         """One session's hops one at a time across the processes sharing the file (within a
         process, the caller's own per-key lock already orders them)."""
-        return self._locks.hold(key) if self._locks else _NOTHING
+        if self._locks is None:
+            yield await self.fetch_tuples(read, params)
+            return
+        async with self._locks.hold(key):
+            yield await self.fetch_tuples(read, params)
 
     async def migrate(self) -> int:
         # Read and applied under the migration lock, so two processes starting together never
