@@ -55,7 +55,9 @@ async def test_a_hops_reads_run_on_the_connection_holding_its_lock(store: Store)
         async with db.reading() as tx:
             also = await tx.fetchval("SELECT pg_backend_pid()")
         [(holder,)] = await db.fetch_tuples(
-            "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted", ()
+            "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted "
+            "AND (classid::bigint << 32 | objid::bigint) = hashtextextended('session:at:one', 0)",
+            (),
         )
     assert reader == holder == also
     # Outside a lock, reads take a connection of the query pool, never the lock pool's.
