@@ -15,10 +15,11 @@ from pydantic import SecretStr
 
 from gateway.app import create_app
 from gateway.settings import Settings
+from gateway.storage import Store
 from gateway.web.access import API_MAX_BODY, CALLBACK_MAX_BODY
 from gateway.web.auth import new_api_key
 from gateway.web.logs import AccessLogger
-from sessions.records import Registration
+from sessions.records import Limit, Registration
 from sessions.services import registration, reset
 from tests.api_helpers import Client, bearer, call, deps, storage
 from tests.conftest import FakeClock, GatewayFactory
@@ -92,6 +93,31 @@ async def test_verifications_per_api_key(gateway: GatewayFactory) -> None:
     assert 1 <= int(headers["Retry-After"]) <= 60
     other = await bearer(client, "resets", name="other")
     assert (await verify(client, other, NID))[0] == 200
+
+
+async def test_a_full_limit_counts_nothing_and_a_new_window_clears_the_old_one(
+    gateway: GatewayFactory, clock: FakeClock
+) -> None:
+    client = await gateway()
+    store = storage(client)
+    assert isinstance(store, Store)
+    limit = Limit("sms-answer:test", 2, 3600)
+
+    async def counters() -> list[tuple[float, int]]:
+        async with store.db.reading() as tx:
+            rows = await tx.fetch(
+                "SELECT window_start, count FROM rate_limits WHERE key = ?", limit.key
+            )
+        return [(float(row[0]), int(row[1])) for row in rows]
+
+    async with store.unit_of_work():  # the way an inbound SMS counts
+        got = [await store.hit_limits([limit], clock()) for _ in range(3)]
+    assert got == [None, None, limit]
+    window = clock() - clock() % 3600
+    assert await counters() == [(window, 2)]
+    clock.advance(3600)
+    assert await store.hit_limits([limit], clock()) is None
+    assert await counters() == [(window + 3600, 1)]
 
 
 # --- body sizes -------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ import pytest
 from sessions.records import Complaint
 from tests.api_helpers import Client
 from tests.conftest import FakeClock, GatewayFactory
+from tests.postgres_kit import sqlite_only
 from tests.seed import ME, NID, OTHER, add_loan, add_registration, deps, sms_to
 
 KAVENEGAR = {
@@ -144,6 +145,29 @@ async def test_a_repeated_callback_is_answered_once(gateway: GatewayFactory) -> 
     assert first == {"accepted": True, "duplicate": False}
     assert again == {"accepted": True, "duplicate": True}
     assert len(await replies(client)) == 1
+
+
+@sqlite_only
+async def test_an_inbound_sms_on_sqlite_takes_only_its_units_savepoint(
+    gateway: GatewayFactory,
+) -> None:
+    """Its writes (the claim, each limit, the reply) are single statements or stand on their
+    own: the unit's savepoint, which undoes it alone within its group, is the only one."""
+    from gateway.storage.sqlite.database import SqliteDatabase
+
+    client = await gateway(**KAVENEGAR)
+    await add_loan(client, "12345678", "bank_no_credit")
+    db = getattr(deps(client).store, "db", None)
+    assert isinstance(db, SqliteDatabase)
+    said: list[str] = []
+    db.raw.set_trace_callback(said.append)
+    try:
+        await inbound(client, "وضعیت 12345678")
+    finally:
+        db.raw.set_trace_callback(None)
+    marks = [sql for sql in said if sql.split(" ", 1)[0] in ("SAVEPOINT", "RELEASE", "ROLLBACK")]
+    assert marks == ["SAVEPOINT unit", "RELEASE unit"], marks
+    assert len(await sms_to(client, ME, "reply_loan_status")) == 1
 
 
 async def test_malformed_inbound_is_400_and_unknown_provider_404(gateway: GatewayFactory) -> None:

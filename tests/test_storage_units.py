@@ -134,3 +134,53 @@ async def test_savepoints_keep_one_name_each_so_sqlite_reuses_their_statements(
     assert "undone" not in _names(db)
     assert db.raw.execute("PRAGMA temp_store").fetchone()[0] == 2  # MEMORY
     await store.close()
+
+
+async def _take_alone(db: SqliteDatabase, name: str, fail: bool = False) -> None:
+    """`_take` with writes that need no savepoint of their own."""
+    async with db.unit():
+        async with db.transaction(savepoint=False) as tx:
+            await tx.execute("INSERT INTO taken (name) VALUES (?)", name)
+        async with db.transaction(savepoint=False) as tx:
+            await tx.execute("INSERT INTO taken (name) VALUES (?)", name + "-2")
+        if fail:
+            raise Refused(name)
+
+
+async def test_a_unit_whose_writes_take_no_savepoint_still_undoes_only_itself(
+    tmp_path: Path,
+) -> None:
+    store, db = await _open(tmp_path)
+    said: list[str] = []
+    db.raw.set_trace_callback(said.append)
+    got = await asyncio.gather(
+        _take_alone(db, "a"),
+        _take_alone(db, "b", fail=True),
+        _take_alone(db, "c"),
+        return_exceptions=True,
+    )
+    assert got[0] is None
+    assert isinstance(got[1], Refused)
+    assert got[2] is None
+    assert _names(db) == {"a", "a-2", "c", "c-2"}
+    assert "SAVEPOINT write" not in said
+    assert said.count("COMMIT") == 1, said  # still one group
+    await store.close()
+
+
+async def test_a_statement_that_fails_without_a_savepoint_leaves_nothing_of_itself(
+    tmp_path: Path,
+) -> None:
+    """SQLite undoes a failed statement whole, the rows it wrote before the failure too; the
+    unit's earlier and later writes stand."""
+    store, db = await _open(tmp_path)
+    async with db.unit():
+        async with db.transaction(savepoint=False) as tx:
+            await tx.execute("INSERT INTO taken (name) VALUES ('kept')")
+        with pytest.raises(sqlite3.IntegrityError):
+            async with db.transaction(savepoint=False) as tx:
+                await tx.execute("INSERT INTO taken (name) VALUES ('half'), ('kept')")
+        async with db.transaction(savepoint=False) as tx:
+            await tx.execute("INSERT INTO taken (name) VALUES ('after')")
+    assert _names(db) == {"kept", "after"}
+    await store.close()

@@ -85,9 +85,13 @@ class Database(Protocol):
     # bytes SQLite keeps as they are.
     state_as_text: bool
 
-    def transaction(self) -> AbstractAsyncContextManager[Tx]:
+    def transaction(self, *, savepoint: bool = True) -> AbstractAsyncContextManager[Tx]:
         """A short write transaction; raises `sessions.ports.Busy` when the database's writer, or
-        a lock, was held elsewhere past its limit."""
+        a lock, was held elsewhere past its limit. Inside a unit of work it is a savepoint, so a
+        write that fails undoes only itself; `savepoint=False` is for a block that can leave
+        nothing half-written whenever it fails (a single statement, atomic by itself, or
+        statements each of which stands on its own), which on SQLite then joins the unit as it
+        is. PostgreSQL keeps the savepoint: a statement that fails there ends the transaction."""
         ...
 
     def unit(self) -> AbstractAsyncContextManager[None]:

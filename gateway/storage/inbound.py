@@ -20,7 +20,7 @@ class Inbound:
     async def claim_inbound(
         self, provider: str, provider_message_id: str, sender: str, now: float, command: str
     ) -> bool:
-        async with self.db.transaction() as tx:
+        async with self.db.transaction(savepoint=False) as tx:  # one statement
             taken = await tx.execute(
                 "INSERT INTO inbound_sms (provider, provider_message_id, sender, command, "
                 "received_at) VALUES (?, ?, ?, ?, ?) "

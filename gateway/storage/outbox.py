@@ -80,7 +80,9 @@ class Outbox:
     db: Database
 
     async def enqueue(self, messages: Sequence[OutboundSms]) -> None:
-        async with self.db.transaction() as tx:
+        # One message is one statement: nothing of it is left should it fail. Several are one
+        # statement each, and all or none must stand.
+        async with self.db.transaction(savepoint=len(messages) > 1) as tx:
             await insert_outbox(tx, messages)
 
     async def outbox_messages(self, recipient: str | None = None) -> list[dict[str, Any]]:

@@ -15,6 +15,15 @@ _RESET_COLUMNS = (
 )
 
 
+_CLEAR_OLD = "DELETE FROM rate_limits WHERE key = ? AND window_start < ?"
+# No row back when the counter is already at its limit: nothing counted.
+_COUNT_BELOW = (
+    "INSERT INTO rate_limits (key, window_start, count) VALUES (?, ?, 1) "
+    "ON CONFLICT (key, window_start) DO UPDATE SET count = rate_limits.count + 1 "
+    "WHERE rate_limits.count < ? RETURNING count"
+)
+
+
 class _Full(Exception):
     def __init__(self, limit: Limit) -> None:
         self.limit = limit
@@ -68,10 +77,17 @@ class Security:
     async def hit_limits(self, limits: Sequence[Limit], now: float) -> Limit | None:
         """Counts first, then looks: each upsert locks its counter row until the commit, so
         concurrent callers in any process see each other's counts; when one limit was already
-        full the whole transaction rolls back and nothing is counted."""
+        full nothing is counted. Each key's older windows are dead weight, read by no one:
+        cleared first, so every caller takes old rows before current ones (one lock order)."""
         windows = [(limit, now - now % limit.window_s) for limit in limits]
+        if len(windows) == 1 and windows[0][0].limit > 0:
+            return await self._hit_limit(*windows[0])
+        oldest = min((start for _, start in windows), default=now)
         try:
             async with self.db.transaction() as tx:
+                await tx.executemany(
+                    _CLEAR_OLD, sorted({(limit.key, oldest) for limit, _ in windows})
+                )
                 counts: dict[tuple[str, float], int] = {}
                 # One lock order (by key) for every caller, so two callers never deadlock.
                 for limit, start in sorted(windows, key=lambda w: (w[0].key, w[1])):
@@ -84,16 +100,19 @@ class Security:
                     )
                 for limit, start in windows:
                     if counts[(limit.key, start)] > limit.limit:
-                        raise _Full(limit)
-                oldest = min((start for _, start in windows), default=now)
-                # Old windows are dead weight; clear the ones this call's keys no longer use.
-                await tx.executemany(
-                    "DELETE FROM rate_limits WHERE key = ? AND window_start < ?",
-                    sorted({(limit.key, oldest) for limit, _ in windows}),
-                )
+                        raise _Full(limit)  # the whole transaction undone: nothing counted
         except _Full as full:
             return full.limit
         return None
+
+    async def _hit_limit(self, limit: Limit, start: float) -> Limit | None:
+        """One counter, counted only while below its limit: a full one is left as it was, so
+        nothing needs undoing, and the clearing before it stands on its own. Inside a unit of
+        work on SQLite, then, no savepoint of its own."""
+        async with self.db.transaction(savepoint=False) as tx:
+            await tx.execute(_CLEAR_OLD, limit.key, start)
+            count = await tx.fetchval(_COUNT_BELOW, limit.key, start, limit.limit)
+        return limit if count is None else None
 
     async def add_api_key(self, key: ApiKey) -> None:
         async with self.db.transaction() as tx:

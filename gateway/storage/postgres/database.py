@@ -248,7 +248,8 @@ class PostgresDatabase:
         return unit.conn
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[PostgresTx]:
+    async def transaction(self, *, savepoint: bool = True) -> AsyncIterator[PostgresTx]:
+        # Always a savepoint inside a unit: a statement that fails aborts the whole transaction.
         unit = _UNITS.current(self)
         if unit is not None:
             conn = await self._unit_conn(unit)

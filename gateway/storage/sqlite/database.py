@@ -325,11 +325,18 @@ class SqliteDatabase:
         self._control(f"RELEASE {name}")
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[SqliteTx]:
+    async def transaction(self, *, savepoint: bool = True) -> AsyncIterator[SqliteTx]:
         unit = _UNITS.current(self)
-        if unit is not None:
+        if unit is not None and savepoint:
             async with self._savepoint(unit) as tx:
                 yield tx
+            return
+        if unit is not None:
+            # No savepoint: its caller promises that, should it fail, nothing of it is left
+            # half-written (a statement that fails has written nothing).
+            if not unit.open:
+                await self._begin_unit(unit)
+            yield self.tx
             return
         async with self._lock:
             self._commit_group()
