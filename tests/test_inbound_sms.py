@@ -170,6 +170,31 @@ async def test_an_inbound_sms_on_sqlite_takes_only_its_units_savepoint(
     assert len(await sms_to(client, ME, "reply_loan_status")) == 1
 
 
+@sqlite_only
+async def test_a_message_is_known_again_by_its_claim_alone(gateway: GatewayFactory) -> None:
+    """No read of the taken messages before the claim: the claim tells a repeat, which is
+    answered as a duplicate with nothing written (its reply, its limits)."""
+    from gateway.storage.sqlite.database import SqliteDatabase
+
+    client = await gateway(**KAVENEGAR)
+    db = getattr(deps(client).store, "db", None)
+    assert isinstance(db, SqliteDatabase)
+    said: list[str] = []
+    db.raw.set_trace_callback(said.append)
+    try:
+        first = await inbound(client, "HELP", msgid="778")
+        again = await inbound(client, "HELP", msgid="778")
+    finally:
+        db.raw.set_trace_callback(None)
+    assert first == {"accepted": True, "duplicate": False}
+    assert again == {"accepted": True, "duplicate": True}
+    taken = [sql.split(" ", 1)[0] for sql in said if "inbound_sms" in sql]
+    assert taken == ["INSERT", "INSERT"], taken
+    assert len(await replies(client)) == 1
+    counted = db.raw.execute("SELECT count FROM rate_limits WHERE key LIKE 'sms-answer:%'")
+    assert [row[0] for row in counted] == [1]
+
+
 async def test_malformed_inbound_is_400_and_unknown_provider_404(gateway: GatewayFactory) -> None:
     client = await gateway(**KAVENEGAR)
     resp = await client.post("/sms/kavenegar/inbound", data={"from": "0912", "message": "x"})

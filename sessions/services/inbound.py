@@ -31,8 +31,7 @@ async def handle_inbound(
         caller = mobile(sender)
     except InvalidInput:
         caller = ""
-    if await deps.store.inbound_seen(provider, provider_message_id):
-        return False
+    # No look before the claim: the claim itself tells a repeat, which it undoes unanswered.
     command = parse(text).command.value if caller else ""
     try:
         async with deps.store.unit_of_work():
