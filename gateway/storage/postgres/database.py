@@ -181,6 +181,16 @@ _HELD: ContextVar[tuple[PostgresDatabase, asyncio.Task[Any] | None, Any] | None]
 )
 
 
+# A connection the server or the network ended: one idle in the lock links is tried once more.
+_LOST = (
+    asyncpg.exceptions.PostgresConnectionError,
+    asyncpg.exceptions.AdminShutdownError,  # ended by the server as the call went out
+    asyncpg.InterfaceError,
+    asyncpg.exceptions.InternalClientError,  # the server's goodbye read as the call went out
+    OSError,
+)
+
+
 def _busy(exc: BaseException) -> bool:
     return isinstance(exc, asyncpg.exceptions.LockNotAvailableError | TimeoutError)
 
@@ -218,6 +228,10 @@ class PostgresDatabase:
             conn = await asyncpg.connect(url, command_timeout=COMMAND_TIMEOUT_S)
             try:
                 await _bounded_waits(conn)
+                # The hop's first read runs inside the call that waits for the lock; only read
+                # committed gives that read a snapshot taken after the wait, whatever the
+                # database's or the URL's default isolation.
+                await conn.execute("SET default_transaction_isolation = 'read committed'")
             except BaseException:
                 conn.terminate()
                 raise
@@ -318,27 +332,33 @@ class PostgresDatabase:
         session advisory lock on a lock connection, taken with the hop's first read, released as
         the connection goes back (should that fail, the connection is closed, which releases it
         too). The hop's later reads run on that connection (`_held_conn`)."""
-        try:
-            link = await self._locks.acquire()
-        except TimeoutError:
-            raise Busy("no session lock connection came free in time") from None
-        clean = False
-        try:
+        lock = f"session:{key}"
+        while True:
             try:
-                rows = await locked_read(link, f"session:{key}", read, params)
-            except Exception as exc:
-                clean = True  # an answer came: the connection is sound
-                if _busy(exc):
+                link = await self._locks.acquire()
+            except TimeoutError:
+                raise Busy("no session lock connection came free in time") from None
+            try:
+                rows = await locked_read(link, lock, read, params)
+                break
+            except _LOST as exc:
+                await self._locks.release(link)
+                if not link.reused:  # a new connection lost at once: the server's fault
+                    raise
+                log.info("a session lock connection was lost while idle: %s", exc)
+            except BaseException as exc:
+                await self._locks.release(link)
+                if isinstance(exc, Exception) and _busy(exc):
                     raise Busy(f"session lock held elsewhere too long: {exc}") from None
                 raise
-            clean = True
+        try:
             held = _HELD.set((self, asyncio.current_task(), link.conn))
             try:
                 yield rows
             finally:
                 _HELD.reset(held)
         finally:
-            await self._locks.release(link, clean=clean)
+            await self._locks.release(link)
 
     async def close(self) -> None:
         await asyncio.gather(self._locks.close(), self._pool.close())
