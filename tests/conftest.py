@@ -54,6 +54,23 @@ def settings(tmp_path: Path) -> Iterator[Settings]:
         )
 
 
+@pytest.fixture(scope="module")
+def pg_url() -> str:
+    """A PostgreSQL server for the tests about PostgreSQL itself, whichever backend the suite
+    runs on; skipped when none answers."""
+    url = postgres_kit.reachable_url()
+    if url is None:
+        pytest.skip("no PostgreSQL answers (set DARGAH_TEST_DATABASE_URL)")
+    return url
+
+
+@pytest.fixture
+def db_url(pg_url: str) -> Iterator[str]:
+    """`pg_url` in a fresh schema of this test's own."""
+    with postgres_kit.fresh_schema(pg_url) as url:
+        yield url
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _postgres_sweep() -> Iterator[None]:
     yield

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from urllib.parse import quote, urlsplit, urlunsplit
 
 import asyncpg  # type: ignore[import-untyped]
@@ -16,7 +16,6 @@ from gateway.storage import Store, open_storage
 from gateway.storage.postgres import database as postgres_database
 from gateway.storage.postgres.database import PostgresDatabase
 from sessions.ports import Busy, StoredSession
-from tests.postgres_kit import fresh_schema, reachable_url
 
 CALLER = "09121234567"
 SESSION = StoredSession("at:1", CALLER, {"node": "home"}, "active", "1", "x", False, 10.0, 10.0)
@@ -25,20 +24,6 @@ HELD = (
     "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted "
     "AND (classid::bigint << 32 | objid::bigint) = hashtextextended('session:at:1', 0)"
 )
-
-
-@pytest.fixture(scope="module")
-def pg_url() -> str:
-    url = reachable_url()
-    if url is None:
-        pytest.skip("no PostgreSQL answers (set DARGAH_TEST_DATABASE_URL)")
-    return url
-
-
-@pytest.fixture
-def db_url(pg_url: str) -> Iterator[str]:
-    with fresh_schema(pg_url) as url:
-        yield url
 
 
 async def _open(url: str, lock_pool_size: int = 4) -> Store:

@@ -6,7 +6,7 @@ commit go in one atomic `executemany` (no BEGIN and COMMIT round trips around it
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import asyncpg  # type: ignore[import-untyped]
 import pytest
@@ -15,23 +15,8 @@ from gateway.storage import Store, open_storage
 from gateway.storage.postgres.database import PostgresDatabase
 from gateway.storage.postgres.session_locks import UNLOCK
 from sessions.ports import StoredSession
-from tests.postgres_kit import fresh_schema, reachable_url
 
 NOW = 1_763_800_000.0
-
-
-@pytest.fixture(scope="module")
-def pg_url() -> str:
-    url = reachable_url()
-    if url is None:
-        pytest.skip("no PostgreSQL answers (set DARGAH_TEST_DATABASE_URL)")
-    return url
-
-
-@pytest.fixture
-def db_url(pg_url: str) -> Iterator[str]:
-    with fresh_schema(pg_url) as url:
-        yield url
 
 
 @pytest.fixture

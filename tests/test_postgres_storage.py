@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import asyncpg  # type: ignore[import-untyped]
@@ -17,24 +17,9 @@ from gateway.storage.migrations import migration_scripts
 from gateway.storage.postgres.database import TYPES, VERSION_TABLE
 from sessions.ports import Cap, Storage
 from sessions.records import Complaint, Limit, OutboundSms, Outcome
-from tests.postgres_kit import fresh_schema, reachable_url
 
 NOW = 1_763_800_000.0
 STORAGES = 3
-
-
-@pytest.fixture(scope="module")
-def pg_url() -> str:
-    url = reachable_url()
-    if url is None:
-        pytest.skip("no PostgreSQL answers (set DARGAH_TEST_DATABASE_URL)")
-    return url
-
-
-@pytest.fixture
-def db_url(pg_url: str) -> Iterator[str]:
-    with fresh_schema(pg_url) as url:
-        yield url
 
 
 @pytest.fixture
