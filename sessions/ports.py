@@ -626,6 +626,12 @@ class Storage(
         """Every write inside commits together, or none does (see storage/database.py)."""
         ...
 
+    async def settled(self) -> None:
+        """Returns once every unit of work this process has let through is committed, and raises
+        what their commit raised: an answer that rests on another unit's writes (a repeat told
+        by a claim not committed yet) waits for them as that unit's own answer does."""
+        ...
+
     async def ping(self) -> bool: ...
 
     async def counts(self) -> dict[str, int]:

@@ -3,6 +3,8 @@ every digit script, duplicates, unknown words, and the `sms/receive` poller."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 from typing import Any
 
 import pytest
@@ -173,7 +175,8 @@ async def test_an_inbound_sms_on_sqlite_takes_only_its_units_savepoint(
 @sqlite_only
 async def test_a_message_is_known_again_by_its_claim_alone(gateway: GatewayFactory) -> None:
     """No read of the taken messages before the claim: the claim tells a repeat, which is
-    answered as a duplicate with nothing written (its reply, its limits)."""
+    answered as a duplicate with nothing written (its reply, its limits), once a read finds the
+    first taking committed."""
     from gateway.storage.sqlite.database import SqliteDatabase
 
     client = await gateway(**KAVENEGAR)
@@ -189,7 +192,7 @@ async def test_a_message_is_known_again_by_its_claim_alone(gateway: GatewayFacto
     assert first == {"accepted": True, "duplicate": False}
     assert again == {"accepted": True, "duplicate": True}
     taken = [sql.split(" ", 1)[0] for sql in said if "inbound_sms" in sql]
-    assert taken == ["INSERT", "INSERT"], taken
+    assert taken == ["INSERT", "INSERT", "SELECT"], taken
     assert len(await replies(client)) == 1
     counted = db.raw.execute("SELECT count FROM rate_limits WHERE key LIKE 'sms-answer:%'")
     assert [row[0] for row in counted] == [1]
@@ -203,6 +206,33 @@ async def test_malformed_inbound_is_400_and_unknown_provider_404(gateway: Gatewa
     assert (body["code"], body["fields"]) == ("missing_fields", ["to", "messageid"])
     resp = await client.get("/sms/nokia/inbound")
     assert resp.status == 404
+    assert await replies(client) == []
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("messageid", "12\x0034"), ("messageid", "1\ud800"), ("from", "98912\x001234567")],
+    ids=["nul-id", "surrogate-id", "nul-sender"],
+)
+@pytest.mark.parametrize("kind", ["json", "form"])
+async def test_an_id_no_database_stores_is_400_naming_its_field(
+    gateway: GatewayFactory, field: str, value: str, kind: str
+) -> None:
+    client = await gateway(**KAVENEGAR)
+    form = {"from": "989121234567", "to": "10004346", "message": "HELP", "messageid": "70"}
+    form[field] = value
+    if kind == "json":
+        body = json.dumps(form)  # escapes: a lone surrogate travels as \ud800
+        resp = await client.post(
+            "/sms/kavenegar/inbound", data=body, headers={"Content-Type": "application/json"}
+        )
+    else:
+        if "\ud800" in value:
+            pytest.skip("a form cannot carry a lone surrogate")
+        resp = await client.post("/sms/kavenegar/inbound", data=form)
+    assert resp.status == 400, await resp.text()
+    answer = await resp.json()
+    assert (answer["code"], answer["fields"]) == ("invalid_fields", [field])
     assert await replies(client) == []
 
 
@@ -293,4 +323,71 @@ async def test_two_deliveries_of_one_message_at_once_are_answered_once(
     )
     bodies = [await a.json() for a in answers]
     assert sorted(b["duplicate"] for b in bodies) == [False, True, True, True]
+    assert len(await replies(client)) == 1
+
+
+async def _deliver(client: Client, msgid: str) -> tuple[int, str]:
+    form = {"from": "989121234567", "to": "10004346", "message": "HELP", "messageid": msgid}
+    resp = await client.post("/sms/kavenegar/inbound", data=form)
+    return resp.status, await resp.text()
+
+
+@sqlite_only
+async def test_a_repeat_is_told_duplicate_only_once_the_first_taking_is_committed(
+    gateway: GatewayFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two deliveries of one message in one group of units: the repeat's answer waits for the
+    group's COMMIT, as the first delivery's does."""
+    from gateway.routes import sms as routes
+    from gateway.storage.sqlite.database import SqliteDatabase
+    from sessions.services.inbound import handle_inbound
+
+    client = await gateway(**KAVENEGAR)
+    db = getattr(deps(client).store, "db", None)
+    assert isinstance(db, SqliteDatabase)
+    events: list[str] = []
+    db.raw.set_trace_callback(lambda sql: events.append(sql) if sql == "COMMIT" else None)
+
+    async def traced(*args: Any) -> bool:
+        fresh = await handle_inbound(*args)
+        events.append(f"fresh={fresh}")
+        return fresh
+
+    monkeypatch.setattr(routes, "handle_inbound", traced)
+    try:
+        await asyncio.gather(_deliver(client, "900"), _deliver(client, "900"))
+    finally:
+        db.raw.set_trace_callback(None)
+    assert events.index("fresh=False") > events.index("COMMIT"), events
+
+
+@sqlite_only
+async def test_a_repeat_of_a_taking_whose_commit_failed_is_taken_as_new(
+    gateway: GatewayFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The group holding the first taking fails to commit (a full disk, an I/O error): its
+    delivery is refused and the repeat is no "duplicate" of nothing; the message is taken and
+    answered once, by the repeat or by the provider's retry."""
+    import sqlite3
+
+    from gateway.storage.sqlite.database import SqliteDatabase
+
+    client = await gateway(**KAVENEGAR)
+    db = getattr(deps(client).store, "db", None)
+    assert isinstance(db, SqliteDatabase)
+    real = db._control
+    failures = [sqlite3.OperationalError("disk I/O error")]
+
+    def control(sql: str) -> None:
+        if sql == "COMMIT" and failures:
+            raise failures.pop()
+        real(sql)
+
+    monkeypatch.setattr(db, "_control", control)
+    got = await asyncio.gather(_deliver(client, "901"), _deliver(client, "901"))
+    monkeypatch.setattr(db, "_control", real)
+    for status, body in got:
+        assert status == 500 or body == '{"accepted": true, "duplicate": false}', got
+    retried = await _deliver(client, "901")
+    assert retried[0] == 200, retried
     assert len(await replies(client)) == 1

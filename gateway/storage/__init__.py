@@ -53,6 +53,9 @@ class Store(
     def unit_of_work(self) -> AbstractAsyncContextManager[None]:
         return self.db.unit()
 
+    async def settled(self) -> None:
+        await self.db.settled()
+
     async def ping(self) -> bool:
         async with self.db.reading() as tx:
             await tx.fetchval("SELECT 1")

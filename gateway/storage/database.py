@@ -101,6 +101,12 @@ class Database(Protocol):
         the same unit."""
         ...
 
+    async def settled(self) -> None:
+        """Returns once the units let through so far are committed; raises what their commit
+        raised. SQLite group-commits them after the turn of the loop that ran them; on
+        PostgreSQL each unit is committed before it is let through."""
+        ...
+
     async def write_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         """One statement over every row, all or none, outside any unit of work: on PostgreSQL
         one round trip (asyncpg's `executemany` sends every row before one Sync, and the server

@@ -287,6 +287,10 @@ class PostgresDatabase:
             return held[2]
         return None
 
+    async def settled(self) -> None:
+        """Nothing to wait for: a unit is committed before it is let through, and a write that
+        meets another's row not committed yet waits for that transaction itself."""
+
     async def write_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         try:
             async with self._pool.acquire(timeout=LOCK_WAIT_S) as conn:

@@ -256,6 +256,14 @@ class SqliteDatabase:
         self._lock.release()
         await done
 
+    async def settled(self) -> None:
+        group = self._group
+        if group is None:
+            return
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        group.waiters.append(done)
+        await done
+
     def _undo_unit(self, unit: _Unit) -> None:
         """Only this unit's writes undone; the lock released. Should SQLite have rolled the whole
         transaction back itself (an I/O error, a full disk), the group's other units fail too."""
