@@ -6,6 +6,7 @@ outbox and the dispatcher never see a URL, a status code table or a JSON envelop
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -257,12 +258,21 @@ class CallbackFieldsError(ValueError):
         self.fields = fields
 
 
+# Never in an id, a number or a text a provider sends: a NUL is an error in PostgreSQL's text, a
+# lone surrogate cannot be encoded for either database (a JSON body can carry both as escapes).
+_UNSTORABLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+
+
 def require_fields(fields: Mapping[str, str], *names: str) -> dict[str, str]:
-    """The named fields, stripped; one error naming every missing one."""
+    """The named fields, stripped; one error naming every missing one, else one naming every
+    field holding a control character or a lone surrogate."""
     values = {n: (fields.get(n) or "").strip() for n in names}
     missing = [n for n, v in values.items() if not v]
     if missing:
         raise CallbackFieldsError("missing_fields", missing)
+    unstorable = [n for n, v in values.items() if _UNSTORABLE.search(v)]
+    if unstorable:
+        raise malformed(*unstorable)
     return values
 
 

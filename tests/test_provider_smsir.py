@@ -205,6 +205,11 @@ def test_callback_and_inbound_parsing(smsir: SmsIrProvider) -> None:
     )  # fmt: skip
     with pytest.raises(ValueError, match=r"^missing fields: mobile, receiveReturnId$"):
         smsir.parse_inbound({"number": LINE, "messageText": "x"})
+    # A NUL or a lone surrogate, which no database stores, in an id or a number.
+    with pytest.raises(ValueError, match=r"^malformed fields: number, receiveReturnId$"):
+        smsir.parse_inbound(
+            {"mobile": "989121234567", "number": "30\x00", "receiveReturnId": "5\ud800"}
+        )
 
 
 async def test_receive_unread_and_account(smsir: SmsIrProvider, fake: FakeSmsIr) -> None:
