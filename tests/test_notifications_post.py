@@ -233,3 +233,17 @@ async def test_a_code_keeps_its_priority_and_is_redacted_once_sent(gateway: Gate
     [row] = await sms(client)
     assert row["sealed"] is None
     assert not any("482913" in str(v) for v in row.values())
+
+
+async def test_the_outbox_benchmarks_request_is_one_a_notify_key_may_send(
+    gateway: GatewayFactory,
+) -> None:
+    """`make bench` posts what bench/outbox.py names: a text closed to callers would stop it."""
+    from bench import outbox
+
+    client = await gateway()
+    auth = await bearer(client, "notify")
+    body = {"recipients": ["09121234567"], "template": outbox.TEMPLATE, "params": outbox.PARAMS}
+    status, answer = await post(client, body, auth)
+    assert status == 202, answer
+    assert answer["accepted"] == 1
