@@ -59,7 +59,14 @@ RESULTS = BENCH / "RESULTS.md"
 BEGIN, END = "<!-- bench-conditions:begin -->", "<!-- bench-conditions:end -->"
 INBOUND_LUA = BENCH / "inbound.lua"
 INBOUND_PATH = "/sms/kavenegar/inbound"
-PG_POOLS = "pool_size=10&lock_pool_size=32"
+CONNECTIONS = 64  # wrk's, for every row
+
+
+def pg_pools(processes: int) -> str:
+    """The pools of busy processes: a hop holds a lock connection until its row commits, so each
+    process gets one for each connection of the load it takes (wrk's 64 spread over them);
+    queries hold theirs a statement or a commit at a time."""
+    return f"pool_size=10&lock_pool_size={CONNECTIONS // processes}"
 
 
 @dataclass
@@ -181,14 +188,15 @@ class WalWatch:
 
 
 @contextlib.contextmanager
-def pg_schema(url: str) -> Iterator[str]:
-    """A fresh schema for one row, dropped after; the URL that selects it, with the pools of a
-    busy process (the default 8 + 16 leave room for four processes on one server)."""
+def pg_schema(url: str, processes: int = 1) -> Iterator[str]:
+    """A fresh schema for one row, dropped after; the URL that selects it, with the pools of
+    busy processes (`pg_pools`; the default 8 + 16 leave room for four processes on one
+    server)."""
     schema = f"bench_{secrets.token_hex(4)}"
     asyncio.run(_execute(url, f"CREATE SCHEMA {schema}"))
     try:
         sep = "&" if "?" in url else "?"
-        yield f"{url}{sep}search_path={schema}&{PG_POOLS}"
+        yield f"{url}{sep}search_path={schema}&{pg_pools(processes)}"
     finally:
         asyncio.run(_execute(url, f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
 
@@ -518,14 +526,14 @@ def main(argv: list[str] | None = None) -> int:
         ]
         if url is not None:
             for n in (1, 2):
-                schema_url = st.enter_context(pg_schema(url))
+                schema_url = st.enter_context(pg_schema(url, n))
                 env = {"GATEWAY_DATABASE_URL": schema_url, "GATEWAY_SEAL_KEY": new_seal_key()}
                 if n == 2:
                     env["GATEWAY_WORKERS"] = "2"
                 rows.append(
                     Row(
                         f"p{n}",
-                        f"PostgreSQL, {n} process{'es' if n > 1 else ''} ({PG_POOLS})",
+                        f"PostgreSQL, {n} process{'es' if n > 1 else ''} ({pg_pools(n)})",
                         _sqlite(f"p{n}", work / f"p{n}-unused.db", **env),
                         transient=True,
                     )
