@@ -591,8 +591,9 @@ class NotificationStore(Protocol):
 
 class InboundStore(Protocol):
     async def inbound_seen(self, provider: str, provider_message_id: str) -> bool:
-        """Whether this inbound message was already taken (a read: the cheap answer to a
-        provider's repeated callback)."""
+        """Whether this inbound message was already taken, as committed: read once a claim found
+        it taken and `settled()` returned, so a repeat is told "duplicate" only of a taking that
+        stands."""
         ...
 
     async def claim_inbound(

@@ -15,23 +15,16 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-import re
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import asyncpg  # type: ignore[import-untyped]  # asyncpg ships no type information
 
+from gateway.storage.postgres.spelling import numbered
+
 log = logging.getLogger(__name__)
 
 UNLOCK = "SELECT pg_advisory_unlock_all()"
-_MARK = re.compile(r"\?")
-
-
-def numbered(sql: str, first: int = 1) -> str:
-    """The statement with `$first, $first+1, …` for its `?` marks (no statement here has a `?`
-    in a literal)."""
-    count = iter(range(first, 1_000_000))
-    return _MARK.sub(lambda _: f"${next(count)}", sql)
 
 
 class Link:
